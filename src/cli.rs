@@ -1,0 +1,225 @@
+//! The command line: clap derive types and nothing else.
+//!
+//! Every flag's `///` doc is its `--help` text. Values are checked and turned
+//! into settings by `config`; this module only describes what can be typed.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Reconstructs WhatsApp customer service windows from message logs,
+/// classifies every outbound message and reports what templates cost.
+///
+/// Exit codes: 0 success, 1 failure, 2 bad usage or bad input.
+#[derive(Debug, Parser)]
+#[command(name = "window-ledger", version, about, long_about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Generate a demo log and write a full report of it (no arguments needed).
+    Demo(DemoArgs),
+    /// Read message logs, rebuild every service window, classify every
+    /// outbound message and write the run directory.
+    Report(ReportArgs),
+    /// Write a seeded synthetic message log (CSV or Parquet, by extension).
+    Generate(GenerateArgs),
+}
+
+/// The window rule of DOMAIN.md §1 and §3.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WindowRule {
+    /// Only customer (inbound) messages open or refresh a window (Meta's rule).
+    CustomerOnly,
+    /// Business messages sent inside an open window also extend it (the
+    /// misreading some guides teach; use it to see what it would cost).
+    AnyMessage,
+}
+
+impl WindowRule {
+    pub fn name(self) -> &'static str {
+        match self {
+            WindowRule::CustomerOnly => "customer-only",
+            WindowRule::AnyMessage => "any-message",
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Message log files or directories: CSV, Parquet or flat NDJSON
+    /// (.csv, .parquet, .ndjson/.jsonl/.json; .csv.gz and .ndjson.gz too).
+    /// Takes several paths and may be repeated; files are read in the order
+    /// given, a directory's files in byte order of their paths.
+    #[arg(short, long = "input", required = true, num_args = 1..)]
+    pub inputs: Vec<PathBuf>,
+
+    /// Run directory to write. Default: reports/<period>, e.g. reports/2026-10.
+    #[arg(short, long)]
+    pub out: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// Options shared by `report` and `demo`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Report only outbound messages sent in this calendar month (YYYY-MM, in
+    /// --tz). Windows are still rebuilt from all the history given.
+    #[arg(long, value_name = "YYYY-MM", conflicts_with_all = ["from", "to"])]
+    pub month: Option<String>,
+
+    /// First day to report (YYYY-MM-DD, in --tz, inclusive).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub from: Option<String>,
+
+    /// Last day to report (YYYY-MM-DD, in --tz, inclusive).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub to: Option<String>,
+
+    /// Time zone for months, days and hours in reports (IANA name).
+    #[arg(long, default_value = "UTC", value_name = "ZONE")]
+    pub tz: String,
+
+    /// Time zone of input timestamps that carry no offset (IANA name).
+    #[arg(long, default_value = "UTC", value_name = "ZONE")]
+    pub input_tz: String,
+
+    /// Which messages open or refresh a customer service window.
+    #[arg(long, value_enum, default_value_t = WindowRule::CustomerOnly)]
+    pub rule: WindowRule,
+
+    #[command(flatten)]
+    pub pricing: PricingArgs,
+}
+
+/// How messages are priced (DOMAIN.md §5).
+#[derive(Debug, Args)]
+pub struct PricingArgs {
+    /// Rate card, as YYYY-MM-DD=FILE for Meta's layout (the date it takes
+    /// effect) or FILE with an effective_from column. Repeat for a history
+    /// of cards. Replaces the built-in USD estimate entirely.
+    #[arg(long = "rates", value_name = "[DATE=]FILE")]
+    pub rates: Vec<String>,
+
+    /// Markets map: country,market[,effective_from]. Default: the built-in
+    /// map of Meta's markets with their documented moves.
+    #[arg(long, value_name = "FILE")]
+    pub markets: Option<PathBuf>,
+
+    /// Time zone of the WhatsApp Business Account: rate and regime changes
+    /// and the service free-tier month follow its midnight.
+    #[arg(long, default_value = "UTC", value_name = "ZONE")]
+    pub billing_tz: String,
+
+    /// Report messages that need a missing rate as `unpriced` instead of
+    /// stopping with an error.
+    #[arg(long)]
+    pub allow_unpriced: bool,
+
+    /// Free service messages per business number per month (pmp-2026-10).
+    #[arg(long, default_value_t = 1000, value_name = "N")]
+    pub service_free_tier: u64,
+
+    /// Card category used to price templates whose category is unknown.
+    #[arg(long, value_enum, default_value_t = PriceCategory::Marketing, value_name = "CATEGORY")]
+    pub unknown_category_as: PriceCategory,
+
+    /// What-if: price every message under this regime.
+    #[arg(long, value_enum, value_name = "REGIME")]
+    pub regime: Option<crate::pricing::Regime>,
+
+    /// What-if: use the rate cards and markets in force on this date for
+    /// every message (YYYY-MM-DD).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub rates_as_of: Option<String>,
+
+    /// Also price everything under this regime and show it beside the
+    /// as-billed figures.
+    #[arg(long, value_enum, value_name = "REGIME")]
+    pub compare_regime: Option<crate::pricing::Regime>,
+}
+
+impl Default for PricingArgs {
+    /// The same defaults as the command line.
+    fn default() -> Self {
+        PricingArgs {
+            rates: Vec::new(),
+            markets: None,
+            billing_tz: "UTC".into(),
+            allow_unpriced: false,
+            service_free_tier: 1000,
+            unknown_category_as: PriceCategory::Marketing,
+            regime: None,
+            rates_as_of: None,
+            compare_regime: None,
+        }
+    }
+}
+
+/// A category of Meta's rate card, for `--unknown-category-as`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum PriceCategory {
+    #[default]
+    Marketing,
+    Utility,
+    Authentication,
+    AuthenticationInternational,
+}
+
+impl PriceCategory {
+    pub fn card_name(self) -> &'static str {
+        match self {
+            PriceCategory::Marketing => "marketing",
+            PriceCategory::Utility => "utility",
+            PriceCategory::Authentication => "authentication",
+            PriceCategory::AuthenticationInternational => "authentication_international",
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Run directory to write.
+    #[arg(short, long, default_value = "reports/demo")]
+    pub out: PathBuf,
+
+    /// Number of customers in the generated log.
+    #[arg(long, default_value_t = 3000)]
+    pub contacts: u32,
+
+    /// Seed of the generated log; the same seed gives the same log.
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// File to write: .parquet or .csv.
+    #[arg(short, long)]
+    pub out: PathBuf,
+
+    /// Number of customers.
+    #[arg(long, default_value_t = 50_000)]
+    pub contacts: u32,
+
+    /// Number of days the log covers.
+    #[arg(long, default_value_t = 90)]
+    pub days: u32,
+
+    /// First day of the log (YYYY-MM-DD, UTC).
+    #[arg(long, default_value = "2026-08-01")]
+    pub start: String,
+
+    /// Number of business phone numbers the customers are spread over.
+    #[arg(long, default_value_t = 3)]
+    pub businesses: u32,
+
+    /// Random seed; the same seed and options give the same file.
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+}

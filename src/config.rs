@@ -1,0 +1,197 @@
+//! Command-line values → validated settings.
+//!
+//! Everything a run needs is checked here, before the first row is read: time
+//! zones exist, dates parse, the period is not empty. Stages receive these
+//! settings and never look at the clock or the environment.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use chrono::{Months, NaiveDate, TimeZone};
+use chrono_tz::Tz;
+
+use crate::bad_input;
+use crate::cli::{PricingArgs, RunArgs, WindowRule};
+use crate::pricing::card::CardFile;
+use crate::pricing::{PricingParams, Regime};
+
+/// Which outbound messages a run reports on: `[from, to)` as UTC
+/// microseconds, both open-ended when not given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Period {
+    pub from_us: Option<i64>,
+    pub to_us: Option<i64>,
+    /// `2026-10`, `2026-10-01_2026-10-15` or `all`: names the run directory.
+    pub label: String,
+}
+
+/// Validated settings of one run.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub inputs: Vec<PathBuf>,
+    pub out_dir: PathBuf,
+    pub period: Period,
+    pub report_tz: Tz,
+    pub input_tz: Tz,
+    pub rule: WindowRule,
+    pub pricing: PricingParams,
+    pub cards: Vec<CardFile>,
+    pub markets: Option<PathBuf>,
+    pub compare_regime: Option<Regime>,
+}
+
+impl Settings {
+    pub fn resolve(inputs: Vec<PathBuf>, out: Option<PathBuf>, run: &RunArgs) -> Result<Self> {
+        let report_tz = parse_tz(&run.tz, "--tz")?;
+        let input_tz = parse_tz(&run.input_tz, "--input-tz")?;
+        let period = resolve_period(run, report_tz)?;
+        let out_dir = out.unwrap_or_else(|| PathBuf::from("reports").join(&period.label));
+        let cards = run
+            .pricing
+            .rates
+            .iter()
+            .map(|arg| CardFile::parse(arg))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Settings {
+            inputs,
+            out_dir,
+            period,
+            report_tz,
+            input_tz,
+            rule: run.rule,
+            pricing: pricing_params(&run.pricing)?,
+            cards,
+            markets: run.pricing.markets.clone(),
+            compare_regime: run.pricing.compare_regime,
+        })
+    }
+}
+
+fn pricing_params(args: &PricingArgs) -> Result<PricingParams> {
+    Ok(PricingParams {
+        billing_tz: parse_tz(&args.billing_tz, "--billing-tz")?,
+        regime: args.regime,
+        rates_as_of: args
+            .rates_as_of
+            .as_deref()
+            .map(|d| parse_date(d, "--rates-as-of"))
+            .transpose()?,
+        allow_unpriced: args.allow_unpriced,
+        service_free_tier: args.service_free_tier,
+        unknown_category_as: args.unknown_category_as.card_name(),
+    })
+}
+
+pub fn parse_tz(name: &str, flag: &str) -> Result<Tz> {
+    name.parse::<Tz>().map_err(|_| {
+        bad_input!(
+            "{flag} {name:?} is not an IANA time zone; use a name such as UTC or Asia/Riyadh"
+        )
+    })
+}
+
+fn parse_date(value: &str, flag: &str) -> Result<NaiveDate> {
+    NaiveDate::parse_from_str(value, "%Y-%m-%d")
+        .map_err(|_| bad_input!("{flag} {value:?} is not a date; write it as YYYY-MM-DD"))
+}
+
+fn resolve_period(run: &RunArgs, tz: Tz) -> Result<Period> {
+    if let Some(month) = &run.month {
+        let first = parse_date(&format!("{month}-01"), "--month")
+            .map_err(|_| bad_input!("--month {month:?} is not a month; write it as YYYY-MM"))?;
+        let next = first + Months::new(1);
+        return Ok(Period {
+            from_us: Some(local_midnight_us(first, tz)),
+            to_us: Some(local_midnight_us(next, tz)),
+            label: first.format("%Y-%m").to_string(),
+        });
+    }
+    let from = run
+        .from
+        .as_deref()
+        .map(|v| parse_date(v, "--from"))
+        .transpose()?;
+    let to = run
+        .to
+        .as_deref()
+        .map(|v| parse_date(v, "--to"))
+        .transpose()?;
+    if let (Some(f), Some(t)) = (from, to) {
+        if t < f {
+            return Err(bad_input!(
+                "--to {t} is before --from {f}: the period is empty"
+            ));
+        }
+    }
+    let label = match (from, to) {
+        (None, None) => "all".to_string(),
+        (f, t) => format!(
+            "{}_{}",
+            f.map_or("start".into(), |d| d.to_string()),
+            t.map_or("end".into(), |d| d.to_string())
+        ),
+    };
+    Ok(Period {
+        from_us: from.map(|d| local_midnight_us(d, tz)),
+        to_us: to.map(|d| local_midnight_us(d.succ_opt().unwrap_or(d), tz)),
+        label,
+    })
+}
+
+/// The UTC instant (µs) at which `day` starts in `tz`; a midnight skipped by
+/// a DST change starts at the first instant that exists.
+pub fn local_midnight_us(day: NaiveDate, tz: Tz) -> i64 {
+    let mut local = day.and_hms_opt(0, 0, 0).expect("midnight exists");
+    loop {
+        if let Some(instant) = tz.from_local_datetime(&local).earliest() {
+            return instant.timestamp_micros();
+        }
+        local += chrono::TimeDelta::minutes(15);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run_args(month: Option<&str>, from: Option<&str>, to: Option<&str>) -> RunArgs {
+        RunArgs {
+            month: month.map(String::from),
+            from: from.map(String::from),
+            to: to.map(String::from),
+            tz: "Asia/Riyadh".into(),
+            input_tz: "UTC".into(),
+            rule: WindowRule::CustomerOnly,
+            pricing: PricingArgs::default(),
+        }
+    }
+
+    #[test]
+    fn month_is_local_calendar_month() {
+        let p = resolve_period(
+            &run_args(Some("2026-10"), None, None),
+            chrono_tz::Asia::Riyadh,
+        )
+        .unwrap();
+        // Riyadh is UTC+3: October starts at 2026-09-30T21:00Z.
+        assert_eq!(p.from_us, Some(1_790_802_000_000_000));
+        assert_eq!(p.label, "2026-10");
+    }
+
+    #[test]
+    fn to_before_from_is_rejected() {
+        let err = resolve_period(
+            &run_args(None, Some("2026-10-05"), Some("2026-10-01")),
+            chrono_tz::UTC,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("period is empty"));
+    }
+
+    #[test]
+    fn unknown_zone_names_the_flag() {
+        let err = parse_tz("Mars/Olympus", "--tz").unwrap_err();
+        assert!(err.to_string().contains("--tz"));
+        assert_eq!(crate::error::exit_code(&err), 2);
+    }
+}

@@ -1,0 +1,115 @@
+//! Contact key → ISO 3166-1 alpha-2 country (DOMAIN.md §8.6, §8.7, §8.24).
+//!
+//! Called once per distinct contact (far fewer than messages), through the
+//! `phonenumber` crate's libphonenumber metadata:
+//! - a valid number → its region;
+//! - a number that is not valid but starts with a known calling code → the
+//!   main country of that code (Meta prices by calling code): `+44 7700
+//!   900123`, a reserved fictional UK range, → GB;
+//! - non-geographic codes (+800, +808, +870, +881, +882, +883, +979), a
+//!   national part shorter than 2 or longer than 17 digits, or no known
+//!   calling code → `ZZ` (market `Other`).
+//!
+//! Keys that are not all digits (business-scoped user ids such as
+//! `SA.1502…`) take the two-letter prefix before a `.`, else `ZZ`; a
+//! `country` column in the input overrides all of this (done in `normalize`).
+
+use phonenumber::metadata::DATABASE;
+
+/// The country when nothing better is known.
+pub const UNKNOWN: &str = "ZZ";
+
+const NON_GEOGRAPHIC: [u16; 7] = [800, 808, 870, 881, 882, 883, 979];
+
+/// Country of a normalised contact key.
+pub fn country_of_contact(key: &str) -> String {
+    if key.bytes().all(|b| b.is_ascii_digit()) && !key.is_empty() {
+        country_of_digits(key)
+    } else {
+        prefix_country(key).unwrap_or_else(|| UNKNOWN.to_string())
+    }
+}
+
+fn prefix_country(key: &str) -> Option<String> {
+    let (prefix, _) = key.split_once('.')?;
+    (prefix.len() == 2 && prefix.bytes().all(|b| b.is_ascii_alphabetic()))
+        .then(|| prefix.to_ascii_uppercase())
+}
+
+fn country_of_digits(digits: &str) -> String {
+    let Some((code, national)) = split_calling_code(digits) else {
+        return UNKNOWN.to_string();
+    };
+    if NON_GEOGRAPHIC.contains(&code) || !(2..=17).contains(&national.len()) {
+        return UNKNOWN.to_string();
+    }
+    if let Some(region) = valid_region(digits) {
+        return region;
+    }
+    main_country_of(code).unwrap_or_else(|| UNKNOWN.to_string())
+}
+
+/// Calling codes are prefix-free, so at most one of the 1–3 digit prefixes
+/// is a known code.
+fn split_calling_code(digits: &str) -> Option<(u16, &str)> {
+    (1..=3.min(digits.len())).find_map(|len| {
+        let code: u16 = digits[..len].parse().ok()?;
+        DATABASE.by_code(&code).map(|_| (code, &digits[len..]))
+    })
+}
+
+fn valid_region(digits: &str) -> Option<String> {
+    let number = phonenumber::parse(None, format!("+{digits}")).ok()?;
+    if !phonenumber::is_valid(&number) {
+        return None;
+    }
+    let region = number.metadata(&DATABASE)?.id().to_string();
+    (region.len() == 2 && region != "001").then_some(region)
+}
+
+fn main_country_of(code: u16) -> Option<String> {
+    let entries = DATABASE.by_code(&code)?;
+    let main = entries
+        .iter()
+        .find(|m| m.is_main_country_for_code())
+        .or(entries.first())?;
+    let id = main.id();
+    (id.len() == 2 && id != "001").then(|| id.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn valid_numbers_get_their_region() {
+        assert_eq!(country_of_contact("966501234567"), "SA");
+        assert_eq!(country_of_contact("971501234567"), "AE");
+        assert_eq!(country_of_contact("201001234567"), "EG");
+        assert_eq!(country_of_contact("919812345678"), "IN");
+        assert_eq!(country_of_contact("14155552671"), "US");
+        assert_eq!(country_of_contact("16135550123"), "CA");
+    }
+
+    #[test]
+    fn invalid_numbers_fall_back_to_the_calling_code() {
+        assert_eq!(country_of_contact("447700900123"), "GB");
+        assert_eq!(country_of_contact("15555550100"), "US");
+    }
+
+    #[test]
+    fn non_geographic_and_odd_lengths_are_unknown() {
+        assert_eq!(country_of_contact("80012345678"), "ZZ");
+        assert_eq!(country_of_contact("8823456789"), "ZZ");
+        assert_eq!(country_of_contact("9665"), "ZZ");
+        assert_eq!(country_of_contact("966123456789012345678"), "ZZ");
+        assert_eq!(country_of_contact(""), "ZZ");
+    }
+
+    #[test]
+    fn scoped_ids_use_their_prefix() {
+        assert_eq!(country_of_contact("SA.150212345"), "SA");
+        assert_eq!(country_of_contact("eg.99"), "EG");
+        assert_eq!(country_of_contact("user-42"), "ZZ");
+    }
+}

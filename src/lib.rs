@@ -1,0 +1,178 @@
+//! window-ledger: WhatsApp customer service windows and template spend.
+//!
+//! The job is one chain of stages, each a module, each a function over
+//! polars frames (see `../shared/spec/DOMAIN.md` for the rules):
+//!
+//! ```text
+//!  files ──ingest──▶ raw strings ──normalize──▶ messages ─┬─▶ rejected
+//!                                                         │
+//!          windows::reconstruct ◀─────────────────────────┘
+//!                 │  (sort once; in_window, window_id, last window)
+//!                 ▼
+//!          classify ──▶ class of every outbound message
+//!                 ▼
+//!          pricing ──▶ regime, market, pricing_rule, cost, avoidable cost
+//!                 ▼
+//!          report ──▶ windows.csv, sends.csv, summary.csv, rejected.csv,
+//!                     summary.json, summary.md
+//! ```
+//!
+//! [`analyse`] runs the stages; [`report::write_run`] writes the run
+//! directory. Nothing here reads the clock: same input and options, same
+//! bytes out.
+
+pub mod classify;
+pub mod cli;
+pub mod config;
+pub mod country;
+pub mod error;
+pub mod generate;
+pub mod ingest;
+pub mod normalize;
+pub mod pricing;
+pub mod report;
+pub mod schema;
+pub mod timestamps;
+pub mod windows;
+
+use anyhow::Result;
+use polars::prelude::*;
+
+use config::Settings;
+
+/// Row accounting for one input file (DOMAIN.md §2: read = processed +
+/// rejected + duplicates).
+#[derive(Debug, Clone)]
+pub struct FileAccount {
+    pub path: String,
+    pub format: &'static str,
+    pub rows_read: u64,
+    pub processed: u64,
+    pub rejected: u64,
+    pub duplicates: u64,
+}
+
+/// Everything a run computed, before anything is written.
+pub struct Analysis {
+    /// Every accepted message, sorted as `windows` sorts, with window and
+    /// class columns.
+    pub messages: DataFrame,
+    /// One row per window (all history).
+    pub windows: DataFrame,
+    pub rejected: DataFrame,
+    pub files: Vec<FileAccount>,
+    pub warnings: Vec<String>,
+    /// The rate cards and markets map that priced the run.
+    pub rate_sources: Vec<String>,
+    /// `--compare-regime`: the same messages priced under another regime.
+    pub comparison: Option<DataFrame>,
+}
+
+/// Runs ingest → normalize → windows → classify.
+pub fn analyse(settings: &Settings) -> Result<Analysis> {
+    // Rate cards are checked before the first message is read.
+    let book = load_rates(settings)?;
+    let ingested = ingest::read_inputs(&settings.inputs, settings.input_tz.name())?;
+    analyse_with(ingested, &book, settings)
+}
+
+/// The rate cards and markets map of a run.
+pub fn load_rates(settings: &Settings) -> Result<pricing::card::RateBook> {
+    pricing::card::RateBook::load(&settings.cards, settings.markets.as_deref())
+}
+
+/// The stages after `ingest`, for callers that read the input themselves.
+pub fn analyse_with(
+    ingested: ingest::Ingested,
+    book: &pricing::card::RateBook,
+    settings: &Settings,
+) -> Result<Analysis> {
+    let normalized = normalize::normalize(ingested.frame, settings.input_tz.name())?;
+    let files = account_files(&ingested.files, &normalized);
+    let classified = classify::classify(windows::reconstruct(
+        normalized.messages.lazy(),
+        settings.rule,
+    ))
+    .collect()?;
+    let windows = windows::windows_table(classified.clone().lazy()).collect()?;
+    let comparison = match settings.compare_regime {
+        Some(regime) => {
+            let params = pricing::PricingParams {
+                regime: Some(regime),
+                ..settings.pricing.clone()
+            };
+            Some(pricing::price(classified.clone(), book, &params)?)
+        }
+        None => None,
+    };
+    let messages = pricing::price(classified, book, &settings.pricing)?;
+    let mut warnings = ingested.warnings;
+    warnings.extend(rate_warnings(book, &messages)?);
+    Ok(Analysis {
+        messages,
+        windows,
+        rejected: normalized.rejected,
+        files,
+        warnings,
+        rate_sources: book.sources.clone(),
+        comparison,
+    })
+}
+
+fn rate_warnings(book: &pricing::card::RateBook, messages: &DataFrame) -> Result<Vec<String>> {
+    let mut warnings: Vec<String> = book.notes.clone();
+    let unpriced_regime = messages
+        .column(pricing::PRICING_RULE)?
+        .str()?
+        .iter()
+        .filter(|r| *r == Some("unpriced_regime"))
+        .count();
+    if unpriced_regime > 0 {
+        warnings.push(format!(
+            "{unpriced_regime} outbound message(s) before 2025-07-01 fall under conversation-based pricing, which is not priced yet: they are listed as unpriced_regime and left out of spend totals"
+        ));
+    }
+    let unmapped = book.unpriced_map_markets();
+    if !unmapped.is_empty() {
+        warnings.push(format!(
+            "the markets map names market(s) no rate card prices: {}",
+            unmapped.join(", ")
+        ));
+    }
+    Ok(warnings)
+}
+
+fn account_files(
+    reads: &[ingest::FileRead],
+    normalized: &normalize::Normalized,
+) -> Vec<FileAccount> {
+    let count = |pairs: &[(u32, u64)], index: usize| {
+        pairs
+            .iter()
+            .find(|(f, _)| *f as usize == index)
+            .map_or(0, |(_, n)| *n)
+    };
+    reads
+        .iter()
+        .enumerate()
+        .map(|(index, read)| {
+            let rejected = count(&normalized.rejected_by_file, index);
+            let duplicates = count(&normalized.duplicates_by_file, index);
+            FileAccount {
+                path: read.path.clone(),
+                format: read.format.name(),
+                rows_read: read.rows,
+                processed: read.rows - rejected - duplicates,
+                rejected,
+                duplicates,
+            }
+        })
+        .collect()
+}
+
+/// `analyse`, then write the run directory.
+pub fn run_report(settings: &Settings) -> Result<Analysis> {
+    let analysis = analyse(settings)?;
+    report::write_run(&analysis, settings)?;
+    Ok(analysis)
+}

@@ -1,0 +1,420 @@
+//! Classified messages → what each outbound message costs, and why.
+//!
+//! Adds to every outbound row (DOMAIN.md §5, §8.10, §8.16–§8.22):
+//! `regime` (by the message's date in the billing time zone, or forced),
+//! `market`, `pricing_rule`, `cost`, `currency`, `avoidable_cost` and
+//! `rate_effective_from`. Money is Int64 nano-units (`money`).
+//!
+//! Rates are looked up once per distinct (country, category, date), not per
+//! message, and joined back; a charged message without a rate stops the run
+//! naming market, category and date unless `--allow-unpriced`.
+
+pub mod card;
+pub mod money;
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use chrono::NaiveDate;
+use chrono_tz::Tz;
+use clap::ValueEnum;
+use polars::prelude::*;
+
+use crate::bad_input;
+use crate::schema::*;
+use crate::windows::{ANSWERS, PAIR_ID, TS_US};
+use card::RateBook;
+
+/// A free entry point window lasts 72 h from the reply (§5.2, §8.16).
+pub const FEP_US: i64 = 72 * 3600 * 1_000_000;
+
+/// Meta's pricing regimes (§5.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
+pub enum Regime {
+    /// Conversation-based pricing, before 2025-07-01 (not priced yet).
+    #[value(skip)]
+    Cbp,
+    /// Per-message pricing, 2025-07-01 … 2026-09-30.
+    #[value(name = "pmp-2025")]
+    Pmp2025,
+    /// Per-message pricing with paid service messages, from 2026-10-01.
+    #[value(name = "pmp-2026-10")]
+    Pmp202610,
+}
+
+impl Regime {
+    pub fn name(self) -> &'static str {
+        match self {
+            Regime::Cbp => "cbp",
+            Regime::Pmp2025 => "pmp-2025",
+            Regime::Pmp202610 => "pmp-2026-10",
+        }
+    }
+
+    /// The regime in force on a billing date.
+    pub fn on(date: NaiveDate) -> Regime {
+        if date < ymd(2025, 7, 1) {
+            Regime::Cbp
+        } else if date < ymd(2026, 10, 1) {
+            Regime::Pmp2025
+        } else {
+            Regime::Pmp202610
+        }
+    }
+}
+
+fn ymd(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).expect("valid date")
+}
+
+/// How to price a run.
+#[derive(Debug, Clone)]
+pub struct PricingParams {
+    pub billing_tz: Tz,
+    /// `--regime`: price every message under this regime (a what-if).
+    pub regime: Option<Regime>,
+    /// `--rates-as-of`: use the cards and markets in force on this date.
+    pub rates_as_of: Option<NaiveDate>,
+    pub allow_unpriced: bool,
+    pub service_free_tier: u64,
+    /// The card category an `unknown` template is priced as.
+    pub unknown_category_as: &'static str,
+}
+
+impl PricingParams {
+    pub fn is_what_if(&self) -> bool {
+        self.regime.is_some() || self.rates_as_of.is_some()
+    }
+}
+
+/// Output columns added by [`price`].
+pub const REGIME: &str = "regime";
+pub const MARKET: &str = "market";
+pub const PRICING_RULE: &str = "pricing_rule";
+pub const COST: &str = "cost_nanos";
+pub const CURRENCY: &str = "currency";
+pub const AVOIDABLE: &str = "avoidable_nanos";
+pub const RATE_FROM: &str = "rate_effective_from";
+pub const IN_FEP: &str = "in_free_entry_point";
+pub const BILLING_MONTH: &str = "billing_month";
+const PRICE_DATE: &str = "price_date";
+const PRICE_CATEGORY: &str = "price_category";
+
+/// Prices the output of `classify` (sorted as `windows` sorts).
+pub fn price(messages: DataFrame, book: &RateBook, params: &PricingParams) -> Result<DataFrame> {
+    let billing_tz =
+        TimeZone::opt_try_new(Some(params.billing_tz.name()))?.unwrap_or(TimeZone::UTC);
+    let local = col(TS).dt().convert_time_zone(billing_tz);
+    let billing_date = local.clone().dt().date();
+    let framed = with_free_entry_points(messages.lazy())
+        .with_columns([
+            billing_date.clone().alias("billing_date"),
+            local.dt().strftime("%Y-%m").alias(BILLING_MONTH),
+            match params.rates_as_of {
+                Some(d) => lit(d).alias(PRICE_DATE),
+                None => billing_date.alias(PRICE_DATE),
+            },
+            price_category(params.unknown_category_as).alias(PRICE_CATEGORY),
+        ])
+        .collect()?;
+    let lookups = rate_lookups(&framed, book, params)?;
+    let priced = framed
+        .lazy()
+        .join(
+            lookups.lazy(),
+            [col(COUNTRY), col(PRICE_CATEGORY), col(PRICE_DATE)],
+            [col(COUNTRY), col(PRICE_CATEGORY), col(PRICE_DATE)],
+            JoinArgs {
+                maintain_order: MaintainOrderJoin::Left,
+                ..JoinArgs::new(JoinType::Left)
+            },
+        )
+        .with_column(regime_expr(params).alias(REGIME));
+    let priced = with_service_tier(priced, params.service_free_tier)?
+        .with_column(pricing_rule().alias(PRICING_RULE))
+        .collect()?;
+    check_missing_rates(&priced, params)?;
+    Ok(priced.lazy().with_columns(money_columns()).collect()?)
+}
+
+/// `in_free_entry_point` (§5.2, §8.16): the first delivered business
+/// message after an entry-point message, in the same customer service
+/// window, opens 72 h in which everything sent to that contact is free; a
+/// later answered entry point restarts the 72 h. Same technique as
+/// `windows`: running sums and forward fills checked against the pair.
+fn with_free_entry_points(messages: LazyFrame) -> LazyFrame {
+    let ffill = |e: Expr| e.fill_null_with_strategy(FillNullStrategy::Forward(None));
+    let null_i64 = || lit(NULL).cast(DataType::Int64);
+    let running_answers = col(ANSWERS).cast(DataType::Int64).cum_sum(false);
+    let entry = col(HAS_ENTRY_POINT).and(col(IN_WINDOW));
+    let answers_at_entry = ffill(
+        when(entry.clone())
+            .then(running_answers.clone())
+            .otherwise(null_i64()),
+    );
+    let window_of_entry = ffill(when(entry).then(col(WINDOW_ID)).otherwise(null_i64()));
+    let opens_fep = col(ANSWERS)
+        .and(window_of_entry.eq(col(WINDOW_ID)))
+        .and(running_answers.eq(answers_at_entry + lit(1i64)))
+        .fill_null(false);
+    messages
+        .with_column(opens_fep.alias("opens_fep"))
+        .with_columns([
+            ffill(
+                when(col("opens_fep"))
+                    .then(col(TS_US))
+                    .otherwise(null_i64()),
+            )
+            .alias("fep_from"),
+            ffill(
+                when(col("opens_fep"))
+                    .then(col(PAIR_ID))
+                    .otherwise(null_i64()),
+            )
+            .alias("fep_pair"),
+        ])
+        .with_column(
+            col(IS_INBOUND)
+                .not()
+                .and(col("fep_pair").eq(col(PAIR_ID)))
+                .and((col(TS_US) - col("fep_from")).lt(lit(FEP_US)))
+                .fill_null(false)
+                .alias(IN_FEP),
+        )
+        .drop(cols(["opens_fep", "fep_from", "fep_pair"]))
+}
+
+/// The card category that prices a row: the template's category (an
+/// `unknown` one as configured), `service` for a non-template message.
+fn price_category(unknown_as: &'static str) -> Expr {
+    when(col(IS_INBOUND))
+        .then(lit(NULL).cast(DataType::String))
+        .when(col(IS_TEMPLATE).not())
+        .then(lit("service"))
+        .when(col(CATEGORY).eq(lit("unknown")))
+        .then(lit(unknown_as))
+        .otherwise(col(CATEGORY))
+}
+
+fn regime_expr(params: &PricingParams) -> Expr {
+    if let Some(regime) = params.regime {
+        return when(col(IS_INBOUND))
+            .then(lit(NULL).cast(DataType::String))
+            .otherwise(lit(regime.name()));
+    }
+    when(col(IS_INBOUND))
+        .then(lit(NULL).cast(DataType::String))
+        .when(col("billing_date").lt(lit(ymd(2025, 7, 1))))
+        .then(lit(Regime::Cbp.name()))
+        .when(col("billing_date").lt(lit(ymd(2026, 10, 1))))
+        .then(lit(Regime::Pmp2025.name()))
+        .otherwise(lit(Regime::Pmp202610.name()))
+}
+
+/// One row per distinct (country, category, date) of an outbound message:
+/// its market, rate, the market's service rate and the currency in force.
+fn rate_lookups(framed: &DataFrame, book: &RateBook, params: &PricingParams) -> Result<DataFrame> {
+    let keys = framed
+        .clone()
+        .lazy()
+        .filter(col(IS_INBOUND).not())
+        .select([col(COUNTRY), col(PRICE_CATEGORY), col(PRICE_DATE)])
+        .unique_stable(None, UniqueKeepStrategy::First)
+        .collect()?;
+    let countries = keys.column(COUNTRY)?.str()?.clone();
+    let categories = keys.column(PRICE_CATEGORY)?.str()?.clone();
+    let dates = keys.column(PRICE_DATE)?.date()?.clone();
+    let mut out: BTreeMap<&str, Vec<Option<String>>> = BTreeMap::new();
+    let (mut rate, mut service) = (Vec::new(), Vec::new());
+    let mut rate_from = Vec::new();
+    for i in 0..keys.height() {
+        let country = countries.get(i).unwrap_or(crate::country::UNKNOWN);
+        let category = categories.get(i).unwrap_or("service");
+        let day = dates
+            .phys
+            .get(i)
+            .map(days_to_date)
+            .unwrap_or(ymd(1970, 1, 1));
+        let market = book.market_name(&book.market_of(country, day));
+        let found = book.rate(&market, category, day);
+        rate.push(found.map(|r| r.nanos));
+        rate_from.push(found.map(|r| r.effective_from));
+        service.push(book.rate(&market, "service", day).map(|r| r.nanos));
+        out.entry("rate_currency")
+            .or_default()
+            .push(found.map(|r| r.currency.clone()));
+        out.entry("currency_in_force")
+            .or_default()
+            .push(Some(book.currency_in_force(&market, day)));
+        out.entry(MARKET).or_default().push(Some(market));
+    }
+    let _ = params;
+    let mut columns = vec![
+        keys.column(COUNTRY)?.clone(),
+        keys.column(PRICE_CATEGORY)?.clone(),
+        keys.column(PRICE_DATE)?.clone(),
+        Column::new("rate_nanos".into(), rate),
+        Column::new("service_nanos".into(), service),
+        Column::new(RATE_FROM.into(), rate_from),
+    ];
+    for (name, values) in out {
+        columns.push(Column::new(name.into(), values));
+    }
+    Ok(DataFrame::new_infer_height(columns)?)
+}
+
+fn days_to_date(days: i32) -> NaiveDate {
+    ymd(1970, 1, 1) + chrono::Days::new(days.max(0) as u64)
+}
+
+/// Numbers the delivered service messages of each business number and
+/// billing month in time order (§5.2 pmp-2026-10 free tier). Messages made
+/// free by a free entry point do not use the tier (§8.16).
+fn with_service_tier(priced: LazyFrame, free_tier: u64) -> PolarsResult<LazyFrame> {
+    let service = col(REGIME)
+        .eq(lit(Regime::Pmp202610.name()))
+        .and(col(IS_INBOUND).not())
+        .and(col(IS_TEMPLATE).not())
+        .and(col(FAILED).not())
+        .and(col(IN_WINDOW))
+        .and(col(IN_FEP).not())
+        .fill_null(false);
+    let order = [
+        col(BUSINESS_NUMBER),
+        col(BILLING_MONTH),
+        col(TS),
+        col(MESSAGE_ID),
+    ];
+    Ok(priced
+        .with_column(service.alias("is_service"))
+        .sort_by_exprs(order, SortMultipleOptions::default())
+        .with_column(
+            col("is_service")
+                .cast(DataType::Int64)
+                .cum_sum(false)
+                .over([col(BUSINESS_NUMBER), col(BILLING_MONTH)])?
+                .alias("service_seq"),
+        )
+        .with_column(
+            col("is_service")
+                .and(col("service_seq").lt_eq(lit(free_tier as i64)))
+                .alias("in_free_tier"),
+        ))
+}
+
+/// §5.3 and the precedence of §8.10 (with §8.19 first).
+fn pricing_rule() -> Expr {
+    let regime = |r: Regime| col(REGIME).eq(lit(r.name()));
+    when(col(IS_INBOUND))
+        .then(lit(NULL).cast(DataType::String))
+        .when(regime(Regime::Cbp))
+        .then(lit("unpriced_regime"))
+        .when(col(FAILED))
+        .then(lit("failed_not_charged"))
+        .when(col(CLASS).eq(lit("freeform_blocked")))
+        .then(lit("blocked_not_delivered"))
+        .when(col(IN_FEP))
+        .then(lit("free_entry_point"))
+        .when(regime(Regime::Pmp2025).and(col(IS_TEMPLATE).not()))
+        .then(lit("free_not_template"))
+        .when(
+            regime(Regime::Pmp2025)
+                .and(col(IN_WINDOW))
+                .and(col(PRICE_CATEGORY).eq(lit("utility"))),
+        )
+        .then(lit("free_in_window_utility"))
+        .when(col("in_free_tier"))
+        .then(lit("free_service_tier"))
+        .when(col("rate_nanos").is_null())
+        .then(lit("unpriced"))
+        .otherwise(lit("charged"))
+}
+
+/// A needed rate that is missing stops the run (§5.1, §8.5) unless the user
+/// allowed unpriced rows. Avoidable templates under pmp-2026-10 also need
+/// the market's service rate (§5.4, §8.18).
+fn check_missing_rates(priced: &DataFrame, params: &PricingParams) -> Result<()> {
+    let needs_service = col(CLASS)
+        .eq(lit("template_avoidable"))
+        .and(col(PRICING_RULE).eq(lit("charged")))
+        .and(col(REGIME).eq(lit(Regime::Pmp202610.name())))
+        .and(col("service_nanos").is_null());
+    let missing = priced
+        .clone()
+        .lazy()
+        .filter(
+            col(PRICING_RULE)
+                .eq(lit("unpriced"))
+                .or(needs_service.clone())
+                .fill_null(false),
+        )
+        .select([
+            col(MARKET),
+            when(needs_service)
+                .then(lit("service"))
+                .otherwise(col(PRICE_CATEGORY))
+                .alias("category"),
+            col(PRICE_DATE),
+        ])
+        .unique_stable(None, UniqueKeepStrategy::First)
+        .sort([PRICE_DATE, MARKET, "category"], Default::default())
+        .collect()?;
+    if missing.height() == 0 || params.allow_unpriced {
+        return Ok(());
+    }
+    let market = missing.column(MARKET)?.str()?.get(0).unwrap_or("");
+    let category = missing.column("category")?.str()?.get(0).unwrap_or("");
+    let date = missing
+        .column(PRICE_DATE)?
+        .date()?
+        .phys
+        .get(0)
+        .map(days_to_date);
+    Err(bad_input!(
+        "no {category} rate for market {market} on {} ({} market/category/date combination(s) lack a rate); add the rate to your card (--rates), or pass --allow-unpriced to report such rows as unpriced",
+        date.map_or("?".to_string(), |d| d.to_string()),
+        missing.height()
+    ))
+}
+
+/// `cost_nanos`, `currency`, `avoidable_nanos` from the rule (§5.3, §5.4,
+/// §8.17, §8.22).
+fn money_columns() -> Vec<Expr> {
+    let rule = col(PRICING_RULE);
+    let unpriced = rule
+        .clone()
+        .eq(lit("unpriced"))
+        .or(rule.clone().eq(lit("unpriced_regime")));
+    let cost = when(rule.clone().eq(lit("charged")))
+        .then(col("rate_nanos"))
+        .when(unpriced.clone())
+        .then(lit(NULL).cast(DataType::Int64))
+        .otherwise(lit(0i64));
+    let freeform_equivalent = when(
+        rule.clone()
+            .eq(lit("failed_not_charged"))
+            .or(rule.clone().eq(lit("free_entry_point"))),
+    )
+    .then(lit(0i64))
+    .when(col(REGIME).eq(lit(Regime::Pmp202610.name())))
+    .then(col("service_nanos"))
+    .otherwise(lit(0i64));
+    let avoidable = when(col(IS_INBOUND))
+        .then(lit(NULL).cast(DataType::Int64))
+        .when(col(CLASS).neq(lit("template_avoidable")))
+        .then(lit(0i64))
+        .otherwise(cost.clone() - freeform_equivalent);
+    let currency = when(col(IS_INBOUND))
+        .then(lit(NULL).cast(DataType::String))
+        .when(rule.eq(lit("charged")))
+        .then(col("rate_currency"))
+        .otherwise(col("currency_in_force"));
+    vec![
+        when(col(IS_INBOUND))
+            .then(lit(NULL).cast(DataType::Int64))
+            .otherwise(cost)
+            .alias(COST),
+        avoidable.alias(AVOIDABLE),
+        currency.alias(CURRENCY),
+    ]
+}

@@ -1,0 +1,234 @@
+//! `summary.json`: the machine summary CI reads.
+//!
+//! Keys come out in the order written here (serde_json `preserve_order`),
+//! so the file is stable byte for byte. `schema_version` changes whenever a
+//! key is renamed or removed; adding keys keeps it.
+
+use anyhow::Result;
+use polars::prelude::*;
+use serde_json::{json, Map, Value};
+
+use super::tables::Tables;
+use crate::config::Settings;
+use crate::schema::*;
+use crate::Analysis;
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+pub fn summary_json(analysis: &Analysis, settings: &Settings, tables: &Tables) -> Result<Value> {
+    let files: Vec<Value> = analysis
+        .files
+        .iter()
+        .map(|f| {
+            json!({
+                "path": f.path, "format": f.format, "rows_read": f.rows_read,
+                "processed": f.processed, "rejected": f.rejected, "duplicates": f.duplicates,
+            })
+        })
+        .collect();
+    let sum = |pick: fn(&crate::FileAccount) -> u64| analysis.files.iter().map(pick).sum::<u64>();
+    let (read, processed, rejected, duplicates) = (
+        sum(|f| f.rows_read),
+        sum(|f| f.processed),
+        sum(|f| f.rejected),
+        sum(|f| f.duplicates),
+    );
+    Ok(json!({
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "window-ledger", "version": env!("CARGO_PKG_VERSION")},
+        "period": {
+            "label": settings.period.label,
+            "from": settings.period.from_us.map(micros_text),
+            "to_exclusive": settings.period.to_us.map(micros_text),
+        },
+        "options": {
+            "rule": settings.rule.name(),
+            "tz": settings.report_tz.name(),
+            "input_tz": settings.input_tz.name(),
+        },
+        "rows": {
+            "read": read, "processed": processed, "rejected": rejected, "duplicates": duplicates,
+            "accounted": read == processed + rejected + duplicates,
+        },
+        "files": files,
+        "outbound": outbound_figures(&tables.sends_full)?,
+        "windows": window_figures(&tables.windows)?,
+        "pricing": {
+            "what_if": settings.pricing.is_what_if(),
+            "regime": settings.pricing.regime.map(|r| r.name()),
+            "rates_as_of": settings.pricing.rates_as_of.map(|d| d.to_string()),
+            "billing_tz": settings.pricing.billing_tz.name(),
+            "service_free_tier": settings.pricing.service_free_tier,
+            "rate_cards": analysis.rate_sources,
+            "regimes_used": regimes_used(&tables.sends_full)?,
+        },
+        "spend": spend_by_currency(&tables.sends_full)?,
+        "comparison": match (&tables.comparison, settings.compare_regime) {
+            (Some(frame), Some(regime)) => json!({
+                "regime": regime.name(),
+                "what_if": true,
+                "spend": spend_by_currency(frame)?,
+            }),
+            _ => Value::Null,
+        },
+        "data_quality": data_quality(&analysis.messages)?,
+        "warnings": analysis.warnings,
+    }))
+}
+
+/// An instant as RFC 3339 UTC text.
+pub fn micros_text(us: i64) -> String {
+    chrono::DateTime::from_timestamp_micros(us)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.fZ").to_string())
+        .unwrap_or_default()
+}
+
+fn count_where(frame: &DataFrame, predicate: Expr) -> Result<u64> {
+    let out = frame
+        .clone()
+        .lazy()
+        .select([predicate.cast(DataType::UInt64).sum().alias("n")])
+        .collect()?;
+    Ok(out.column("n")?.u64()?.get(0).unwrap_or(0))
+}
+
+fn outbound_figures(sends: &DataFrame) -> Result<Value> {
+    let mut by_class = Map::new();
+    for class in CLASSES {
+        by_class.insert(
+            class.into(),
+            json!(count_where(sends, col(CLASS).eq(lit(class)))?),
+        );
+    }
+    Ok(json!({
+        "total": sends.height(),
+        "templates": count_where(sends, col(IS_TEMPLATE))?,
+        "failed": count_where(sends, col(FAILED))?,
+        "by_class": by_class,
+    }))
+}
+
+/// Spend per currency (never summed across currencies), as exact decimals.
+pub fn spend_by_currency(sends: &DataFrame) -> Result<Value> {
+    let totals = sends
+        .clone()
+        .lazy()
+        .filter(
+            col(crate::pricing::CURRENCY)
+                .is_not_null()
+                .and(col(crate::pricing::CURRENCY).neq(lit(""))),
+        )
+        .group_by([col(crate::pricing::CURRENCY)])
+        .agg(super::tables::spend_aggregates())
+        .sort([crate::pricing::CURRENCY], Default::default())
+        .collect()?;
+    let column = |name: &str| -> Result<Vec<i64>> {
+        Ok(totals
+            .column(name)?
+            .i64()?
+            .iter()
+            .map(|v| v.unwrap_or(0))
+            .collect())
+    };
+    let (cost, avoidable, late) = (
+        column("cost")?,
+        column("avoidable_cost")?,
+        column("late_reply_cost")?,
+    );
+    let currencies = totals.column(crate::pricing::CURRENCY)?.str()?.clone();
+    let mut rows = Vec::new();
+    for i in 0..totals.height() {
+        rows.push(json!({
+            "currency": currencies.get(i),
+            "total": decimal(cost[i]),
+            "avoidable": decimal(avoidable[i]),
+            "late_reply": decimal(late[i]),
+            "avoidable_share": ratio(avoidable[i], cost[i]),
+            "late_reply_share": ratio(late[i], cost[i]),
+        }));
+    }
+    let unpriced = count_where(sends, col(crate::pricing::PRICING_RULE).eq(lit("unpriced")))?;
+    let unpriced_regime = count_where(
+        sends,
+        col(crate::pricing::PRICING_RULE).eq(lit("unpriced_regime")),
+    )?;
+    Ok(
+        json!({"by_currency": rows, "unpriced_rows": unpriced, "unpriced_regime_rows": unpriced_regime}),
+    )
+}
+
+/// Nano-units as a JSON number with the exact decimal digits.
+pub fn decimal(nanos: i64) -> Value {
+    let text = crate::pricing::money::format_nanos(nanos);
+    serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+fn ratio(part: i64, whole: i64) -> Option<f64> {
+    (whole > 0).then(|| (part as f64 / whole as f64 * 10_000.0).round() / 10_000.0)
+}
+
+fn regimes_used(sends: &DataFrame) -> Result<Vec<String>> {
+    let regimes = sends
+        .clone()
+        .lazy()
+        .select([col(crate::pricing::REGIME)
+            .unique()
+            .sort(Default::default())])
+        .collect()?;
+    Ok(regimes
+        .column(crate::pricing::REGIME)?
+        .str()?
+        .iter()
+        .flatten()
+        .map(String::from)
+        .collect())
+}
+
+fn window_figures(windows: &DataFrame) -> Result<Value> {
+    let answered = count_where(windows, col("answered"))?;
+    let within_hour = count_where(
+        windows,
+        col("first_response_secs").lt(lit(3600.0)).fill_null(false),
+    )?;
+    let median = windows
+        .clone()
+        .lazy()
+        .select([col("first_response_secs").median()])
+        .collect()?;
+    let median = median.column("first_response_secs")?.f64()?.get(0);
+    let opened = windows.height() as u64;
+    Ok(json!({
+        "opened": opened,
+        "answered": answered,
+        "unanswered": opened - answered,
+        "answered_within_1h": within_hour,
+        "answered_share": share(answered, opened),
+        "median_first_response_secs": median,
+    }))
+}
+
+/// A share rounded to 4 decimals, null when there is nothing to divide.
+pub fn share(part: u64, whole: u64) -> Option<f64> {
+    (whole > 0).then(|| (part as f64 / whole as f64 * 10_000.0).round() / 10_000.0)
+}
+
+fn data_quality(messages: &DataFrame) -> Result<Value> {
+    let outbound = col(IS_INBOUND).not();
+    let unknown_country_contacts = messages
+        .clone()
+        .lazy()
+        .filter(col(COUNTRY).eq(lit(crate::country::UNKNOWN)))
+        .select([col(CONTACT).n_unique().cast(DataType::UInt64).alias("n")])
+        .collect()?;
+    Ok(json!({
+        "templates_unknown_category": count_where(messages, col(CATEGORY).eq(lit("unknown")).fill_null(false))?,
+        "templates_missing_category": count_where(messages, col(IS_TEMPLATE).and(col("category_given").is_null()))?,
+        "outbound_missing_type": count_where(messages, outbound.clone().and(col(TYPE).is_null()))?,
+        "inbound_missing_type": count_where(messages, col(IS_INBOUND).and(col(TYPE).is_null()))?,
+        "error_code_without_failed_status": count_where(
+            messages,
+            outbound.and(col(ERROR_CODE).is_not_null()).and(col(STATUS).neq(lit("failed"))).fill_null(false),
+        )?,
+        "contacts_unknown_country": unknown_country_contacts.column("n")?.u64()?.get(0).unwrap_or(0),
+    }))
+}

@@ -1,0 +1,94 @@
+//! Writing a run directory: tables, `summary.json`, `summary.md`.
+//!
+//! Every exporter turns frames into bytes; only [`write_run`] touches the
+//! file system. The run is written into a staging directory beside the
+//! target and renamed into place at the end, so a reader never sees half a
+//! report and an interrupted run leaves the previous one as it was.
+
+mod json;
+mod markdown;
+pub mod tables;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use polars::prelude::*;
+
+use crate::config::Settings;
+use crate::{bad_input, Analysis};
+
+pub use json::summary_json;
+
+/// Writes every output of one run into `settings.out_dir`.
+pub fn write_run(analysis: &Analysis, settings: &Settings) -> Result<()> {
+    let tables = tables::Tables::build(analysis, settings)?;
+    let summary = json::summary_json(analysis, settings, &tables)?;
+    let mut files: Vec<(&str, Vec<u8>)> = vec![
+        ("sends.csv", csv_bytes(&tables.sends)?),
+        ("windows.csv", csv_bytes(&tables.windows)?),
+        ("summary.csv", csv_bytes(&tables.summary)?),
+        ("rejected.csv", csv_bytes(&tables.rejected)?),
+    ];
+    let mut json_text = serde_json::to_string_pretty(&summary)?;
+    json_text.push('\n');
+    files.push(("summary.json", json_text.into_bytes()));
+    files.push(("summary.md", markdown::render(&summary).into_bytes()));
+    publish(&settings.out_dir, &files)
+}
+
+/// A frame as CSV text with a header row.
+pub fn csv_bytes(frame: &DataFrame) -> Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    let mut frame = frame.clone();
+    CsvWriter::new(&mut bytes)
+        .include_header(true)
+        .finish(&mut frame)?;
+    Ok(bytes)
+}
+
+fn publish(out_dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<()> {
+    let staging = sibling(out_dir, "staging");
+    let unwritable = |e: std::io::Error| {
+        bad_input!(
+            "{}: cannot write the run directory there ({e}); choose another --out",
+            out_dir.display()
+        )
+    };
+    if let Some(parent) = staging.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(unwritable)?;
+    }
+    if staging.exists() {
+        std::fs::remove_dir_all(&staging)
+            .with_context(|| format!("removing {}", staging.display()))?;
+    }
+    std::fs::create_dir(&staging).map_err(unwritable)?;
+    for (name, bytes) in files {
+        let path = staging.join(name);
+        std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
+    }
+    replace_dir(&staging, out_dir)
+}
+
+/// `reports/2026-10` → `reports/.2026-10.staging-<pid>`.
+fn sibling(out_dir: &Path, what: &str) -> PathBuf {
+    let name = out_dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "run".into());
+    out_dir.with_file_name(format!(".{name}.{what}-{}", std::process::id()))
+}
+
+fn replace_dir(staging: &Path, out_dir: &Path) -> Result<()> {
+    let old = sibling(out_dir, "old");
+    let had_previous = out_dir.exists();
+    if had_previous {
+        std::fs::rename(out_dir, &old)
+            .with_context(|| format!("moving the previous {} aside", out_dir.display()))?;
+    }
+    std::fs::rename(staging, out_dir)
+        .with_context(|| format!("moving the new run into {}", out_dir.display()))?;
+    if had_previous {
+        std::fs::remove_dir_all(&old).with_context(|| format!("removing {}", old.display()))?;
+    }
+    Ok(())
+}

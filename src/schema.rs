@@ -1,0 +1,84 @@
+//! Column names shared by every stage.
+//!
+//! The canonical input columns are the ones `../shared/spec/DOMAIN.md` §2
+//! names; the derived ones are added by `normalize`, `windows` and `classify`.
+//! Keeping them in one place means a stage cannot misspell another's column.
+
+/// Canonical input columns, in the order `rejected.csv` echoes them.
+pub const INPUT_COLUMNS: [&str; 12] = [
+    MESSAGE_ID,
+    BUSINESS_NUMBER,
+    CONTACT,
+    DIRECTION,
+    TIMESTAMP,
+    TYPE,
+    TEMPLATE_NAME,
+    CATEGORY,
+    COUNTRY,
+    STATUS,
+    ERROR_CODE,
+    ENTRY_POINT,
+];
+
+/// Input columns without which a file cannot be read at all (§2 "required").
+pub const REQUIRED_COLUMNS: [&str; 5] = [MESSAGE_ID, CONTACT, DIRECTION, TIMESTAMP, TYPE];
+
+pub const MESSAGE_ID: &str = "message_id";
+pub const BUSINESS_NUMBER: &str = "business_number";
+pub const CONTACT: &str = "contact";
+pub const DIRECTION: &str = "direction";
+pub const TIMESTAMP: &str = "timestamp";
+pub const TYPE: &str = "type";
+pub const TEMPLATE_NAME: &str = "template_name";
+pub const CATEGORY: &str = "category";
+pub const COUNTRY: &str = "country";
+pub const STATUS: &str = "status";
+pub const ERROR_CODE: &str = "error_code";
+pub const ENTRY_POINT: &str = "entry_point";
+
+/// Where a row came from: set by `ingest`, carried to `rejected.csv`.
+pub const SOURCE_FILE: &str = "source_file";
+pub const FILE_INDEX: &str = "file_index";
+pub const SOURCE_ROW: &str = "source_row";
+pub const SOURCE_LINE: &str = "source_line";
+/// A reason found while reading (wrong field count, invalid UTF-8, bad JSON).
+pub const INGEST_ERROR: &str = "ingest_error";
+/// A timestamp that the file stored as a native datetime (Parquet).
+pub const TIMESTAMP_NATIVE: &str = "timestamp_native";
+
+/// Derived by `normalize`.
+pub const TS: &str = "ts";
+pub const IS_INBOUND: &str = "is_inbound";
+pub const IS_TEMPLATE: &str = "is_template";
+pub const FAILED: &str = "failed";
+pub const HAS_ENTRY_POINT: &str = "has_entry_point";
+pub const REJECT_REASON: &str = "reason";
+pub const IS_DUPLICATE: &str = "is_duplicate";
+
+/// Derived by `windows`.
+pub const IN_WINDOW: &str = "in_window";
+pub const WINDOW_ID: &str = "window_id";
+pub const LAST_WINDOW_ID: &str = "last_window_id";
+pub const LAST_WINDOW_ANSWERED: &str = "last_window_answered";
+pub const EXTENDS_WINDOW: &str = "extends_window";
+
+/// Derived by `classify`.
+pub const CLASS: &str = "class";
+
+/// Template categories after normalisation (§2, §8.3).
+pub const CATEGORIES: [&str; 5] = [
+    "marketing",
+    "utility",
+    "authentication",
+    "authentication_international",
+    "unknown",
+];
+
+/// The five classes of an outbound message (§4), in report order.
+pub const CLASSES: [&str; 5] = [
+    "freeform_in_window",
+    "freeform_blocked",
+    "template_avoidable",
+    "template_late_reply",
+    "template_needed",
+];

@@ -1,0 +1,212 @@
+//! Customer service windows, rebuilt with window expressions over one sort.
+//!
+//! Takes canonical messages and returns them sorted by (business_number,
+//! contact, ts, inbound first, message_id) — DOMAIN.md §3 — with, per row:
+//! `in_window` (a window of the pair is open at the message's time),
+//! `window_id` (the open window, numbered 1.. in pair and time order),
+//! `last_window_id` (the pair's most recent window at that time, open or
+//! closed) and `last_window_answered`.
+//!
+//! How, without a per-row loop: call *extending* the messages that can move
+//! `closes_at` (inbound ones; under `any-message` also outbound ones that did
+//! not fail, §3, §8.1). Within a pair, a chain of extending messages less than
+//! 24 h apart is one *segment*; a window starts at a segment's first inbound
+//! message and covers every later message of the segment plus what follows
+//! its last extending message by less than 24 h. Outbound messages of a
+//! segment before its first inbound are outside (they extend nothing, because
+//! no window was open). Segments are a cumulative sum of "gap ≥ 24 h or new
+//! pair" flags; everything else is a forward fill checked against the pair,
+//! so no `.over()` hash grouping is needed on the sorted frame.
+
+use polars::prelude::*;
+
+use crate::cli::WindowRule;
+use crate::schema::*;
+
+/// 24 h in microseconds: windows are half-open `[opened_at, closes_at)`.
+pub const DAY_US: i64 = 86_400_000_000;
+
+/// Internal columns later stages reuse.
+pub const TS_US: &str = "ts_us";
+pub const PAIR_ID: &str = "pair_id";
+pub const WINDOW_START: &str = "window_start";
+pub const ANSWERS: &str = "answers_window";
+
+fn null_i64() -> Expr {
+    lit(NULL).cast(DataType::Int64)
+}
+
+/// Adds the window columns described in the module docs.
+pub fn reconstruct(messages: LazyFrame, rule: WindowRule) -> LazyFrame {
+    let extends = match rule {
+        WindowRule::CustomerOnly => col(IS_INBOUND),
+        WindowRule::AnyMessage => col(IS_INBOUND).or(col(FAILED).not()),
+    };
+    let sorted = messages.sort_by_exprs(
+        [
+            col(BUSINESS_NUMBER),
+            col(CONTACT),
+            col(TS),
+            col(IS_INBOUND).not(),
+            col(MESSAGE_ID),
+        ],
+        SortMultipleOptions::default(),
+    );
+    let ffill = |e: Expr| e.fill_null_with_strategy(FillNullStrategy::Forward(None));
+    let pair_change = col(BUSINESS_NUMBER)
+        .neq_missing(col(BUSINESS_NUMBER).shift(lit(1)))
+        .or(col(CONTACT).neq_missing(col(CONTACT).shift(lit(1))));
+    sorted
+        .with_columns([
+            col(TS).cast(DataType::Int64).alias(TS_US),
+            pair_change
+                .cast(DataType::Int64)
+                .cum_sum(false)
+                .alias(PAIR_ID),
+            extends.alias(EXTENDS_WINDOW),
+        ])
+        .with_columns([
+            ffill(
+                when(col(EXTENDS_WINDOW))
+                    .then(col(PAIR_ID))
+                    .otherwise(null_i64()),
+            )
+            .alias("ext_pair"),
+            ffill(
+                when(col(EXTENDS_WINDOW))
+                    .then(col(TS_US))
+                    .otherwise(null_i64()),
+            )
+            .alias("ext_ts"),
+        ])
+        .with_column(
+            col(EXTENDS_WINDOW)
+                .and(
+                    col("ext_pair")
+                        .shift(lit(1))
+                        .neq_missing(col(PAIR_ID))
+                        .or((col(TS_US) - col("ext_ts").shift(lit(1)))
+                            .gt_eq(lit(DAY_US))
+                            .fill_null(true)),
+                )
+                .cast(DataType::Int64)
+                .cum_sum(false)
+                .alias("segment"),
+        )
+        .with_column(
+            ffill(
+                when(col(IS_INBOUND))
+                    .then(col("segment"))
+                    .otherwise(null_i64()),
+            )
+            .alias("inbound_segment"),
+        )
+        .with_column(
+            col("ext_pair")
+                .eq(col(PAIR_ID))
+                .and(col("inbound_segment").eq(col("segment")))
+                .and((col(TS_US) - col("ext_ts")).lt(lit(DAY_US)))
+                .fill_null(false)
+                .alias(IN_WINDOW),
+        )
+        .with_column(
+            col(IN_WINDOW)
+                .and(
+                    col("segment")
+                        .neq_missing(col("segment").shift(lit(1)))
+                        .or(col(IN_WINDOW).shift(lit(1)).not())
+                        .fill_null(true),
+                )
+                .alias(WINDOW_START),
+        )
+        .with_columns([
+            when(col(IN_WINDOW))
+                .then(col(WINDOW_START).cast(DataType::Int64).cum_sum(false))
+                .otherwise(null_i64())
+                .alias(WINDOW_ID),
+            col(IN_WINDOW)
+                .and(col(IS_INBOUND).not())
+                .and(col(FAILED).not())
+                .alias(ANSWERS),
+        ])
+        .with_columns(last_window_columns())
+        .drop(cols(["ext_pair", "ext_ts", "segment", "inbound_segment"]))
+}
+
+/// `last_window_id` and `last_window_answered` (§4's "the pair's most recent
+/// window closed unanswered"): the answer count of a window is a running sum
+/// from its first row; its last in-window row holds the total, which a
+/// forward fill carries to the messages after it.
+fn last_window_columns() -> Vec<Expr> {
+    let ffill = |e: Expr| e.fill_null_with_strategy(FillNullStrategy::Forward(None));
+    let same_pair = ffill(
+        when(col(IN_WINDOW))
+            .then(col(PAIR_ID))
+            .otherwise(null_i64()),
+    )
+    .eq(col(PAIR_ID));
+    let running_answers = col(ANSWERS).cast(DataType::Int64).cum_sum(false);
+    let window_base = ffill(
+        when(col(WINDOW_START))
+            .then(running_answers.clone() - col(ANSWERS).cast(DataType::Int64))
+            .otherwise(null_i64()),
+    );
+    let answers_so_far = ffill(
+        when(col(IN_WINDOW))
+            .then(running_answers - window_base)
+            .otherwise(null_i64()),
+    );
+    vec![
+        when(same_pair.clone())
+            .then(ffill(col(WINDOW_ID)))
+            .otherwise(null_i64())
+            .alias(LAST_WINDOW_ID),
+        when(same_pair)
+            .then(answers_so_far.gt(lit(0i64)))
+            .otherwise(lit(NULL).cast(DataType::Boolean))
+            .alias(LAST_WINDOW_ANSWERED),
+    ]
+}
+
+/// One row per window (§3, §8.11), from the output of [`reconstruct`].
+pub fn windows_table(messages: LazyFrame) -> LazyFrame {
+    let outbound = col(IS_INBOUND).not();
+    let opened_us = col(TS_US).min();
+    messages
+        .filter(col(IN_WINDOW))
+        .group_by([col(WINDOW_ID)])
+        .agg([
+            col(BUSINESS_NUMBER).first(),
+            col(CONTACT).first(),
+            col(COUNTRY).first(),
+            col(TS).min().alias("opened_at"),
+            (when(col(EXTENDS_WINDOW))
+                .then(col(TS_US))
+                .otherwise(null_i64())
+                .max()
+                + lit(DAY_US))
+            .cast(DataType::Datetime(
+                TimeUnit::Microseconds,
+                Some(TimeZone::UTC),
+            ))
+            .alias("closes_at"),
+            col(IS_INBOUND)
+                .cast(DataType::UInt32)
+                .sum()
+                .alias("inbound_count"),
+            outbound
+                .cast(DataType::UInt32)
+                .sum()
+                .alias("outbound_count"),
+            col(ANSWERS).any(true).alias("answered"),
+            ((when(col(ANSWERS))
+                .then(col(TS_US))
+                .otherwise(null_i64())
+                .min()
+                - opened_us)
+                .cast(DataType::Float64)
+                / lit(1e6))
+            .alias("first_response_secs"),
+        ])
+        .sort([WINDOW_ID], Default::default())
+}

@@ -1,0 +1,55 @@
+//! Helpers shared by the integration tests.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+pub const HEADER: &str = "message_id,contact,direction,timestamp,type,category,status,error_code";
+
+/// Writes `lines` under a header as a CSV file and returns its path.
+pub fn write_csv(dir: &Path, name: &str, header: &str, lines: &[&str]) -> PathBuf {
+    let path = dir.join(name);
+    let mut text = String::from(header);
+    text.push('\n');
+    for line in lines {
+        text.push_str(line);
+        text.push('\n');
+    }
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+pub fn ledger() -> Command {
+    Command::cargo_bin("window-ledger").unwrap()
+}
+
+/// Rows of a CSV file as maps from column name to value.
+pub fn read_rows(path: &Path) -> Vec<BTreeMap<String, String>> {
+    let mut reader =
+        csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let headers = reader.headers().unwrap().clone();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            headers
+                .iter()
+                .map(String::from)
+                .zip(r.iter().map(String::from))
+                .collect()
+        })
+        .collect()
+}
+
+/// `message_id → value of column` in a table.
+pub fn column_by_id(path: &Path, column: &str) -> BTreeMap<String, String> {
+    read_rows(path)
+        .into_iter()
+        .map(|row| (row["message_id"].clone(), row[column].clone()))
+        .collect()
+}
+
+pub fn summary_json(dir: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap()
+}

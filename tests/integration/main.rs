@@ -1,0 +1,7 @@
+//! The one integration-test binary (one link of polars, not one per file).
+
+mod cli;
+mod common;
+mod examples;
+mod pricing;
+mod properties;
