@@ -24,7 +24,7 @@ pub enum Command {
     Demo(DemoArgs),
     /// Read message logs, rebuild every service window, classify every
     /// outbound message and write the run directory.
-    Report(ReportArgs),
+    Report(Box<ReportArgs>),
     /// Write a seeded synthetic message log (CSV or Parquet, by extension).
     Generate(GenerateArgs),
 }

@@ -25,7 +25,7 @@ fn main() -> ExitCode {
 
 fn run(command: Command) -> Result<()> {
     match command {
-        Command::Report(args) => report(args),
+        Command::Report(args) => report(*args),
         Command::Demo(args) => demo(args),
         Command::Generate(args) => generate_log(args),
     }

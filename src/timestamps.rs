@@ -106,8 +106,8 @@ mod tests {
             .unwrap();
         let us = out.column("us").unwrap().i64().unwrap().clone();
         let gap = out.column("gap").unwrap().bool().unwrap().clone();
-        us.into_iter()
-            .zip(gap.into_iter())
+        us.iter()
+            .zip(gap.iter())
             .map(|(u, g)| (u, g.unwrap_or(false)))
             .collect()
     }

@@ -559,9 +559,9 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("unknown category"));
-        let undated = format!("market,category,price,currency\nEgypt,utility,0.1,USD\n");
+        let undated = "market,category,price,currency\nEgypt,utility,0.1,USD\n";
         assert!(RateBook::default()
-            .add_card(&undated, "u.csv", None)
+            .add_card(undated, "u.csv", None)
             .unwrap_err()
             .to_string()
             .contains("--rates YYYY-MM-DD=FILE"));

@@ -117,7 +117,7 @@ pub fn price(messages: DataFrame, book: &RateBook, params: &PricingParams) -> Re
             price_category(params.unknown_category_as).alias(PRICE_CATEGORY),
         ])
         .collect()?;
-    let lookups = rate_lookups(&framed, book, params)?;
+    let lookups = rate_lookups(&framed, book)?;
     let priced = framed
         .lazy()
         .join(
@@ -213,7 +213,7 @@ fn regime_expr(params: &PricingParams) -> Expr {
 
 /// One row per distinct (country, category, date) of an outbound message:
 /// its market, rate, the market's service rate and the currency in force.
-fn rate_lookups(framed: &DataFrame, book: &RateBook, params: &PricingParams) -> Result<DataFrame> {
+fn rate_lookups(framed: &DataFrame, book: &RateBook) -> Result<DataFrame> {
     let keys = framed
         .clone()
         .lazy()
@@ -224,7 +224,10 @@ fn rate_lookups(framed: &DataFrame, book: &RateBook, params: &PricingParams) -> 
     let countries = keys.column(COUNTRY)?.str()?.clone();
     let categories = keys.column(PRICE_CATEGORY)?.str()?.clone();
     let dates = keys.column(PRICE_DATE)?.date()?.clone();
-    let mut out: BTreeMap<&str, Vec<Option<String>>> = BTreeMap::new();
+    let mut out: BTreeMap<&str, Vec<Option<String>>> =
+        [MARKET, "rate_currency", "currency_in_force"]
+            .map(|c| (c, Vec::new()))
+            .into();
     let (mut rate, mut service) = (Vec::new(), Vec::new());
     let mut rate_from = Vec::new();
     for i in 0..keys.height() {
@@ -248,7 +251,6 @@ fn rate_lookups(framed: &DataFrame, book: &RateBook, params: &PricingParams) -> 
             .push(Some(book.currency_in_force(&market, day)));
         out.entry(MARKET).or_default().push(Some(market));
     }
-    let _ = params;
     let mut columns = vec![
         keys.column(COUNTRY)?.clone(),
         keys.column(PRICE_CATEGORY)?.clone(),

@@ -112,7 +112,8 @@ mod tests {
             .unwrap()
             .str()
             .unwrap()
-            .into_no_null_iter()
+            .iter()
+            .flatten()
             .map(String::from)
             .collect();
         let expected: Vec<String> = values.iter().map(|n| format_nanos(*n)).collect();

@@ -92,7 +92,7 @@ fn bad_rows_are_rejected_with_file_row_line_and_reason() {
                 "unparseable timestamp (expected RFC 3339 or 10/13-digit Unix time)"
             ),
             ("4", "5", "missing contact"),
-            ("5", "6", "expected 8 fields as in the header, found 5"),
+            ("5", "6", "expected 8 fields as in the header, found 4"),
         ]
     );
     let summary = summary_json(&out);
