@@ -93,6 +93,16 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value_t = WindowRule::CustomerOnly)]
     pub rule: WindowRule,
 
+    /// Language of report.html: en, ar (right to left), or a locale JSON
+    /// file with the keys of locales/en.json.
+    #[arg(long, default_value = "en", value_name = "LANG")]
+    pub lang: String,
+
+    /// Show customer numbers in the human-facing reports instead of masking
+    /// them (+9665•••••567).
+    #[arg(long)]
+    pub show_contacts: bool,
+
     #[command(flatten)]
     pub pricing: PricingArgs,
 }
@@ -195,6 +205,10 @@ pub struct DemoArgs {
     /// Seed of the generated log; the same seed gives the same log.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
+
+    /// Language of report.html: en or ar.
+    #[arg(long, default_value = "en", value_name = "LANG")]
+    pub lang: String,
 }
 
 #[derive(Debug, Args)]

@@ -23,6 +23,21 @@ pub struct Period {
     pub to_us: Option<i64>,
     /// `2026-10`, `2026-10-01_2026-10-15` or `all`: names the run directory.
     pub label: String,
+    /// The first day, when the period is one calendar month.
+    pub month: Option<NaiveDate>,
+}
+
+impl Period {
+    /// The calendar month before a one-month period, for comparisons.
+    pub fn previous_month(&self, tz: Tz) -> Option<Period> {
+        let first = self.month? - Months::new(1);
+        Some(Period {
+            from_us: Some(local_midnight_us(first, tz)),
+            to_us: self.from_us,
+            label: first.format("%Y-%m").to_string(),
+            month: Some(first),
+        })
+    }
 }
 
 /// Validated settings of one run.
@@ -38,6 +53,8 @@ pub struct Settings {
     pub cards: Vec<CardFile>,
     pub markets: Option<PathBuf>,
     pub compare_regime: Option<Regime>,
+    pub locale: crate::report::locale::Locale,
+    pub show_contacts: bool,
 }
 
 impl Settings {
@@ -63,6 +80,8 @@ impl Settings {
             cards,
             markets: run.pricing.markets.clone(),
             compare_regime: run.pricing.compare_regime,
+            locale: crate::report::locale::Locale::load(&run.lang)?,
+            show_contacts: run.show_contacts,
         })
     }
 }
@@ -104,6 +123,7 @@ fn resolve_period(run: &RunArgs, tz: Tz) -> Result<Period> {
             from_us: Some(local_midnight_us(first, tz)),
             to_us: Some(local_midnight_us(next, tz)),
             label: first.format("%Y-%m").to_string(),
+            month: Some(first),
         });
     }
     let from = run
@@ -135,6 +155,7 @@ fn resolve_period(run: &RunArgs, tz: Tz) -> Result<Period> {
         from_us: from.map(|d| local_midnight_us(d, tz)),
         to_us: to.map(|d| local_midnight_us(d.succ_opt().unwrap_or(d), tz)),
         label,
+        month: None,
     })
 }
 
@@ -162,6 +183,8 @@ mod tests {
             tz: "Asia/Riyadh".into(),
             input_tz: "UTC".into(),
             rule: WindowRule::CustomerOnly,
+            lang: "en".into(),
+            show_contacts: false,
             pricing: PricingArgs::default(),
         }
     }

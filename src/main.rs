@@ -57,6 +57,8 @@ fn demo(args: DemoArgs) -> Result<()> {
         tz: "Asia/Riyadh".into(),
         input_tz: "UTC".into(),
         rule: window_ledger::cli::WindowRule::CustomerOnly,
+        lang: args.lang.clone(),
+        show_contacts: false,
         pricing: window_ledger::cli::PricingArgs::default(),
     };
     let settings = Settings::resolve(vec![input.clone()], Some(args.out.clone()), &run)?;

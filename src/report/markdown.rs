@@ -27,6 +27,7 @@ pub fn render(summary: &Value) -> String {
     spend(summary, &mut out);
     headline(summary, &mut out);
     classes(summary, &mut out);
+    charts(&mut out);
     quality(summary, &mut out);
     out
 }
@@ -155,6 +156,14 @@ fn classes(summary: &Value, out: &mut String) {
         out.push_str(&format!("| `{class}` | {n} | {} |\n", percent(n, total)));
     }
     out.push('\n');
+}
+
+fn charts(out: &mut String) {
+    out.push_str("## Charts\n\n");
+    for (name, title) in super::charts::CHARTS {
+        out.push_str(&format!("![{title}](charts/{name}.png)\n"));
+    }
+    out.push_str("\nThe full report with tables is `report.html`.\n\n");
 }
 
 fn quality(summary: &Value, out: &mut String) {

@@ -5,7 +5,11 @@
 //! target and renamed into place at the end, so a reader never sees half a
 //! report and an interrupted run leaves the previous one as it was.
 
+pub mod charts;
+pub mod figures;
+pub mod html;
 mod json;
+pub mod locale;
 mod markdown;
 pub mod tables;
 
@@ -23,17 +27,59 @@ pub use json::summary_json;
 pub fn write_run(analysis: &Analysis, settings: &Settings) -> Result<()> {
     let tables = tables::Tables::build(analysis, settings)?;
     let summary = json::summary_json(analysis, settings, &tables)?;
-    let mut files: Vec<(&str, Vec<u8>)> = vec![
+    let previous = previous_month_summary(analysis, settings)?;
+    let figures = figures::Figures::compute(&tables, &analysis.messages, settings)?;
+    let mut svgs = Vec::new();
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    for (name, _) in charts::CHARTS {
+        let svg = charts::svg(name, &figures)?;
+        files.push((format!("charts/{name}.png"), charts::png(name, &figures)?));
+        files.push((format!("charts/{name}.svg"), svg.clone().into_bytes()));
+        svgs.push((name.to_string(), svg));
+    }
+    let page = html::Page {
+        summary: &summary,
+        previous: previous.as_ref(),
+        charts: &svgs,
+        locale: &settings.locale,
+        show_contacts: settings.show_contacts,
+    };
+    files.push((
+        "report.html".into(),
+        html::render(&page, &tables)?.into_bytes(),
+    ));
+    let named: Vec<(&str, Vec<u8>)> = vec![
         ("sends.csv", csv_bytes(&tables.sends)?),
         ("windows.csv", csv_bytes(&tables.windows)?),
         ("summary.csv", csv_bytes(&tables.summary)?),
         ("rejected.csv", csv_bytes(&tables.rejected)?),
     ];
+    files.extend(named.into_iter().map(|(n, b)| (n.to_string(), b)));
     let mut json_text = serde_json::to_string_pretty(&summary)?;
     json_text.push('\n');
-    files.push(("summary.json", json_text.into_bytes()));
-    files.push(("summary.md", markdown::render(&summary).into_bytes()));
+    files.push(("summary.json".into(), json_text.into_bytes()));
+    files.push(("summary.md".into(), markdown::render(&summary).into_bytes()));
     publish(&settings.out_dir, &files)
+}
+
+/// The previous month's summary, when the period is one month and the
+/// input has outbound messages in the month before it.
+fn previous_month_summary(
+    analysis: &Analysis,
+    settings: &Settings,
+) -> Result<Option<serde_json::Value>> {
+    let Some(period) = settings.period.previous_month(settings.report_tz) else {
+        return Ok(None);
+    };
+    let previous = Settings {
+        period,
+        ..settings.clone()
+    };
+    let tables = tables::Tables::build(analysis, &previous)?;
+    if tables.sends_full.height() == 0 {
+        return Ok(None);
+    }
+    Ok(Some(json::summary_json(analysis, &previous, &tables)?))
 }
 
 /// A frame as CSV text with a header row.
@@ -46,7 +92,7 @@ pub fn csv_bytes(frame: &DataFrame) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-fn publish(out_dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<()> {
+fn publish(out_dir: &Path, files: &[(String, Vec<u8>)]) -> Result<()> {
     let staging = sibling(out_dir, "staging");
     let unwritable = |e: std::io::Error| {
         bad_input!(
@@ -62,6 +108,7 @@ fn publish(out_dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<()> {
             .with_context(|| format!("removing {}", staging.display()))?;
     }
     std::fs::create_dir(&staging).map_err(unwritable)?;
+    std::fs::create_dir(staging.join("charts")).map_err(unwritable)?;
     for (name, bytes) in files {
         let path = staging.join(name);
         std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;

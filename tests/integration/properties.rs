@@ -156,6 +156,8 @@ fn run(
         tz: "UTC".into(),
         input_tz: "UTC".into(),
         rule,
+        lang: "en".into(),
+        show_contacts: false,
         pricing: window_ledger::cli::PricingArgs {
             allow_unpriced: true,
             ..Default::default()

@@ -1,0 +1,494 @@
+//! Charts as SVG and PNG, drawn with plotters from [`Figures`].
+//!
+//! Text is drawn with DejaVu Sans compiled into the binary (plotters'
+//! `ab_glyph` path), so PNGs render the same on a machine with no fonts at
+//! all. Colours are the Okabe–Ito palette, safe for colour-blind readers.
+//! Chart text is English: plotters cannot shape Arabic, so the Arabic HTML
+//! report puts its own captions above the same charts.
+
+use std::sync::Once;
+
+use anyhow::{anyhow, Result};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::FontStyle;
+
+use super::figures::{Figures, RESPONSE_BUCKETS};
+use crate::pricing::money::format_nanos;
+use crate::schema::CLASSES;
+
+pub const WIDTH: u32 = 960;
+pub const HEIGHT: u32 = 480;
+const FONT: &str = "sans-serif";
+
+const BLUE: RGBColor = RGBColor(0, 114, 178);
+const ORANGE: RGBColor = RGBColor(230, 159, 0);
+const VERMILLION: RGBColor = RGBColor(213, 94, 0);
+const GREEN: RGBColor = RGBColor(0, 158, 115);
+const SKY: RGBColor = RGBColor(86, 180, 233);
+const GREY: RGBColor = RGBColor(153, 153, 153);
+const INK: RGBColor = RGBColor(34, 34, 34);
+
+/// Colour of each class, in `CLASSES` order.
+const CLASS_COLOURS: [RGBColor; 5] = [GREEN, GREY, VERMILLION, ORANGE, BLUE];
+
+/// The charts every run draws: file stem and title.
+pub const CHARTS: [(&str, &str); 6] = [
+    ("spend_by_month", "Spend by month"),
+    ("spend_by_country", "Spend by country"),
+    ("outbound_by_week", "Outbound messages by class per week"),
+    ("first_response", "Time to first response"),
+    (
+        "windows_by_week",
+        "Windows opened and lapsed unanswered per week",
+    ),
+    ("inbound_heatmap", "Customer messages by weekday and hour"),
+];
+
+fn register_font() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // The font is a valid TrueType file shipped by the `dejavu` crate.
+        let _ = plotters::style::register_font(FONT, FontStyle::Normal, dejavu::sans::regular());
+    });
+}
+
+/// One chart as SVG text.
+pub fn svg(name: &str, figures: &Figures) -> Result<String> {
+    register_font();
+    let mut text = String::new();
+    {
+        let root = SVGBackend::with_string(&mut text, (WIDTH, HEIGHT)).into_drawing_area();
+        draw(name, figures, &root)?;
+        root.present().map_err(|e| anyhow!("drawing {name}: {e}"))?;
+    }
+    Ok(text)
+}
+
+/// One chart as PNG bytes.
+pub fn png(name: &str, figures: &Figures) -> Result<Vec<u8>> {
+    register_font();
+    let mut pixels = vec![0u8; (WIDTH * HEIGHT * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut pixels, (WIDTH, HEIGHT)).into_drawing_area();
+        draw(name, figures, &root)?;
+        root.present().map_err(|e| anyhow!("drawing {name}: {e}"))?;
+    }
+    let mut bytes = Vec::new();
+    image::ImageEncoder::write_image(
+        image::codecs::png::PngEncoder::new(&mut bytes),
+        &pixels,
+        WIDTH,
+        HEIGHT,
+        image::ColorType::Rgb8,
+    )?;
+    Ok(bytes)
+}
+
+type Area<'a, DB> = DrawingArea<DB, Shift>;
+
+fn draw<DB: DrawingBackend>(name: &str, f: &Figures, root: &Area<DB>) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    root.fill(&WHITE).map_err(|e| anyhow!("{e}"))?;
+    let result = match name {
+        "spend_by_month" => spend_by_month(f, root),
+        "spend_by_country" => spend_by_country(f, root),
+        "outbound_by_week" => outbound_by_week(f, root),
+        "first_response" => first_response(f, root),
+        "windows_by_week" => windows_by_week(f, root),
+        "inbound_heatmap" => inbound_heatmap(f, root),
+        other => return Err(anyhow!("no chart named {other}")),
+    };
+    result.map_err(|e| anyhow!("drawing {name}: {e}"))
+}
+
+type DrawResult<DB> = Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
+
+fn title_style() -> TextStyle<'static> {
+    (FONT, 22).into_font().color(&INK)
+}
+
+fn label_style() -> TextStyle<'static> {
+    (FONT, 14).into_font().color(&INK)
+}
+
+fn money(nanos: i64) -> String {
+    let units = nanos as f64 / 1e9;
+    if units.abs() >= 100.0 {
+        format!("{units:.0}")
+    } else {
+        format_nanos((nanos / 10_000_000) * 10_000_000)
+    }
+}
+
+/// Category labels on an f64 axis centred on 0, 1, 2, …; at most `max`
+/// labels, so a long run of weeks does not overlap.
+fn category_label(labels: &[String], value: f64, max: usize) -> String {
+    let i = value.round();
+    let step = labels.len().div_ceil(max.max(1)).max(1);
+    if (value - i).abs() > 0.01 || i < 0.0 || i as usize >= labels.len() || (i as usize) % step != 0
+    {
+        return String::new();
+    }
+    labels[i as usize].clone()
+}
+
+/// Stacked bars: `stacks[i]` are the segment heights of bar i.
+#[allow(clippy::too_many_arguments)]
+fn stacked_bars<DB: DrawingBackend>(
+    root: &Area<DB>,
+    title: &str,
+    y_desc: &str,
+    labels: &[String],
+    stacks: &[Vec<f64>],
+    series: &[(&str, RGBColor)],
+    y_format: &dyn Fn(&f64) -> String,
+    max_labels: usize,
+) -> DrawResult<DB> {
+    let top = stacks
+        .iter()
+        .map(|s| s.iter().sum::<f64>())
+        .fold(0.0, f64::max)
+        .max(1e-9)
+        * 1.12;
+    let n = labels.len().max(1) as f64;
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, title_style())
+        .margin(16)
+        .x_label_area_size(40)
+        .y_label_area_size(80)
+        .build_cartesian_2d(-0.5..n - 0.5, 0.0..top)?;
+    let x_format = |v: &f64| category_label(labels, *v, max_labels);
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(labels.len().max(1) * 2 + 1)
+        .x_label_formatter(&x_format)
+        .y_label_formatter(y_format)
+        .y_desc(y_desc)
+        .label_style(label_style())
+        .axis_desc_style(label_style())
+        .draw()?;
+    for (s, (name, colour)) in series.iter().enumerate() {
+        let bars = stacks.iter().enumerate().map(|(i, stack)| {
+            let base: f64 = stack[..s].iter().sum();
+            let x = i as f64;
+            Rectangle::new(
+                [(x - 0.38, base), (x + 0.38, base + stack[s])],
+                colour.filled(),
+            )
+        });
+        let colour = *colour;
+        chart
+            .draw_series(bars)?
+            .label(*name)
+            .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 12, y + 6)], colour.filled()));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .label_font(label_style())
+        .background_style(WHITE.mix(0.85))
+        .border_style(GREY)
+        .draw()?;
+    Ok(())
+}
+
+fn spend_by_month<DB: DrawingBackend>(f: &Figures, root: &Area<DB>) -> DrawResult<DB> {
+    let labels: Vec<String> = f.spend_by_month.iter().map(|m| m.month.clone()).collect();
+    let units = |n: i64| n as f64 / 1e9;
+    let stacks: Vec<Vec<f64>> = f
+        .spend_by_month
+        .iter()
+        .map(|m| {
+            vec![
+                units(m.needed),
+                units(m.late_reply),
+                units(m.avoidable),
+                units(m.service),
+            ]
+        })
+        .collect();
+    let series = [
+        ("Needed templates", BLUE),
+        ("Late-reply templates", ORANGE),
+        ("Avoidable templates", VERMILLION),
+        ("Service messages", SKY),
+    ];
+    let title = format!("Spend by month ({})", f.currency);
+    let y_desc = format!("Spend ({})", f.currency);
+    let y_format = |v: &f64| money((*v * 1e9) as i64);
+    stacked_bars(
+        root, &title, &y_desc, &labels, &stacks, &series, &y_format, 12,
+    )
+}
+
+fn outbound_by_week<DB: DrawingBackend>(f: &Figures, root: &Area<DB>) -> DrawResult<DB> {
+    let labels: Vec<String> = f
+        .classes_by_week
+        .iter()
+        .map(|w| w.week[5..].to_string())
+        .collect();
+    let stacks: Vec<Vec<f64>> = f
+        .classes_by_week
+        .iter()
+        .map(|w| w.counts.iter().map(|c| *c as f64).collect())
+        .collect();
+    let series: Vec<(&str, RGBColor)> = CLASSES.iter().copied().zip(CLASS_COLOURS).collect();
+    let y_format = |v: &f64| format!("{v:.0}");
+    stacked_bars(
+        root,
+        "Outbound messages by class per week (week starting)",
+        "Messages",
+        &labels,
+        &stacks,
+        &series,
+        &y_format,
+        14,
+    )
+}
+
+fn spend_by_country<DB: DrawingBackend>(f: &Figures, root: &Area<DB>) -> DrawResult<DB> {
+    let rows = &f.spend_by_country;
+    let top = rows
+        .iter()
+        .map(|(_, s)| *s as f64 / 1e9)
+        .fold(0.0, f64::max)
+        .max(1e-9)
+        * 1.15;
+    let n = rows.len().max(1) as f64;
+    let labels: Vec<String> = rows.iter().map(|(c, _)| c.clone()).collect();
+    let title = format!(
+        "Spend by country, top {} and the rest ({})",
+        rows.len().saturating_sub(1).max(1),
+        f.currency
+    );
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, title_style())
+        .margin(16)
+        .x_label_area_size(40)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0.0..top, -0.5..n - 0.5)?;
+    let y_format = |v: &f64| category_label(&labels, n - 1.0 - *v, 20);
+    let x_format = |v: &f64| money((*v * 1e9) as i64);
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .y_labels(rows.len() * 2 + 1)
+        .y_label_formatter(&y_format)
+        .x_label_formatter(&x_format)
+        .x_desc(format!("Spend ({})", f.currency))
+        .label_style(label_style())
+        .axis_desc_style(label_style())
+        .draw()?;
+    chart.draw_series(rows.iter().enumerate().map(|(i, (_, spend))| {
+        let y = n - 1.0 - i as f64;
+        Rectangle::new(
+            [(0.0, y - 0.35), (*spend as f64 / 1e9, y + 0.35)],
+            BLUE.filled(),
+        )
+    }))?;
+    chart.draw_series(rows.iter().enumerate().map(|(i, (_, spend))| {
+        let y = n - 1.0 - i as f64;
+        Text::new(
+            format!(" {}", money(*spend)),
+            (*spend as f64 / 1e9, y + 0.15),
+            label_style(),
+        )
+    }))?;
+    Ok(())
+}
+
+fn first_response<DB: DrawingBackend>(f: &Figures, root: &Area<DB>) -> DrawResult<DB> {
+    let mut labels: Vec<String> = RESPONSE_BUCKETS
+        .iter()
+        .map(|(_, l)| l.to_string())
+        .collect();
+    labels.push("no reply".into());
+    let mut counts: Vec<f64> = f.response_buckets.iter().map(|c| *c as f64).collect();
+    counts.push(f.unanswered as f64);
+    let total: u64 = f.response_buckets.iter().sum::<u64>() + f.unanswered;
+    let within = |n: usize| f.response_buckets[..n].iter().sum::<u64>();
+    let pct = |n: u64| {
+        if total == 0 {
+            0.0
+        } else {
+            n as f64 * 100.0 / total as f64
+        }
+    };
+    let title = format!(
+        "Time to first response: {:.0}% of windows within 1 h, {:.0}% within 24 h",
+        pct(within(4)),
+        pct(within(8))
+    );
+    let top = counts.iter().cloned().fold(0.0, f64::max).max(1.0) * 1.15;
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, title_style())
+        .margin(16)
+        .x_label_area_size(40)
+        .y_label_area_size(70)
+        .build_cartesian_2d(-0.5..labels.len() as f64 - 0.5, 0.0..top)?;
+    let x_format = |v: &f64| category_label(&labels, *v, 20);
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(labels.len() * 2 + 1)
+        .x_label_formatter(&x_format)
+        .y_label_formatter(&|v: &f64| format!("{v:.0}"))
+        .y_desc("Windows")
+        .x_desc("First business reply after the customer opened the window")
+        .label_style(label_style())
+        .axis_desc_style(label_style())
+        .draw()?;
+    chart.draw_series(counts.iter().enumerate().map(|(i, c)| {
+        let colour = if i == 8 { VERMILLION } else { BLUE };
+        Rectangle::new(
+            [(i as f64 - 0.38, 0.0), (i as f64 + 0.38, *c)],
+            colour.filled(),
+        )
+    }))?;
+    let limit = ShapeStyle::from(&INK).stroke_width(2);
+    chart.draw_series(std::iter::once(PathElement::new(
+        vec![(7.5, 0.0), (7.5, top * 0.95)],
+        limit,
+    )))?;
+    chart.draw_series(std::iter::once(Text::new(
+        "window closes at 24 h →",
+        (5.6, top * 0.97),
+        label_style(),
+    )))?;
+    Ok(())
+}
+
+fn windows_by_week<DB: DrawingBackend>(f: &Figures, root: &Area<DB>) -> DrawResult<DB> {
+    let labels: Vec<String> = f
+        .windows_by_week
+        .iter()
+        .map(|w| w.week[5..].to_string())
+        .collect();
+    let top = f
+        .windows_by_week
+        .iter()
+        .map(|w| w.opened as f64)
+        .fold(0.0, f64::max)
+        .max(1.0)
+        * 1.15;
+    let mut chart = ChartBuilder::on(root)
+        .caption(
+            "Windows opened and lapsed unanswered per week (week starting)",
+            title_style(),
+        )
+        .margin(16)
+        .x_label_area_size(40)
+        .y_label_area_size(70)
+        .build_cartesian_2d(-0.5..labels.len().max(1) as f64 - 0.5, 0.0..top)?;
+    let x_format = |v: &f64| category_label(&labels, *v, 14);
+    chart
+        .configure_mesh()
+        .x_labels(labels.len() * 2 + 1)
+        .x_label_formatter(&x_format)
+        .y_label_formatter(&|v: &f64| format!("{v:.0}"))
+        .y_desc("Windows")
+        .label_style(label_style())
+        .axis_desc_style(label_style())
+        .draw()?;
+    let series: [(&str, RGBColor, fn(&super::figures::WeekWindows) -> u64); 2] = [
+        ("Opened", BLUE, |w| w.opened),
+        ("Lapsed unanswered", VERMILLION, |w| w.lapsed),
+    ];
+    for (name, colour, value) in series {
+        let points: Vec<(f64, f64)> = f
+            .windows_by_week
+            .iter()
+            .enumerate()
+            .map(|(i, w)| (i as f64, value(w) as f64))
+            .collect();
+        chart
+            .draw_series(LineSeries::new(points.clone(), colour.stroke_width(3)))?
+            .label(name)
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(3))
+            });
+        chart.draw_series(
+            points
+                .into_iter()
+                .map(|p| Circle::new(p, 4, colour.filled())),
+        )?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .label_font(label_style())
+        .background_style(WHITE.mix(0.85))
+        .border_style(GREY)
+        .draw()?;
+    Ok(())
+}
+
+fn inbound_heatmap<DB: DrawingBackend>(f: &Figures, root: &Area<DB>) -> DrawResult<DB> {
+    const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    let max = f
+        .inbound_heat
+        .iter()
+        .flatten()
+        .copied()
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let title = format!("Customer messages by weekday and hour (darkest = {max} messages)");
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, title_style())
+        .margin(16)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0.0..24.0, 0.0..7.0)?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_labels(13)
+        .x_label_formatter(&|v: &f64| format!("{:02}:00", *v as u32))
+        .y_labels(15)
+        .y_label_formatter(&|v: &f64| {
+            let i = (*v - 0.5).round();
+            if (*v - 0.5 - i).abs() < 0.01 && (0.0..7.0).contains(&i) {
+                DAYS[6 - i as usize].to_string()
+            } else {
+                String::new()
+            }
+        })
+        .x_desc("Hour of day (report time zone)")
+        .label_style(label_style())
+        .axis_desc_style(label_style())
+        .draw()?;
+    chart.draw_series(f.inbound_heat.iter().enumerate().flat_map(|(day, hours)| {
+        hours.iter().enumerate().map(move |(hour, n)| {
+            let t = *n as f64 / max as f64;
+            let shade = |full: u8| (255.0 - (255.0 - full as f64) * t).round() as u8;
+            let colour = RGBColor(shade(BLUE.0), shade(BLUE.1), shade(BLUE.2));
+            let y = 6.0 - day as f64;
+            Rectangle::new(
+                [(hour as f64, y), (hour as f64 + 1.0, y + 1.0)],
+                colour.filled(),
+            )
+        })
+    }))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn category_labels_thin_out_on_long_axes() {
+        let labels: Vec<String> = (0..30).map(|i| format!("w{i}")).collect();
+        let shown: Vec<String> = (0..30)
+            .map(|i| category_label(&labels, i as f64, 10))
+            .filter(|l| !l.is_empty())
+            .collect();
+        assert_eq!(shown.len(), 10);
+        assert_eq!(category_label(&labels, 0.5, 10), "");
+    }
+}
