@@ -394,7 +394,12 @@ fn windows_by_week<DB: DrawingBackend>(f: &Figures, root: &Area<DB>) -> DrawResu
         .label_style(label_style())
         .axis_desc_style(label_style())
         .draw()?;
-    let series: [(&str, RGBColor, fn(&super::figures::WeekWindows) -> u64); 2] = [
+    type Series = (
+        &'static str,
+        RGBColor,
+        fn(&super::figures::WeekWindows) -> u64,
+    );
+    let series: [Series; 2] = [
         ("Opened", BLUE, |w| w.opened),
         ("Lapsed unanswered", VERMILLION, |w| w.lapsed),
     ];

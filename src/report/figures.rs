@@ -111,6 +111,9 @@ fn main_currency(sends: &DataFrame) -> Result<String> {
         )
         .limit(1)
         .collect()?;
+    if top.height() == 0 {
+        return Ok(String::new());
+    }
     Ok(top
         .column(CURRENCY)?
         .str()?

@@ -637,7 +637,7 @@ mod tests {
             "&lt;img src=x onerror=&quot;a&quot;&gt;&amp;&#39;"
         );
         assert_eq!(mask_contact("966501234567"), "+9665•••••567");
-        assert_eq!(mask_contact("SA.15021234"), "SA.•••••••34");
+        assert_eq!(mask_contact("SA.15021234"), "SA.••••••34");
         assert_eq!(mask_contact("123"), "•••");
     }
 

@@ -5,3 +5,4 @@ mod common;
 mod examples;
 mod pricing;
 mod properties;
+mod reports;
