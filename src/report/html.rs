@@ -232,7 +232,7 @@ fn headline(out: &mut String, page: &Page) -> Result<()> {
             .unwrap_or_default();
         writeln!(
             out,
-            "<div class=\"card\"><div class=\"label\">{}</div><div class=\"value\">{}</div>{delta}</div>",
+            "<div class=\"card\"><div class=\"label\">{}</div><div class=\"value\"><bdi dir=\"ltr\">{}</bdi></div>{delta}</div>",
             escape(t.get(figure.label)),
             escape(&figure.value)
         )?;

@@ -406,3 +406,23 @@ fn what_if_regime_is_labelled_and_compared() {
         .unwrap()
         .contains("What-if pricing"));
 }
+
+#[test]
+fn rates_as_of_prices_history_with_one_card() {
+    let dir = TempDir::new().unwrap();
+    let rows = vec![format!(
+        "r1,{SA},outbound,2026-03-10T10:00:00Z,template,marketing,delivered,"
+    )];
+    let (_, billed) = report(dir.path(), &rows, &[]);
+    assert_eq!(
+        billed["r1"]["cost"], "0.0455",
+        "built-in card in force on 2026-03-10"
+    );
+    let (out, what_if) = report(dir.path(), &rows, &["--rates-as-of", "2026-10-01"]);
+    assert_eq!(
+        what_if["r1"]["cost"], "0.0576",
+        "built-in card of 2026-10-01"
+    );
+    assert_eq!(what_if["r1"]["rate_effective_from"], "2026-10-01");
+    assert_eq!(summary_json(&out)["pricing"]["what_if"], true);
+}
