@@ -111,7 +111,7 @@ pub fn price(messages: DataFrame, book: &RateBook, params: &PricingParams) -> Re
             billing_date.clone().alias("billing_date"),
             local.dt().strftime("%Y-%m").alias(BILLING_MONTH),
             match params.rates_as_of {
-                Some(d) => lit(d).alias(PRICE_DATE),
+                Some(d) => lit(d).cast(DataType::Date).alias(PRICE_DATE),
                 None => billing_date.alias(PRICE_DATE),
             },
             price_category(params.unknown_category_as).alias(PRICE_CATEGORY),
