@@ -53,3 +53,18 @@ pub fn column_by_id(path: &Path, column: &str) -> BTreeMap<String, String> {
 pub fn summary_json(dir: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap()
 }
+
+/// The messages of DOMAIN.md §7 (contact +966501234567), day 1, 2 and 4 given.
+pub fn example_rows(day1: &str, day2: &str, day4: &str) -> Vec<String> {
+    vec![
+        format!("m1,+966501234567,inbound,{day1}T10:00:00Z,text,,,"),
+        format!("m2,+966501234567,outbound,{day1}T10:05:00Z,text,,delivered,"),
+        format!("m3,+966501234567,outbound,{day1}T18:00:00Z,template,utility,delivered,"),
+        format!("m4,+966501234567,outbound,{day1}T19:00:00Z,template,marketing,read,"),
+        format!("m5,+966501234567,outbound,{day2}T10:00:00Z,text,,delivered,"),
+        format!("m6,+966501234567,outbound,{day2}T11:00:00Z,template,utility,delivered,"),
+        format!("m7,+966501234567,inbound,{day2}T12:00:00Z,text,,,"),
+        format!("m8,+966501234567,outbound,{day4}T09:00:00Z,template,marketing,delivered,"),
+        format!("m9,+966501234567,outbound,{day4}T09:30:00Z,template,utility,delivered,"),
+    ]
+}

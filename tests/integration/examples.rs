@@ -4,21 +4,9 @@ use tempfile::TempDir;
 
 use crate::common::*;
 
-const CONTACT: &str = "+966501234567";
-
 /// The messages of §7 example A, with day 1 = `day1` (YYYY-MM-DD).
 fn example_log(dir: &TempDir, day1: &str, day2: &str, day4: &str) -> std::path::PathBuf {
-    let rows = [
-        format!("m1,{CONTACT},inbound,{day1}T10:00:00Z,text,,,"),
-        format!("m2,{CONTACT},outbound,{day1}T10:05:00Z,text,,delivered,"),
-        format!("m3,{CONTACT},outbound,{day1}T18:00:00Z,template,utility,delivered,"),
-        format!("m4,{CONTACT},outbound,{day1}T19:00:00Z,template,marketing,read,"),
-        format!("m5,{CONTACT},outbound,{day2}T10:00:00Z,text,,delivered,"),
-        format!("m6,{CONTACT},outbound,{day2}T11:00:00Z,template,utility,delivered,"),
-        format!("m7,{CONTACT},inbound,{day2}T12:00:00Z,text,,,"),
-        format!("m8,{CONTACT},outbound,{day4}T09:00:00Z,template,marketing,delivered,"),
-        format!("m9,{CONTACT},outbound,{day4}T09:30:00Z,template,utility,delivered,"),
-    ];
+    let rows = example_rows(day1, day2, day4);
     let lines: Vec<&str> = rows.iter().map(String::as_str).collect();
     write_csv(dir.path(), "log.csv", HEADER, &lines)
 }

@@ -20,20 +20,6 @@ fn card(dir: &Path, name: &str, text: &str) -> PathBuf {
     path
 }
 
-fn example_rows(day1: &str, day2: &str, day4: &str) -> Vec<String> {
-    vec![
-        format!("m1,{SA},inbound,{day1}T10:00:00Z,text,,,"),
-        format!("m2,{SA},outbound,{day1}T10:05:00Z,text,,delivered,"),
-        format!("m3,{SA},outbound,{day1}T18:00:00Z,template,utility,delivered,"),
-        format!("m4,{SA},outbound,{day1}T19:00:00Z,template,marketing,read,"),
-        format!("m5,{SA},outbound,{day2}T10:00:00Z,text,,delivered,"),
-        format!("m6,{SA},outbound,{day2}T11:00:00Z,template,utility,delivered,"),
-        format!("m7,{SA},inbound,{day2}T12:00:00Z,text,,,"),
-        format!("m8,{SA},outbound,{day4}T09:00:00Z,template,marketing,delivered,"),
-        format!("m9,{SA},outbound,{day4}T09:30:00Z,template,utility,delivered,"),
-    ]
-}
-
 /// Runs `report` and returns sends.csv rows by message id.
 fn report(
     dir: &Path,
