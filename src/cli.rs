@@ -10,7 +10,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// Reconstructs WhatsApp customer service windows from message logs,
 /// classifies every outbound message and reports what templates cost.
 ///
-/// Exit codes: 0 success, 1 failure, 2 bad usage or bad input.
+/// Exit codes: 0 success, 1 failure, 2 bad usage or bad input, 3 a
+/// threshold given with --max-*/--min-* was breached (the report is still
+/// written).
 #[derive(Debug, Parser)]
 #[command(name = "window-ledger", version, about, long_about)]
 pub struct Cli {
@@ -27,6 +29,9 @@ pub enum Command {
     Report(Box<ReportArgs>),
     /// Write a seeded synthetic message log (CSV or Parquet, by extension).
     Generate(GenerateArgs),
+    /// Run one SQL query over the tables of a run (messages, windows, sends,
+    /// summary) and print the result.
+    Query(Box<QueryArgs>),
 }
 
 /// The window rule of DOMAIN.md §1 and §3.
@@ -62,16 +67,115 @@ pub struct ReportArgs {
     pub out: Option<PathBuf>,
 
     #[command(flatten)]
+    pub sources: SourceArgs,
+
+    #[command(flatten)]
     pub run: RunArgs,
+
+    #[command(flatten)]
+    pub ci: CiArgs,
+}
+
+/// For scheduled runs: thresholds that fail the job, quiet logs, report
+/// sections.
+#[derive(Debug, Args, Default)]
+pub struct CiArgs {
+    /// Fail (exit 3) when the period's spend in any currency exceeds this
+    /// amount (a decimal in the rate card's currency).
+    #[arg(long, value_name = "AMOUNT")]
+    pub max_spend: Option<String>,
+
+    /// Fail (exit 3) when avoidable spend is more than this share of spend
+    /// (0.05 = 5%), in any currency.
+    #[arg(long, value_name = "SHARE")]
+    pub max_avoidable_share: Option<f64>,
+
+    /// Fail (exit 3) when late-reply spend is more than this share of spend.
+    #[arg(long, value_name = "SHARE")]
+    pub max_late_reply_share: Option<f64>,
+
+    /// Fail (exit 3) when fewer than this share of the period's windows were
+    /// answered within 24 h.
+    #[arg(long, value_name = "SHARE")]
+    pub min_answered_share: Option<f64>,
+
+    /// Print nothing but errors and breached thresholds (no progress, no
+    /// "wrote …" line).
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    /// Directory of SQL report sections (*.sql). Default: ./queries when it
+    /// exists, else the standard sections built into the binary.
+    #[arg(long, value_name = "DIR")]
+    pub queries: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// The SQL to run (polars SQL) over the tables messages, windows, sends
+    /// and summary.
+    pub sql: String,
+
+    /// Message log files or directories, as for `report`.
+    #[arg(short, long = "input", required = true, num_args = 1..)]
+    pub inputs: Vec<PathBuf>,
+
+    /// Print CSV instead of a table.
+    #[arg(long)]
+    pub csv: bool,
+
+    #[command(flatten)]
+    pub sources: SourceArgs,
+
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// What the inputs are and what Meta itself reported (issue 5).
+#[derive(Debug, Args, Default)]
+pub struct SourceArgs {
+    /// How JSON-lines inputs are read: webhook notifications, flat rows, or
+    /// told apart by their first line (auto).
+    #[arg(long, value_enum, default_value_t = crate::ingest::FormatChoice::Auto)]
+    pub format: crate::ingest::FormatChoice,
+
+    /// Read a canonical column from a column of another name, e.g.
+    /// --map timestamp=created_at --map contact=customer_phone. Applies to
+    /// every message log; overrides --mapping. Repeatable.
+    #[arg(long = "map", value_name = "CANONICAL=SOURCE")]
+    pub map: Vec<String>,
+
+    /// TOML mapping file for an export: column names, per-direction
+    /// columns, defaults, prefixes to strip and value rewrites (examples in
+    /// mappings/).
+    #[arg(long, value_name = "FILE")]
+    pub mapping: Option<PathBuf>,
+
+    /// The business's own log of outbound send requests (canonical columns;
+    /// message_id required): completes webhook statuses with type, template
+    /// name and category, joined on message id. Repeatable.
+    #[arg(long = "send-log", value_name = "FILE")]
+    pub send_logs: Vec<PathBuf>,
+
+    /// Meta's pricing_analytics response (JSON) to compare delivered volume
+    /// and cost against, per country, category and month.
+    #[arg(long, value_name = "FILE")]
+    pub meta_analytics: Option<PathBuf>,
 }
 
 /// Options shared by `report` and `demo`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// Report only outbound messages sent in this calendar month (YYYY-MM, in
-    /// --tz). Windows are still rebuilt from all the history given.
-    #[arg(long, value_name = "YYYY-MM", conflicts_with_all = ["from", "to"])]
+    /// --tz), or `previous` for the month before --now. Windows are still
+    /// rebuilt from all the history given.
+    #[arg(long, value_name = "YYYY-MM|previous", conflicts_with_all = ["from", "to"])]
     pub month: Option<String>,
+
+    /// The moment `--month previous` counts from (RFC 3339 or YYYY-MM-DD).
+    /// Default: the system clock.
+    #[arg(long, value_name = "TIME")]
+    pub now: Option<String>,
 
     /// First day to report (YYYY-MM-DD, in --tz, inclusive).
     #[arg(long, value_name = "YYYY-MM-DD")]

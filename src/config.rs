@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use chrono::{Months, NaiveDate, TimeZone};
+use chrono::{Datelike, Months, NaiveDate, TimeZone};
 use chrono_tz::Tz;
 
 use crate::bad_input;
@@ -55,6 +55,14 @@ pub struct Settings {
     pub compare_regime: Option<Regime>,
     pub locale: crate::report::locale::Locale,
     pub show_contacts: bool,
+    /// How inputs are read: time zone, mapping, webhook format, send logs.
+    pub read: crate::ingest::ReadOptions,
+    /// `--meta-analytics`: Meta's own volume and cost to reconcile against.
+    pub meta_analytics: Option<PathBuf>,
+    /// Limits that fail a scheduled run (exit 3).
+    pub thresholds: crate::report::thresholds::Thresholds,
+    /// `--queries DIR` (None: ./queries when it exists, else built in).
+    pub queries: Option<PathBuf>,
 }
 
 impl Settings {
@@ -82,7 +90,44 @@ impl Settings {
             compare_regime: run.pricing.compare_regime,
             locale: crate::report::locale::Locale::load(&run.lang)?,
             show_contacts: run.show_contacts,
+            read: crate::ingest::ReadOptions::canonical(input_tz.name()),
+            meta_analytics: None,
+            thresholds: Default::default(),
+            queries: None,
         })
+    }
+
+    /// Adds the thresholds and report sections of a scheduled run (issue 8).
+    pub fn apply_ci(&mut self, ci: &crate::cli::CiArgs) -> Result<()> {
+        self.thresholds = crate::report::thresholds::Thresholds::resolve(ci)?;
+        if let Some(dir) = &ci.queries {
+            if !dir.is_dir() {
+                return Err(bad_input!(
+                    "--queries {}: not a directory; give a directory of .sql files",
+                    dir.display()
+                ));
+            }
+        }
+        self.queries = ci.queries.clone();
+        Ok(())
+    }
+
+    /// Adds what `report` says about its inputs (issue 5); checked here,
+    /// before the first row is read.
+    pub fn apply_sources(&mut self, sources: &crate::cli::SourceArgs) -> Result<()> {
+        self.read.mapping = crate::ingest::Mapping::load(sources.mapping.as_deref(), &sources.map)?;
+        self.read.format = sources.format;
+        self.read.send_logs = sources.send_logs.clone();
+        if let Some(path) = &sources.meta_analytics {
+            if !path.is_file() {
+                return Err(bad_input!(
+                    "--meta-analytics {}: no such file; give the JSON that Meta's pricing_analytics request returned",
+                    path.display()
+                ));
+            }
+        }
+        self.meta_analytics = sources.meta_analytics.clone();
+        Ok(())
     }
 }
 
@@ -114,10 +159,35 @@ fn parse_date(value: &str, flag: &str) -> Result<NaiveDate> {
         .map_err(|_| bad_input!("{flag} {value:?} is not a date; write it as YYYY-MM-DD"))
 }
 
+/// `--now`: RFC 3339, or a date (its midnight in UTC); the clock when absent.
+fn resolve_now(run: &RunArgs) -> Result<chrono::DateTime<chrono::Utc>> {
+    let Some(text) = run.now.as_deref() else {
+        return Ok(chrono::Utc::now());
+    };
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(t.with_timezone(&chrono::Utc));
+    }
+    let day = parse_date(text, "--now").map_err(|_| {
+        bad_input!("--now {text:?} is not a time; write it as RFC 3339 (2026-12-01T06:00:00Z) or YYYY-MM-DD")
+    })?;
+    Ok(day.and_hms_opt(0, 0, 0).expect("midnight").and_utc())
+}
+
+/// The first day of the month `--month` names, in `tz`.
+fn month_start(month: &str, run: &RunArgs, tz: Tz) -> Result<NaiveDate> {
+    if month.eq_ignore_ascii_case("previous") {
+        let today = resolve_now(run)?.with_timezone(&tz).date_naive();
+        let this_month = today.with_day(1).expect("day 1 exists");
+        return Ok(this_month - Months::new(1));
+    }
+    parse_date(&format!("{month}-01"), "--month").map_err(|_| {
+        bad_input!("--month {month:?} is not a month; write it as YYYY-MM or previous")
+    })
+}
+
 fn resolve_period(run: &RunArgs, tz: Tz) -> Result<Period> {
     if let Some(month) = &run.month {
-        let first = parse_date(&format!("{month}-01"), "--month")
-            .map_err(|_| bad_input!("--month {month:?} is not a month; write it as YYYY-MM"))?;
+        let first = month_start(month, run, tz)?;
         let next = first + Months::new(1);
         return Ok(Period {
             from_us: Some(local_midnight_us(first, tz)),
@@ -182,6 +252,7 @@ mod tests {
             to: to.map(String::from),
             tz: "Asia/Riyadh".into(),
             input_tz: "UTC".into(),
+            now: None,
             rule: WindowRule::CustomerOnly,
             lang: "en".into(),
             show_contacts: false,
@@ -199,6 +270,22 @@ mod tests {
         // Riyadh is UTC+3: October starts at 2026-09-30T21:00Z.
         assert_eq!(p.from_us, Some(1_790_802_000_000_000));
         assert_eq!(p.label, "2026-10");
+    }
+
+    #[test]
+    fn previous_month_counts_from_now_in_the_report_zone() {
+        let mut args = run_args(Some("previous"), None, None);
+        // 2026-11-30T22:00Z is already December 1st in Riyadh (UTC+3).
+        args.now = Some("2026-11-30T22:00:00Z".into());
+        let p = resolve_period(&args, chrono_tz::Asia::Riyadh).unwrap();
+        assert_eq!(p.label, "2026-11");
+        args.now = Some("2026-01-15".into());
+        assert_eq!(
+            resolve_period(&args, chrono_tz::UTC).unwrap().label,
+            "2025-12"
+        );
+        args.now = Some("yesterday".into());
+        assert!(resolve_period(&args, chrono_tz::UTC).is_err());
     }
 
     #[test]

@@ -30,6 +30,7 @@ pub mod generate;
 pub mod ingest;
 pub mod normalize;
 pub mod pricing;
+pub mod reconcile;
 pub mod report;
 pub mod schema;
 pub mod timestamps;
@@ -46,10 +47,16 @@ use config::Settings;
 pub struct FileAccount {
     pub path: String,
     pub format: &'static str,
+    /// `messages` or `send_log`.
+    pub role: &'static str,
     pub rows_read: u64,
     pub processed: u64,
     pub rejected: u64,
     pub duplicates: u64,
+    /// Send-log rows that completed a webhook message (issue 5): the same
+    /// message, so neither processed on their own nor lost.
+    pub merged: u64,
+    pub webhook: Option<ingest::WebhookStats>,
 }
 
 /// Everything a run computed, before anything is written.
@@ -66,13 +73,16 @@ pub struct Analysis {
     pub rate_sources: Vec<String>,
     /// `--compare-regime`: the same messages priced under another regime.
     pub comparison: Option<DataFrame>,
+    /// `--meta-analytics`: the file and Meta's totals per month × country
+    /// × pricing category.
+    pub meta_analytics: Option<(String, DataFrame)>,
 }
 
 /// Runs ingest → normalize → windows → classify.
 pub fn analyse(settings: &Settings) -> Result<Analysis> {
     // Rate cards are checked before the first message is read.
     let book = load_rates(settings)?;
-    let ingested = ingest::read_inputs(&settings.inputs, settings.input_tz.name())?;
+    let ingested = ingest::read_inputs(&settings.inputs, &settings.read)?;
     analyse_with(ingested, &book, settings)
 }
 
@@ -106,6 +116,13 @@ pub fn analyse_with(
         None => None,
     };
     let messages = pricing::price(classified, book, &settings.pricing)?;
+    let meta_analytics = match &settings.meta_analytics {
+        Some(path) => Some((
+            path.display().to_string(),
+            ingest::analytics::read(path, settings.pricing.billing_tz, &settings.period)?,
+        )),
+        None => None,
+    };
     let mut warnings = ingested.warnings;
     warnings.extend(rate_warnings(book, &messages)?);
     Ok(Analysis {
@@ -116,6 +133,7 @@ pub fn analyse_with(
         warnings,
         rate_sources: book.sources.clone(),
         comparison,
+        meta_analytics,
     })
 }
 
@@ -161,18 +179,55 @@ fn account_files(
             FileAccount {
                 path: read.path.clone(),
                 format: read.format.name(),
+                role: match read.role {
+                    ingest::Role::Messages => "messages",
+                    ingest::Role::SendLog => "send_log",
+                },
                 rows_read: read.rows,
-                processed: read.rows - rejected - duplicates,
+                processed: read.rows - rejected - duplicates - read.merged,
                 rejected,
                 duplicates,
+                merged: read.merged,
+                webhook: read.webhook.clone(),
             }
         })
         .collect()
 }
 
-/// `analyse`, then write the run directory.
-pub fn run_report(settings: &Settings) -> Result<Analysis> {
+/// `analyse`, then write the run directory; returns the thresholds checked.
+pub fn run_report(settings: &Settings) -> Result<Vec<report::thresholds::Check>> {
+    run_report_with(settings, &mut |_| {})
+}
+
+/// [`run_report`], telling `stage` what it is doing (for a progress line).
+pub fn run_report_with(
+    settings: &Settings,
+    stage: &mut dyn FnMut(&str),
+) -> Result<Vec<report::thresholds::Check>> {
+    stage("checking rate cards");
+    let book = load_rates(settings)?;
+    stage("reading inputs");
+    let ingested = ingest::read_inputs(&settings.inputs, &settings.read)?;
+    stage(&format!(
+        "rebuilding windows and pricing {} rows",
+        ingested.frame.height()
+    ));
+    let analysis = analyse_with(ingested, &book, settings)?;
+    stage("writing the report");
+    report::write_run(&analysis, settings)
+}
+
+/// `window-ledger query`: one SQL query over the tables of a run
+/// (`report::sections` documents them).
+pub fn run_query(settings: &Settings, sql: &str) -> Result<DataFrame> {
     let analysis = analyse(settings)?;
-    report::write_run(&analysis, settings)?;
-    Ok(analysis)
+    let tables = report::tables::Tables::build(&analysis, settings)?;
+    let mut ctx = report::sections::context(&analysis, &tables)?;
+    let query = report::sections::Query {
+        name: "query".into(),
+        title: "query".into(),
+        sql: sql.to_string(),
+        origin: "the query".into(),
+    };
+    report::sections::run(&mut ctx, &query)
 }

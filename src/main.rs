@@ -1,21 +1,28 @@
 //! The `window-ledger` binary: parse the command line, call the library,
-//! turn the outcome into an exit code (0 ok, 1 failure, 2 bad input).
+//! turn the outcome into an exit code (0 ok, 1 failure, 2 bad input, 3 a
+//! threshold breached).
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Result;
 use chrono::NaiveDate;
 use clap::Parser;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use window_ledger::cli::{Cli, Command, DemoArgs, GenerateArgs, ReportArgs};
+use window_ledger::cli::{Cli, Command, DemoArgs, GenerateArgs, QueryArgs, ReportArgs};
 use window_ledger::config::Settings;
 use window_ledger::generate::{self, GenerateOptions};
 use window_ledger::{bad_input, error};
 
+/// Exit code of a run whose report was written but breached a threshold.
+const THRESHOLD_BREACHED: u8 = 3;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli.command) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(err) => {
             eprintln!("window-ledger: error: {err:#}");
             ExitCode::from(error::exit_code(&err) as u8)
@@ -23,18 +30,63 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(command: Command) -> Result<()> {
+fn run(command: Command) -> Result<u8> {
     match command {
         Command::Report(args) => report(*args),
-        Command::Demo(args) => demo(args),
-        Command::Generate(args) => generate_log(args),
+        Command::Demo(args) => demo(args).map(|()| 0),
+        Command::Generate(args) => generate_log(args).map(|()| 0),
+        Command::Query(args) => query(*args).map(|()| 0),
     }
 }
 
-fn report(args: ReportArgs) -> Result<()> {
-    let settings = Settings::resolve(args.inputs, args.out, &args.run)?;
-    window_ledger::run_report(&settings)?;
-    eprintln!("wrote {}", settings.out_dir.display());
+/// A spinner on stderr naming the stage, only on a terminal and without
+/// `--quiet`.
+fn progress(quiet: bool) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {elapsed} {msg}").expect("valid template"),
+    );
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+fn report(args: ReportArgs) -> Result<u8> {
+    let mut settings = Settings::resolve(args.inputs, args.out, &args.run)?;
+    settings.apply_sources(&args.sources)?;
+    settings.apply_ci(&args.ci)?;
+    let bar = progress(args.ci.quiet);
+    let checks =
+        window_ledger::run_report_with(&settings, &mut |stage| bar.set_message(stage.to_string()))?;
+    bar.finish_and_clear();
+    if !args.ci.quiet {
+        eprintln!("wrote {}", settings.out_dir.display());
+    }
+    let breached: Vec<_> = checks.iter().filter(|c| c.breached).collect();
+    for check in &breached {
+        eprintln!("window-ledger: threshold breached: {}", check.describe());
+    }
+    Ok(if breached.is_empty() {
+        0
+    } else {
+        THRESHOLD_BREACHED
+    })
+}
+
+fn query(args: QueryArgs) -> Result<()> {
+    let mut settings = Settings::resolve(args.inputs, None, &args.run)?;
+    settings.apply_sources(&args.sources)?;
+    let table = window_ledger::run_query(&settings, &args.sql)?;
+    let mut stdout = std::io::stdout().lock();
+    if args.csv {
+        use std::io::Write;
+        stdout.write_all(&window_ledger::report::csv_bytes(&table)?)?;
+    } else {
+        use std::io::Write;
+        writeln!(stdout, "{table}")?;
+    }
     Ok(())
 }
 
@@ -52,6 +104,7 @@ fn demo(args: DemoArgs) -> Result<()> {
     generate::write(&mut log, &input)?;
     let run = window_ledger::cli::RunArgs {
         month: None,
+        now: None,
         from: None,
         to: None,
         tz: "Asia/Riyadh".into(),
@@ -63,7 +116,7 @@ fn demo(args: DemoArgs) -> Result<()> {
     };
     let settings = Settings::resolve(vec![input.clone()], Some(args.out.clone()), &run)?;
     let book = window_ledger::load_rates(&settings)?;
-    let ingested = window_ledger::ingest::read_inputs(&settings.inputs, "UTC");
+    let ingested = window_ledger::ingest::read_inputs(&settings.inputs, &settings.read);
     let _ = std::fs::remove_file(&input);
     // Name the log as it is kept beside the report, not by its temporary path.
     let ingested = ingested?.renamed_single_input("input/demo-log.parquet")?;

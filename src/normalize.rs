@@ -65,14 +65,13 @@ pub fn normalize(raw: DataFrame, input_tz: &str) -> Result<Normalized> {
 
 /// §8.21: every field is trimmed; empty after trimming is missing.
 fn trimmed_inputs() -> Vec<Expr> {
-    INPUT_COLUMNS
-        .iter()
+    value_columns()
         .map(|c| {
-            let trimmed = col(*c).str().strip_chars(lit(NULL));
+            let trimmed = col(c).str().strip_chars(lit(NULL));
             when(trimmed.clone().str().len_bytes().eq(lit(0u32)))
                 .then(lit(NULL).cast(DataType::String))
                 .otherwise(trimmed)
-                .alias(*c)
+                .alias(c)
         })
         .collect()
 }
@@ -127,7 +126,7 @@ fn rejected_columns() -> Vec<Expr> {
     columns
 }
 
-fn count_by_file(rows: LazyFrame) -> Result<Vec<(u32, u64)>> {
+pub(crate) fn count_by_file(rows: LazyFrame) -> Result<Vec<(u32, u64)>> {
     let counts = rows
         .group_by([col(FILE_INDEX)])
         .agg([len().cast(DataType::UInt64).alias("n")])

@@ -20,6 +20,33 @@ pub const INPUT_COLUMNS: [&str; 12] = [
     ENTRY_POINT,
 ];
 
+/// Optional columns with what Meta itself reported about an outbound
+/// message (webhook `statuses[].pricing` and `conversation`, issue 5): not
+/// used to classify or price, only to reconcile against (`reconcile`).
+pub const META_COLUMNS: [&str; 6] = [
+    PRICING_MODEL,
+    PRICING_TYPE,
+    PRICING_CATEGORY,
+    BILLABLE,
+    CONVERSATION_ID,
+    CONVERSATION_ORIGIN,
+];
+
+pub const PRICING_MODEL: &str = "pricing_model";
+pub const PRICING_TYPE: &str = "pricing_type";
+pub const PRICING_CATEGORY: &str = "pricing_category";
+pub const BILLABLE: &str = "billable";
+pub const CONVERSATION_ID: &str = "conversation_id";
+pub const CONVERSATION_ORIGIN: &str = "conversation_origin";
+
+/// Every string column a reader fills: the input columns, then Meta's.
+pub fn value_columns() -> impl Iterator<Item = &'static str> {
+    INPUT_COLUMNS.iter().chain(META_COLUMNS.iter()).copied()
+}
+
+/// Number of [`value_columns`].
+pub const VALUE_COLUMN_COUNT: usize = INPUT_COLUMNS.len() + META_COLUMNS.len();
+
 /// Input columns without which a file cannot be read at all (§2 "required").
 pub const REQUIRED_COLUMNS: [&str; 5] = [MESSAGE_ID, CONTACT, DIRECTION, TIMESTAMP, TYPE];
 

@@ -3,16 +3,17 @@
 //! fields or invalid UTF-8 is kept and rejected with its record number and
 //! physical line (DOMAIN.md §8.13), where a bulk reader would stop or guess.
 
+use std::borrow::Cow;
 use std::io::Read;
 
 use anyhow::Result;
 use polars::prelude::DataFrame;
 
-use super::{check_required, RawBuilder};
+use super::mapping::{header_names, positions};
+use super::{RawBuilder, ReadSpec};
 use crate::bad_input;
-use crate::schema::INPUT_COLUMNS;
 
-pub fn read(input: Box<dyn Read>, name: &str) -> Result<DataFrame> {
+pub fn read(input: Box<dyn Read>, name: &str, spec: &ReadSpec) -> Result<DataFrame> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -23,21 +24,17 @@ pub fn read(input: Box<dyn Read>, name: &str) -> Result<DataFrame> {
     if !reader.read_byte_record(&mut record).map_err(read_error)? {
         return builder.finish();
     }
-    let header: Vec<String> = record
-        .iter()
-        .map(|h| {
-            String::from_utf8_lossy(h)
-                .trim()
-                .trim_start_matches('\u{feff}')
-                .trim()
-                .to_lowercase()
-        })
-        .collect();
-    check_required(name, &header)?;
-    let positions: Vec<Option<usize>> = INPUT_COLUMNS
-        .iter()
-        .map(|c| header.iter().position(|h| h == c))
-        .collect();
+    let header = header_names(
+        record
+            .iter()
+            .map(|h| String::from_utf8_lossy(h))
+            .collect::<Vec<_>>()
+            .iter()
+            .map(|h| h.as_ref()),
+    );
+    let resolved = spec.mapping.resolve(&header);
+    resolved.check_required(spec.mapping, name, spec.required, &header)?;
+    let at = positions(&header);
     while reader.read_byte_record(&mut record).map_err(read_error)? {
         let line = record.position().map(|p| p.line());
         let mut error = None;
@@ -48,35 +45,24 @@ pub fn read(input: Box<dyn Read>, name: &str) -> Result<DataFrame> {
                 record.len()
             ));
         }
-        let fields = positions
+        // §8.13: invalid UTF-8 in *any* field rejects the record, also in
+        // columns we do not use.
+        let texts: Vec<Cow<str>> = record
             .iter()
-            .zip(INPUT_COLUMNS)
-            .map(|(pos, column)| {
-                let bytes = pos.and_then(|i| record.get(i))?;
-                match std::str::from_utf8(bytes) {
-                    Ok(text) => Some(text.to_string()),
-                    Err(_) => {
-                        error.get_or_insert_with(|| format!("invalid UTF-8 in column {column}"));
-                        Some(String::from_utf8_lossy(bytes).into_owned())
-                    }
+            .enumerate()
+            .map(|(i, bytes)| match std::str::from_utf8(bytes) {
+                Ok(text) => Cow::Borrowed(text),
+                Err(_) => {
+                    error.get_or_insert_with(|| match header.get(i) {
+                        Some(column) => format!("invalid UTF-8 in column {column}"),
+                        None => format!("invalid UTF-8 in field {}", i + 1),
+                    });
+                    String::from_utf8_lossy(bytes)
                 }
             })
             .collect();
-        if error.is_none() {
-            error = invalid_utf8_elsewhere(&record, &positions);
-        }
+        let fields = resolved.fields(|c| at.get(c).and_then(|&i| texts.get(i)).map(|t| t.as_ref()));
         builder.push(fields, line, error);
     }
     builder.finish()
-}
-
-/// §8.13: invalid UTF-8 in *any* field rejects the record, also in columns
-/// we do not use.
-fn invalid_utf8_elsewhere(record: &csv::ByteRecord, used: &[Option<usize>]) -> Option<String> {
-    record
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| !used.contains(&Some(*i)))
-        .find(|(_, bytes)| std::str::from_utf8(bytes).is_err())
-        .map(|(i, _)| format!("invalid UTF-8 in field {}", i + 1))
 }

@@ -8,26 +8,34 @@
 //! `ingest_error`, so that `normalize` can reject it with the reason and every
 //! row stays accounted for (DOMAIN.md §2, §8.13).
 
+pub mod analytics;
 mod csv;
+pub mod mapping;
 mod ndjson;
 mod parquet;
+mod send_log;
+pub mod webhook;
 
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use polars::prelude::*;
 
 use crate::bad_input;
-use crate::schema::{self, INPUT_COLUMNS};
+use crate::schema::{self, VALUE_COLUMN_COUNT};
+pub use mapping::Mapping;
+pub use webhook::WebhookStats;
 
-/// The formats a log file can have, told apart by extension.
+/// The formats a log file can have, told apart by extension (and, for
+/// JSON lines, by the first line: see [`FormatChoice`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Csv,
     Ndjson,
     Parquet,
+    Webhook,
 }
 
 impl Format {
@@ -36,8 +44,55 @@ impl Format {
             Format::Csv => "csv",
             Format::Ndjson => "ndjson",
             Format::Parquet => "parquet",
+            Format::Webhook => "webhook",
         }
     }
+}
+
+/// `--format`: how JSON-lines files are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum FormatChoice {
+    /// Webhook notifications when the first line has an `entry` or
+    /// `object` key, flat rows otherwise.
+    #[default]
+    Auto,
+    /// Flat rows with the columns of DOMAIN.md §2 (or a mapping's).
+    Canonical,
+    /// Cloud API webhook notifications, one per line.
+    Webhook,
+}
+
+/// What a file is to the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// A message log.
+    Messages,
+    /// Outbound send requests (`--send-log`) that complete webhook statuses.
+    SendLog,
+}
+
+/// How to read the inputs of a run.
+#[derive(Debug, Clone, Default)]
+pub struct ReadOptions {
+    pub input_tz: String,
+    pub mapping: Mapping,
+    pub format: FormatChoice,
+    pub send_logs: Vec<PathBuf>,
+}
+
+impl ReadOptions {
+    pub fn canonical(input_tz: &str) -> Self {
+        ReadOptions {
+            input_tz: input_tz.to_string(),
+            ..ReadOptions::default()
+        }
+    }
+}
+
+/// What a reader needs besides the bytes.
+pub(crate) struct ReadSpec<'a> {
+    pub mapping: &'a Mapping,
+    pub required: &'a [&'a str],
 }
 
 /// One file to read.
@@ -53,7 +108,11 @@ pub struct InputFile {
 pub struct FileRead {
     pub path: String,
     pub format: Format,
+    pub role: Role,
     pub rows: u64,
+    /// Send-log rows that completed a webhook message (not rows of their own).
+    pub merged: u64,
+    pub webhook: Option<WebhookStats>,
 }
 
 /// Every record of every input, as raw string columns plus provenance.
@@ -80,39 +139,153 @@ impl Ingested {
     }
 }
 
-/// Reads every input in order and concatenates the records.
-pub fn read_inputs(inputs: &[PathBuf], input_tz: &str) -> Result<Ingested> {
-    let (files, mut warnings) = expand_inputs(inputs)?;
+/// Send logs need only an id: everything else may come from the webhook
+/// statuses they complete.
+const SEND_LOG_REQUIRED: [&str; 1] = [schema::MESSAGE_ID];
+
+/// Reads every input in order and concatenates the records; webhook
+/// statuses are folded over all webhook files, then completed from the
+/// send logs.
+pub fn read_inputs(inputs: &[PathBuf], options: &ReadOptions) -> Result<Ingested> {
+    let (mut files, mut warnings) = expand_inputs(inputs, options.format)?;
     if files.is_empty() {
         return Err(bad_input!(
             "no message log found in {}; give CSV, Parquet or NDJSON files",
             display_paths(inputs)
         ));
     }
-    let mut frames = Vec::with_capacity(files.len());
-    let mut reads = Vec::with_capacity(files.len());
+    let message_files = files.len();
+    let (send_files, send_warnings) = expand_inputs(&options.send_logs, FormatChoice::Canonical)?;
+    warnings.extend(send_warnings);
+    files.extend(send_files);
+    let mut frames: Vec<Option<DataFrame>> = Vec::with_capacity(files.len());
+    let mut webhooks = Vec::new();
     for (index, file) in files.iter().enumerate() {
         let name = file.path.display().to_string();
-        let frame = read_file(file, &name, input_tz)?;
-        let frame = add_provenance(frame, &name, index as u32)?;
+        let role = if index < message_files {
+            Role::Messages
+        } else {
+            Role::SendLog
+        };
+        if file.format == Format::Webhook {
+            webhooks.push((index, webhook::parse(open_text(file, &name)?, &name)?));
+            frames.push(None);
+            continue;
+        }
+        let spec = match role {
+            Role::Messages => ReadSpec {
+                mapping: &options.mapping,
+                required: &schema::REQUIRED_COLUMNS,
+            },
+            Role::SendLog => ReadSpec {
+                mapping: &Mapping::identity(),
+                required: &SEND_LOG_REQUIRED,
+            },
+        };
+        frames.push(Some(read_file(file, &name, &options.input_tz, &spec)?));
+    }
+    let mut stats_of = vec![None; files.len()];
+    let (indexes, parsed): (Vec<usize>, Vec<_>) = webhooks.into_iter().unzip();
+    for (index, (frame, stats)) in indexes.into_iter().zip(webhook::fold(parsed)?) {
+        warnings.extend(skipped_warning(&files[index].path, &stats));
+        frames[index] = Some(frame);
+        stats_of[index] = Some(stats);
+    }
+    let mut reads = Vec::with_capacity(files.len());
+    let mut messages = Vec::new();
+    let mut sends = Vec::new();
+    for (index, (file, frame)) in files.iter().zip(frames).enumerate() {
+        let name = file.path.display().to_string();
+        let frame = add_provenance(frame.expect("every file read"), &name, index as u32)?;
         if frame.height() == 0 && std::fs::metadata(&file.path).is_ok_and(|m| m.len() == 0) {
             warnings.push(format!(
                 "{name}: the file is empty (0 bytes); it has no rows"
             ));
         }
+        let role = if index < message_files {
+            Role::Messages
+        } else {
+            Role::SendLog
+        };
         reads.push(FileRead {
             path: name,
             format: file.format,
+            role,
             rows: frame.height() as u64,
+            merged: 0,
+            webhook: stats_of[index].take(),
         });
-        frames.push(frame);
+        match role {
+            Role::Messages => messages.push(frame),
+            Role::SendLog => sends.push(frame),
+        }
     }
-    let frame = concat_frames(frames)?;
+    let mut frame = concat_frames(messages)?;
+    if !sends.is_empty() {
+        let merged;
+        (frame, merged) = send_log::complete(frame, concat_frames(sends)?)?;
+        for (index, n) in merged {
+            reads[index as usize].merged = n;
+        }
+    }
     Ok(Ingested {
         frame,
         files: reads,
         warnings,
     })
+}
+
+fn skipped_warning(path: &Path, stats: &WebhookStats) -> Option<String> {
+    if stats.skipped_changes.is_empty() && stats.value_errors == 0 {
+        return None;
+    }
+    let mut parts: Vec<String> = stats
+        .skipped_changes
+        .iter()
+        .map(|(field, n)| format!("{field}: {n}"))
+        .collect();
+    if stats.value_errors > 0 {
+        parts.push(format!("value.errors: {}", stats.value_errors));
+    }
+    Some(format!(
+        "{}: skipped webhook changes that are not messages ({})",
+        path.display(),
+        parts.join(", ")
+    ))
+}
+
+/// Calls `each` with the number and bytes of every non-blank line; lines
+/// are numbered from 1 as an editor shows them.
+pub(crate) fn for_each_line(
+    input: Box<dyn Read>,
+    name: &str,
+    mut each: impl FnMut(u64, &[u8]),
+) -> Result<()> {
+    let mut reader = BufReader::new(input);
+    let mut line = Vec::new();
+    let mut line_no = 0u64;
+    loop {
+        line.clear();
+        let n = reader
+            .read_until(b'\n', &mut line)
+            .map_err(|e| bad_input!("{name}: cannot be read ({e})"))?;
+        if n == 0 {
+            return Ok(());
+        }
+        line_no += 1;
+        if !line.iter().all(u8::is_ascii_whitespace) {
+            each(line_no, &line);
+        }
+    }
+}
+
+/// The fields of a line that could not be read: its first 200 characters
+/// under `message_id`, so `rejected.csv` shows what it was.
+pub(crate) fn unreadable_line(line: &[u8]) -> Vec<Option<String>> {
+    let raw = String::from_utf8_lossy(line).trim().to_string();
+    let mut fields = vec![None; VALUE_COLUMN_COUNT];
+    fields[0] = Some(raw.chars().take(200).collect());
+    fields
 }
 
 fn display_paths(paths: &[PathBuf]) -> String {
@@ -126,7 +299,10 @@ fn display_paths(paths: &[PathBuf]) -> String {
 /// Files named directly must have a known format; files found inside a
 /// directory are taken when their format is known and listed as skipped
 /// otherwise, so that a README beside the logs does not stop the run.
-fn expand_inputs(inputs: &[PathBuf]) -> Result<(Vec<InputFile>, Vec<String>)> {
+fn expand_inputs(
+    inputs: &[PathBuf],
+    choice: FormatChoice,
+) -> Result<(Vec<InputFile>, Vec<String>)> {
     let mut files = Vec::new();
     let mut warnings = Vec::new();
     for path in inputs {
@@ -142,7 +318,7 @@ fn expand_inputs(inputs: &[PathBuf]) -> Result<(Vec<InputFile>, Vec<String>)> {
             });
             for file in found {
                 match detect_format(&file) {
-                    Some(input) => files.push(input),
+                    Some(input) => files.push(refine_format(input, choice)?),
                     None => warnings.push(format!(
                         "{}: skipped, not a .csv, .parquet or .ndjson file",
                         file.display()
@@ -156,7 +332,7 @@ fn expand_inputs(inputs: &[PathBuf]) -> Result<(Vec<InputFile>, Vec<String>)> {
                     path.display()
                 )
             })?;
-            files.push(input);
+            files.push(refine_format(input, choice)?);
         }
     }
     Ok((files, warnings))
@@ -208,32 +384,45 @@ fn open_text(file: &InputFile, name: &str) -> Result<Box<dyn Read>> {
     })
 }
 
-fn read_file(file: &InputFile, name: &str, input_tz: &str) -> Result<DataFrame> {
+/// JSON lines are webhook notifications or flat rows: `--format` says, or
+/// the first non-blank line does.
+fn refine_format(mut input: InputFile, choice: FormatChoice) -> Result<InputFile> {
+    if input.format != Format::Ndjson {
+        return Ok(input);
+    }
+    let webhook = match choice {
+        FormatChoice::Canonical => false,
+        FormatChoice::Webhook => true,
+        FormatChoice::Auto => {
+            let name = input.path.display().to_string();
+            let mut reader = BufReader::new(open_text(&input, &name)?);
+            let mut line = String::new();
+            loop {
+                line.clear();
+                match reader.read_line(&mut line) {
+                    Ok(0) | Err(_) => break false,
+                    Ok(_) if line.trim().is_empty() => continue,
+                    Ok(_) => break webhook::looks_like_webhook(line.trim()),
+                }
+            }
+        }
+    };
+    if webhook {
+        input.format = Format::Webhook;
+    }
+    Ok(input)
+}
+
+fn read_file(file: &InputFile, name: &str, input_tz: &str, spec: &ReadSpec) -> Result<DataFrame> {
     match file.format {
-        Format::Csv => csv::read(open_text(file, name)?, name),
-        Format::Ndjson => ndjson::read(open_text(file, name)?, name),
-        Format::Parquet => parquet::read(&file.path, name, input_tz),
+        Format::Csv => csv::read(open_text(file, name)?, name, spec),
+        Format::Ndjson => ndjson::read(open_text(file, name)?, name, spec),
+        Format::Parquet => parquet::read(&file.path, name, input_tz, spec),
+        Format::Webhook => unreachable!("webhook files are folded together"),
     }
 }
 
-/// Names the required columns a file lacks, and lists what it has.
-pub(crate) fn check_required(name: &str, found: &[String]) -> Result<()> {
-    let missing: Vec<&str> = schema::REQUIRED_COLUMNS
-        .iter()
-        .copied()
-        .filter(|c| !found.iter().any(|f| f == c))
-        .collect();
-    if missing.is_empty() {
-        return Ok(());
-    }
-    Err(bad_input!(
-        "{name}: missing required column(s) {}; columns found: {}. Rename the columns to the names in DOMAIN.md §2",
-        missing.join(", "),
-        if found.is_empty() { "none".to_string() } else { found.join(", ") }
-    ))
-}
-
-/// Collects records as optional strings, one vector per canonical column.
+/// Collects records as optional strings, one vector per value column.
 pub(crate) struct RawBuilder {
     values: Vec<Vec<Option<String>>>,
     rows: Vec<u64>,
@@ -244,14 +433,14 @@ pub(crate) struct RawBuilder {
 impl RawBuilder {
     pub fn new() -> Self {
         RawBuilder {
-            values: vec![Vec::new(); INPUT_COLUMNS.len()],
+            values: vec![Vec::new(); VALUE_COLUMN_COUNT],
             rows: Vec::new(),
             lines: Vec::new(),
             errors: Vec::new(),
         }
     }
 
-    /// `fields[i]` is the value of `INPUT_COLUMNS[i]`.
+    /// `fields[i]` is the value of the i-th of `schema::value_columns`.
     pub fn push(&mut self, fields: Vec<Option<String>>, line: Option<u64>, error: Option<String>) {
         for (column, value) in self.values.iter_mut().zip(fields) {
             column.push(value);
@@ -263,10 +452,9 @@ impl RawBuilder {
 
     pub fn finish(self) -> Result<DataFrame> {
         let height = self.rows.len();
-        let mut columns: Vec<Column> = INPUT_COLUMNS
-            .iter()
+        let mut columns: Vec<Column> = schema::value_columns()
             .zip(self.values)
-            .map(|(name, values)| Column::new((*name).into(), values))
+            .map(|(name, values)| Column::new(name.into(), values))
             .collect();
         columns.push(Column::new(schema::SOURCE_ROW.into(), self.rows));
         columns.push(Column::new(schema::SOURCE_LINE.into(), self.lines));
@@ -302,7 +490,7 @@ fn add_provenance(frame: DataFrame, name: &str, index: u32) -> Result<DataFrame>
 
 /// The column order every reader's frame has, so frames stack.
 pub fn raw_columns() -> Vec<&'static str> {
-    let mut names: Vec<&'static str> = INPUT_COLUMNS.to_vec();
+    let mut names: Vec<&'static str> = schema::value_columns().collect();
     names.extend([
         schema::SOURCE_ROW,
         schema::SOURCE_LINE,
@@ -344,13 +532,5 @@ mod tests {
         assert_eq!(f("log.parquet"), Some((Format::Parquet, false)));
         assert_eq!(f("log.parquet.gz"), None);
         assert_eq!(f("README.md"), None);
-    }
-
-    #[test]
-    fn missing_columns_are_named_with_what_was_found() {
-        let found = vec!["message_id".to_string(), "phone".to_string()];
-        let err = check_required("x.csv", &found).unwrap_err().to_string();
-        assert!(err.contains("contact, direction, timestamp, type"), "{err}");
-        assert!(err.contains("columns found: message_id, phone"), "{err}");
     }
 }

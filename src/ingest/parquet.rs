@@ -1,6 +1,7 @@
 //! Parquet logs. Columns may be strings or native types: integer
 //! timestamps are read as epoch text (10 or 13 digits, §8.9) and native
 //! timestamp columns are kept as instants (no zone = the input time zone).
+//! A mapping applies as polars expressions, the same rules as for CSV.
 
 use std::fs::File;
 use std::path::Path;
@@ -8,32 +9,27 @@ use std::path::Path;
 use anyhow::Result;
 use polars::prelude::*;
 
-use super::{check_required, utc_micros};
+use super::mapping::header_names;
+use super::{utc_micros, ReadSpec};
 use crate::bad_input;
-use crate::schema::{self, INPUT_COLUMNS};
+use crate::schema;
 
-pub fn read(path: &Path, name: &str, input_tz: &str) -> Result<DataFrame> {
+pub fn read(path: &Path, name: &str, input_tz: &str, spec: &ReadSpec) -> Result<DataFrame> {
     let file = File::open(path).map_err(|e| bad_input!("{name}: cannot open it ({e})"))?;
     let mut frame = ParquetReader::new(file)
         .finish()
         .map_err(|e| bad_input!("{name}: cannot be read as Parquet ({e})"))?;
-    let names: Vec<String> = frame
-        .get_column_names()
-        .iter()
-        .map(|n| n.trim().to_lowercase())
-        .collect();
+    let names = header_names(frame.get_column_names().iter().map(|n| n.as_str()));
     frame.set_column_names(&names)?;
-    check_required(name, &names)?;
+    let resolved = spec.mapping.resolve(&names);
+    resolved.check_required(spec.mapping, name, spec.required, &names)?;
     let height = frame.height();
-    let mut exprs: Vec<Expr> = INPUT_COLUMNS
-        .iter()
-        .map(|c| match frame.schema().get(c) {
-            Some(_) => col(*c).cast(DataType::String),
-            None => lit(NULL).cast(DataType::String).alias(*c),
-        })
-        .collect();
+    let timestamp_source = resolved.plain_source(schema::TIMESTAMP).map(String::from);
+    let mut exprs = resolved.exprs();
     exprs.push(native_timestamp(
-        frame.schema().get(schema::TIMESTAMP),
+        timestamp_source
+            .as_deref()
+            .and_then(|s| frame.schema().get(s).map(|d| (s, d.clone()))),
         input_tz,
     )?);
     let rows: Vec<u64> = (1..=height as u64).collect();
@@ -52,12 +48,11 @@ pub fn read(path: &Path, name: &str, input_tz: &str) -> Result<DataFrame> {
     Ok(raw)
 }
 
-fn native_timestamp(dtype: Option<&DataType>, input_tz: &str) -> Result<Expr> {
-    let ts = col(schema::TIMESTAMP);
-    let expr = match dtype {
-        Some(DataType::Datetime(_, Some(_))) => ts.cast(utc_micros()),
-        Some(DataType::Datetime(unit, None)) => ts
-            .cast(DataType::Datetime(*unit, None))
+fn native_timestamp(source: Option<(&str, DataType)>, input_tz: &str) -> Result<Expr> {
+    let expr = match source {
+        Some((name, DataType::Datetime(_, Some(_)))) => col(name).cast(utc_micros()),
+        Some((name, DataType::Datetime(unit, None))) => col(name)
+            .cast(DataType::Datetime(unit, None))
             .dt()
             .replace_time_zone(
                 TimeZone::opt_try_new(Some(input_tz))?,

@@ -27,6 +27,8 @@ pub struct Page<'a> {
     pub charts: &'a [(String, String)],
     pub locale: &'a Locale,
     pub show_contacts: bool,
+    /// The SQL report sections (`queries/`), in file order.
+    pub sections: &'a [super::sections::Section],
 }
 
 pub fn escape(text: &str) -> String {
@@ -101,7 +103,9 @@ pub fn render(page: &Page, tables: &Tables) -> Result<String> {
     }
     writeln!(out, "<h2>{}</h2>", escape(t.get("tables")))?;
     report_tables(&mut out, page, tables)?;
+    sections(&mut out, page)?;
     data_quality(&mut out, page)?;
+    reconciliation(&mut out, page, tables)?;
     writeln!(
         out,
         "<footer>{}</footer>\n</main></body>\n</html>",
@@ -412,19 +416,7 @@ fn report_tables(out: &mut String, page: &Page, tables: &Tables) -> Result<()> {
 }
 
 fn business_numbers(out: &mut String, page: &Page, tables: &Tables) -> Result<()> {
-    let windows = tables
-        .windows
-        .clone()
-        .lazy()
-        .group_by([col(BUSINESS_NUMBER)])
-        .agg([
-            len().cast(DataType::UInt64).alias("windows"),
-            col("answered")
-                .not()
-                .cast(DataType::UInt64)
-                .sum()
-                .alias("lapsed"),
-        ]);
+    let windows = super::tables::windows_by_business(tables);
     let frame = tables
         .sends_full
         .clone()
@@ -617,6 +609,161 @@ fn data_quality(out: &mut String, page: &Page) -> Result<()> {
     }
     Ok(())
 }
+
+/// The SQL sections, each under the title of its file's first comment.
+fn sections(out: &mut String, page: &Page) -> Result<()> {
+    if page.sections.is_empty() {
+        return Ok(());
+    }
+    let t = page.locale;
+    writeln!(out, "<h2>{}</h2>", escape(t.get("sections")))?;
+    out.push_str("<div dir=\"ltr\">");
+    for section in page.sections {
+        let headers: Vec<String> = section
+            .table
+            .get_column_names()
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
+        let numeric_from = section
+            .table
+            .columns()
+            .iter()
+            .position(|c| {
+                c.dtype().is_primitive_numeric()
+                    || section.money.iter().any(|m| m == c.name().as_str())
+            })
+            .unwrap_or(usize::MAX);
+        table(
+            out,
+            t,
+            &section.title,
+            &headers,
+            numeric_from,
+            &text_rows(&section.table)?,
+        )?;
+    }
+    out.push_str("</div>");
+    Ok(())
+}
+
+/// Our reconstruction against Meta's own flags (issue 5): the 131047
+/// check, agreement per month, and the first disagreeing rows.
+fn reconciliation(out: &mut String, page: &Page, tables: &Tables) -> Result<()> {
+    let Some(rec) = &tables.reconciliation else {
+        return Ok(());
+    };
+    let t = page.locale;
+    let s = &rec.summary;
+    writeln!(
+        out,
+        "<h3>{}</h3>\n<table><tbody>",
+        escape(t.get("reconciliation"))
+    )?;
+    let re = &s["re_engagement_131047"];
+    let pricing = &s["pricing"];
+    let rows = [
+        ("rec_131047_outside", re["outside_window"].to_string()),
+        ("rec_131047_inside", re["inside_window"].to_string()),
+        ("rec_with_pricing", pricing["with_meta_pricing"].to_string()),
+        (
+            "rec_agreement",
+            match pricing["agreement_share"].as_f64() {
+                Some(share) => format!(
+                    "{:.1}% ({} / {})",
+                    share * 100.0,
+                    pricing["agreed"],
+                    pricing["compared"]
+                ),
+                None => "—".into(),
+            },
+        ),
+    ];
+    for (key, value) in rows {
+        writeln!(
+            out,
+            "<tr><th>{}</th><td><bdi dir=\"ltr\">{}</bdi></td></tr>",
+            escape(t.get(key)),
+            escape(&value)
+        )?;
+    }
+    writeln!(out, "</tbody></table>")?;
+    if re["inside_window"].as_u64().unwrap_or(0) > 0 {
+        writeln!(out, "<p>{}</p>", escape(t.get("rec_131047_explained")))?;
+    }
+    out.push_str("<div dir=\"ltr\">");
+    if pricing["with_meta_pricing"].as_u64().unwrap_or(0) > 0 {
+        let by_month = text_rows(&rec.by_month)?;
+        table(
+            out,
+            t,
+            "rec_by_month",
+            &["month", "rec_compared", "rec_agreed", "rec_share"],
+            1,
+            &by_month,
+        )?;
+    }
+    let shown = rec
+        .rows
+        .clone()
+        .lazy()
+        .select([
+            col("check"),
+            col(MESSAGE_ID),
+            col("timestamp"),
+            col(CLASS),
+            col("detail"),
+        ])
+        .limit(RECONCILIATION_ROWS_SHOWN)
+        .collect()?;
+    table(
+        out,
+        t,
+        "rec_disagreements",
+        &[
+            "rec_check",
+            "message_id",
+            "timestamp",
+            "class",
+            "rec_detail",
+        ],
+        usize::MAX,
+        &text_rows(&shown)?,
+    )?;
+    if rec.rows.height() > RECONCILIATION_ROWS_SHOWN as usize {
+        writeln!(
+            out,
+            "<p>{} <bdi dir=\"ltr\">{}</bdi></p>",
+            escape(t.get("rec_more")),
+            rec.rows.height()
+        )?;
+    }
+    if let Some(analytics) = &rec.analytics {
+        table(
+            out,
+            t,
+            "rec_analytics",
+            &[
+                "month",
+                "country",
+                "category",
+                "rec_volume_ours",
+                "rec_volume_meta",
+                "rec_volume_diff",
+                "rec_cost_ours",
+                "currency",
+                "rec_cost_meta",
+            ],
+            3,
+            &text_rows(analytics)?,
+        )?;
+    }
+    out.push_str("</div>");
+    Ok(())
+}
+
+const RECONCILIATION_ROWS_SHOWN: u32 = 20;
 
 /// Only used to keep `CHARTS` and the locale keys in step (a test).
 pub fn chart_caption_keys() -> Vec<String> {

@@ -16,22 +16,14 @@ use crate::Analysis;
 pub const SCHEMA_VERSION: u32 = 1;
 
 pub fn summary_json(analysis: &Analysis, settings: &Settings, tables: &Tables) -> Result<Value> {
-    let files: Vec<Value> = analysis
-        .files
-        .iter()
-        .map(|f| {
-            json!({
-                "path": f.path, "format": f.format, "rows_read": f.rows_read,
-                "processed": f.processed, "rejected": f.rejected, "duplicates": f.duplicates,
-            })
-        })
-        .collect();
+    let files: Vec<Value> = analysis.files.iter().map(file_json).collect();
     let sum = |pick: fn(&crate::FileAccount) -> u64| analysis.files.iter().map(pick).sum::<u64>();
-    let (read, processed, rejected, duplicates) = (
+    let (read, processed, rejected, duplicates, merged) = (
         sum(|f| f.rows_read),
         sum(|f| f.processed),
         sum(|f| f.rejected),
         sum(|f| f.duplicates),
+        sum(|f| f.merged),
     );
     Ok(json!({
         "schema_version": SCHEMA_VERSION,
@@ -48,7 +40,8 @@ pub fn summary_json(analysis: &Analysis, settings: &Settings, tables: &Tables) -
         },
         "rows": {
             "read": read, "processed": processed, "rejected": rejected, "duplicates": duplicates,
-            "accounted": read == processed + rejected + duplicates,
+            "merged": merged,
+            "accounted": read == processed + rejected + duplicates + merged,
         },
         "files": files,
         "outbound": outbound_figures(&tables.sends_full)?,
@@ -71,9 +64,32 @@ pub fn summary_json(analysis: &Analysis, settings: &Settings, tables: &Tables) -
             }),
             _ => Value::Null,
         },
+        "reconciliation": tables.reconciliation.as_ref().map_or(Value::Null, |r| r.summary.clone()),
         "data_quality": data_quality(&analysis.messages)?,
         "warnings": analysis.warnings,
     }))
+}
+
+/// One input file's account; `webhook` holds what a webhook file's
+/// notifications were (null for other formats).
+fn file_json(f: &crate::FileAccount) -> Value {
+    let webhook = f.webhook.as_ref().map(|w| {
+        json!({
+            "lines": w.lines,
+            "notifications": w.notifications,
+            "inbound_messages": w.inbound_messages,
+            "status_notifications": w.status_notifications,
+            "outbound_messages": w.outbound_messages,
+            "malformed_lines": w.malformed_lines,
+            "skipped_changes": w.skipped_changes,
+            "value_errors": w.value_errors,
+        })
+    });
+    json!({
+        "path": f.path, "format": f.format, "role": f.role, "rows_read": f.rows_read,
+        "processed": f.processed, "rejected": f.rejected, "duplicates": f.duplicates,
+        "merged": f.merged, "webhook": webhook,
+    })
 }
 
 /// An instant as RFC 3339 UTC text.
@@ -83,7 +99,7 @@ pub fn micros_text(us: i64) -> String {
         .unwrap_or_default()
 }
 
-fn count_where(frame: &DataFrame, predicate: Expr) -> Result<u64> {
+pub(crate) fn count_where(frame: &DataFrame, predicate: Expr) -> Result<u64> {
     let out = frame
         .clone()
         .lazy()

@@ -24,12 +24,38 @@ pub fn render(summary: &Value) -> String {
         }
         out.push_str(".\n\n");
     }
+    thresholds(summary, &mut out);
     spend(summary, &mut out);
     headline(summary, &mut out);
     classes(summary, &mut out);
     charts(&mut out);
     quality(summary, &mut out);
     out
+}
+
+/// The thresholds of a scheduled run, breached ones first in the reader's
+/// eye (issue 8); nothing when none was given.
+fn thresholds(summary: &Value, out: &mut String) {
+    let Some(checks) = summary["thresholds"].as_array().filter(|c| !c.is_empty()) else {
+        return;
+    };
+    out.push_str("| Threshold | Limit | Actual | |\n|---|---:|---:|---|\n");
+    for check in checks {
+        let name = match check["currency"].as_str() {
+            Some(c) => format!("{} ({c})", check["name"].as_str().unwrap_or("")),
+            None => check["name"].as_str().unwrap_or("").to_string(),
+        };
+        let verdict = if check["breached"].as_bool() == Some(true) {
+            "**breached**"
+        } else {
+            "ok"
+        };
+        out.push_str(&format!(
+            "| {name} | {} | {} | {verdict} |\n",
+            check["limit"], check["actual"]
+        ));
+    }
+    out.push('\n');
 }
 
 fn int(value: &Value) -> u64 {

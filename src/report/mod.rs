@@ -11,22 +11,32 @@ pub mod html;
 mod json;
 pub mod locale;
 mod markdown;
+pub mod sections;
 pub mod tables;
+pub mod thresholds;
+mod xlsx;
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use polars::prelude::*;
+use serde_json::Value;
 
 use crate::config::Settings;
 use crate::{bad_input, Analysis};
 
-pub use json::summary_json;
+pub(crate) use json::count_where;
+pub use json::{share, summary_json};
 
-/// Writes every output of one run into `settings.out_dir`.
-pub fn write_run(analysis: &Analysis, settings: &Settings) -> Result<()> {
+/// Writes every output of one run into `settings.out_dir`; returns the
+/// thresholds checked (breached ones fail the run after it is written).
+pub fn write_run(analysis: &Analysis, settings: &Settings) -> Result<Vec<thresholds::Check>> {
     let tables = tables::Tables::build(analysis, settings)?;
-    let summary = json::summary_json(analysis, settings, &tables)?;
+    let queries = sections::load(settings.queries.as_deref())?;
+    let sections = sections::run_all(&queries, analysis, &tables)?;
+    let mut summary = json::summary_json(analysis, settings, &tables)?;
+    let checks = thresholds::evaluate(&settings.thresholds, &summary);
+    summary["thresholds"] = Value::Array(checks.iter().map(thresholds::Check::to_json).collect());
     let previous = previous_month_summary(analysis, settings)?;
     let figures = figures::Figures::compute(&tables, &analysis.messages, settings)?;
     let mut svgs = Vec::new();
@@ -43,6 +53,7 @@ pub fn write_run(analysis: &Analysis, settings: &Settings) -> Result<()> {
         charts: &svgs,
         locale: &settings.locale,
         show_contacts: settings.show_contacts,
+        sections: &sections,
     };
     files.push((
         "report.html".into(),
@@ -55,11 +66,31 @@ pub fn write_run(analysis: &Analysis, settings: &Settings) -> Result<()> {
         ("rejected.csv", csv_bytes(&tables.rejected)?),
     ];
     files.extend(named.into_iter().map(|(n, b)| (n.to_string(), b)));
+    if let Some(reconciliation) = &tables.reconciliation {
+        files.push((
+            "reconciliation.csv".into(),
+            csv_bytes(&reconciliation.rows)?,
+        ));
+        if let Some(analytics) = &reconciliation.analytics {
+            files.push(("analytics.csv".into(), csv_bytes(analytics)?));
+        }
+    }
     let mut json_text = serde_json::to_string_pretty(&summary)?;
     json_text.push('\n');
     files.push(("summary.json".into(), json_text.into_bytes()));
     files.push(("summary.md".into(), markdown::render(&summary).into_bytes()));
-    publish(&settings.out_dir, &files)
+    files.push((
+        "report.xlsx".into(),
+        xlsx::render(&summary, &tables, &sections, settings.report_tz.name())?,
+    ));
+    for section in &sections {
+        files.push((
+            format!("tables/{}.csv", section.name),
+            csv_bytes(&section.table)?,
+        ));
+    }
+    publish(&settings.out_dir, &files)?;
+    Ok(checks)
 }
 
 /// The previous month's summary, when the period is one month and the
@@ -109,6 +140,7 @@ fn publish(out_dir: &Path, files: &[(String, Vec<u8>)]) -> Result<()> {
     }
     std::fs::create_dir(&staging).map_err(unwritable)?;
     std::fs::create_dir(staging.join("charts")).map_err(unwritable)?;
+    std::fs::create_dir(staging.join("tables")).map_err(unwritable)?;
     for (name, bytes) in files {
         let path = staging.join(name);
         std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;

@@ -27,6 +27,8 @@ pub struct Tables {
     pub sends_full: DataFrame,
     /// The same sends priced under `--compare-regime`.
     pub comparison: Option<DataFrame>,
+    /// Against Meta's own flags and analytics, when the input has them.
+    pub reconciliation: Option<crate::reconcile::Reconciliation>,
 }
 
 impl Tables {
@@ -42,7 +44,16 @@ impl Tables {
         };
         let sends_full = period_sends(&analysis.messages)?;
         let comparison = analysis.comparison.as_ref().map(period_sends).transpose()?;
+        let reconciliation = crate::reconcile::reconcile(
+            &sends_full,
+            settings.pricing.is_what_if(),
+            analysis
+                .meta_analytics
+                .as_ref()
+                .map(|(file, points)| (file.as_str(), points)),
+        )?;
         Ok(Tables {
+            reconciliation,
             sends: sends_table(&sends_full)?,
             windows: windows_table(&analysis.windows, settings)?,
             summary: summary_table(&sends_full)?,
@@ -137,6 +148,23 @@ pub fn summary_table(sends: &DataFrame) -> Result<DataFrame> {
             ["cost", "avoidable_cost", "late_reply_cost"].map(|c| nanos_text(col(c)).alias(c)),
         )
         .collect()?)
+}
+
+/// Windows opened and lapsed unanswered per business number, in the period.
+pub fn windows_by_business(tables: &Tables) -> LazyFrame {
+    tables
+        .windows
+        .clone()
+        .lazy()
+        .group_by([col(BUSINESS_NUMBER)])
+        .agg([
+            len().cast(DataType::UInt64).alias("windows"),
+            col("answered")
+                .not()
+                .cast(DataType::UInt64)
+                .sum()
+                .alias("lapsed"),
+        ])
 }
 
 /// Counts and spend of a group of sends, spend still in nano-units.

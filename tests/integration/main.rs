@@ -3,6 +3,8 @@
 mod cli;
 mod common;
 mod examples;
+mod finance;
 mod pricing;
 mod properties;
 mod reports;
+mod sources;

@@ -151,6 +151,7 @@ fn run(
     .unwrap();
     let args = RunArgs {
         month: None,
+        now: None,
         from: None,
         to: None,
         tz: "UTC".into(),

@@ -1,0 +1,113 @@
+//! Meta's `pricing_analytics` response (`--meta-analytics`, issue 5;
+//! `../shared/research/meta-facts.md` §6.1): data points of delivered
+//! volume and approximate cost per country, pricing category and type.
+//!
+//! Accepts the response as saved (`{"pricing_analytics":{"data":[{
+//! "data_points":[…]}]}}`), its inner `{"data":[…]}`, or a JSON array of
+//! such pages. Points are summed per billing month (of `start`, in the
+//! billing time zone), country and pricing category; points outside the
+//! reporting period are left out.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::Result;
+use chrono_tz::Tz;
+use polars::prelude::*;
+use serde_json::Value;
+
+use crate::bad_input;
+use crate::config::Period;
+
+type Totals = BTreeMap<(String, String, String), (i64, Option<f64>)>;
+
+pub fn read(path: &Path, billing_tz: Tz, period: &Period) -> Result<DataFrame> {
+    let name = path.display();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| bad_input!("--meta-analytics {name}: cannot read it ({e})"))?;
+    let value: Value = serde_json::from_str(&text)
+        .map_err(|e| bad_input!("--meta-analytics {name}: not JSON ({e})"))?;
+    let pages: Vec<&Value> = match &value {
+        Value::Array(pages) => pages.iter().collect(),
+        other => vec![other],
+    };
+    let mut totals = Totals::new();
+    let mut index = 0usize;
+    for page in pages {
+        let root = page.get("pricing_analytics").unwrap_or(page);
+        let Some(data) = root.get("data").and_then(Value::as_array) else {
+            return Err(bad_input!(
+                "--meta-analytics {name}: no pricing_analytics.data array; save the whole response of the pricing_analytics request"
+            ));
+        };
+        for point in data.iter().flat_map(|d| {
+            d.get("data_points")
+                .and_then(Value::as_array)
+                .map_or(&[][..], Vec::as_slice)
+        }) {
+            index += 1;
+            add_point(&mut totals, point, billing_tz, period)
+                .map_err(|why| bad_input!("--meta-analytics {name}: data point {index}: {why}"))?;
+        }
+    }
+    frame(totals)
+}
+
+fn add_point(totals: &mut Totals, point: &Value, tz: Tz, period: &Period) -> Result<(), String> {
+    let start = point
+        .get("start")
+        .and_then(Value::as_i64)
+        .ok_or("no integer start")?;
+    let start_us = start.checked_mul(1_000_000).ok_or("start out of range")?;
+    if period.from_us.is_some_and(|f| start_us < f) || period.to_us.is_some_and(|t| start_us >= t) {
+        return Ok(());
+    }
+    let month = chrono::DateTime::from_timestamp(start, 0)
+        .ok_or("start out of range")?
+        .with_timezone(&tz)
+        .format("%Y-%m")
+        .to_string();
+    let text = |key: &str| {
+        point
+            .get(key)
+            .and_then(Value::as_str)
+            .map(|s| s.trim().to_uppercase())
+    };
+    let country = text("country").unwrap_or_else(|| "ZZ".into());
+    let category = text("pricing_category").unwrap_or_else(|| "UNKNOWN".into());
+    let volume = point
+        .get("volume")
+        .and_then(Value::as_i64)
+        .ok_or("no integer volume")?;
+    let cost = point.get("cost").and_then(Value::as_f64);
+    let entry = totals
+        .entry((month, country, category))
+        .or_insert((0, None));
+    entry.0 += volume;
+    if let Some(c) = cost {
+        entry.1 = Some(entry.1.unwrap_or(0.0) + c);
+    }
+    Ok(())
+}
+
+fn frame(totals: Totals) -> Result<DataFrame> {
+    let mut months = Vec::new();
+    let mut countries = Vec::new();
+    let mut categories = Vec::new();
+    let mut volumes = Vec::new();
+    let mut costs = Vec::new();
+    for ((month, country, category), (volume, cost)) in totals {
+        months.push(month);
+        countries.push(country);
+        categories.push(category);
+        volumes.push(volume);
+        costs.push(cost);
+    }
+    Ok(DataFrame::new_infer_height(vec![
+        Column::new("month".into(), months),
+        Column::new(crate::schema::COUNTRY.into(), countries),
+        Column::new("pricing_category".into(), categories),
+        Column::new("volume_meta".into(), volumes),
+        Column::new("cost_meta".into(), costs),
+    ])?)
+}

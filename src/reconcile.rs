@@ -1,0 +1,403 @@
+//! Reconciliation: our reconstruction against what Meta itself reported
+//! (issue 5). Runs on the priced sends of the reporting period.
+//!
+//! Three checks, each only when its data is present:
+//! - **131047** (re-engagement) failures: one outside every reconstructed
+//!   window confirms the reconstruction; one inside an open window means the
+//!   log misses customer messages or the rule differs, and is listed.
+//! - **Pricing flags** of status webhooks (`pricing.type`, `category`,
+//!   `billable`, `pricing_model`) against the `pricing_rule` and regime we
+//!   derived: agreement per month, and every disagreeing row. What we
+//!   expect Meta to say, by our rule: `charged`/`unpriced` → `regular`
+//!   (billable); `free_in_window_utility`, `free_not_template`,
+//!   `free_service_tier` → `free_customer_service`; `free_entry_point` →
+//!   `free_entry_point` (category not compared: Meta writes
+//!   `referral_conversion` or `service` there). Failed, blocked and
+//!   `unpriced_regime` (CBP) rows carry no comparable flags. A what-if run
+//!   (`--regime`, `--rates-as-of`) is not compared: it is not what Meta billed.
+//!   Categories compare after Meta's spellings are folded
+//!   (`marketing_lite` = marketing, `-` = `_`); a non-template is `service`.
+//! - **`--meta-analytics`**: Meta's `pricing_analytics` data points against
+//!   our delivered (not failed, not blocked) volume and cost per billing
+//!   month (`--billing-tz`) × country × pricing category, where a message
+//!   of a free entry point window counts as SERVICE as Meta reports it.
+
+use anyhow::Result;
+use polars::prelude::*;
+use serde_json::{json, Value};
+
+use crate::pricing::money::nanos_text;
+use crate::pricing::{BILLING_MONTH, COST, CURRENCY, PRICING_RULE, REGIME};
+use crate::report::count_where as count;
+use crate::schema::*;
+
+/// Rows of `reconciliation.csv`, agreement by month, and the analytics
+/// comparison.
+pub struct Reconciliation {
+    pub rows: DataFrame,
+    pub by_month: DataFrame,
+    pub analytics: Option<DataFrame>,
+    pub summary: Value,
+}
+
+const EXPECTED_TYPE: &str = "expected_pricing_type";
+
+fn lower(name: &str) -> Expr {
+    col(name).str().to_lowercase()
+}
+
+fn rule_in(rules: &[&str]) -> Expr {
+    let list = Series::new("rules".into(), rules);
+    col(PRICING_RULE).is_in(lit(list).implode(false), false)
+}
+
+/// What Meta's `pricing.type` should be for our pricing rule.
+fn expected_type() -> Expr {
+    when(rule_in(&["free_entry_point"]))
+        .then(lit("free_entry_point"))
+        .when(rule_in(&["charged", "unpriced"]))
+        .then(lit("regular"))
+        .when(rule_in(&[
+            "free_in_window_utility",
+            "free_not_template",
+            "free_service_tier",
+        ]))
+        .then(lit("free_customer_service"))
+        .otherwise(lit(NULL).cast(DataType::String))
+}
+
+fn our_category() -> Expr {
+    when(col(IS_TEMPLATE))
+        .then(col(CATEGORY))
+        .otherwise(lit("service"))
+}
+
+fn meta_category() -> Expr {
+    let c = lower(PRICING_CATEGORY)
+        .str()
+        .replace_all(lit("-"), lit("_"), true);
+    when(c.clone().eq(lit("marketing_lite")))
+        .then(lit("marketing"))
+        .otherwise(c)
+}
+
+/// `None` when there is nothing of Meta's to compare with.
+pub fn reconcile(
+    sends: &DataFrame,
+    what_if: bool,
+    analytics: Option<(&str, &DataFrame)>,
+) -> Result<Option<Reconciliation>> {
+    let checked = sends
+        .clone()
+        .lazy()
+        .with_columns([
+            expected_type().alias(EXPECTED_TYPE),
+            col(ERROR_CODE)
+                .eq(lit("131047"))
+                .fill_null(false)
+                .alias("re_engagement"),
+        ])
+        .with_columns(agreement(what_if))
+        .collect()?;
+    let with_pricing = count(&checked, col(PRICING_TYPE).is_not_null())?;
+    let re_engagement = count(&checked, col("re_engagement"))?;
+    if with_pricing == 0 && re_engagement == 0 && analytics.is_none() {
+        return Ok(None);
+    }
+    let inside = count(&checked, col("re_engagement").and(col(IN_WINDOW)))?;
+    let compared = count(&checked, col("compared"))?;
+    let agreed = count(&checked, col("compared").and(col("agrees")))?;
+    let by_month = checked
+        .clone()
+        .lazy()
+        .filter(col("compared"))
+        .group_by([col("month")])
+        .agg([
+            len().cast(DataType::UInt64).alias("compared"),
+            col("agrees").cast(DataType::UInt64).sum().alias("agreed"),
+        ])
+        .with_column(
+            (col("agreed").cast(DataType::Float64) / col("compared").cast(DataType::Float64))
+                .round(4, RoundMode::HalfAwayFromZero)
+                .alias("agreement_share"),
+        )
+        .sort(["month"], Default::default())
+        .collect()?;
+    let analytics_table = analytics
+        .map(|(_, points)| analytics_comparison(sends, points))
+        .transpose()?;
+    let summary = json!({
+        "re_engagement_131047": {
+            "failures": re_engagement,
+            "outside_window": re_engagement - inside,
+            "inside_window": inside,
+        },
+        "pricing": {
+            "with_meta_pricing": with_pricing,
+            "compared": compared,
+            "agreed": agreed,
+            "agreement_share": crate::report::share(agreed, compared),
+            "skipped_what_if": what_if && with_pricing > 0,
+            "by_month": month_rows(&by_month)?,
+        },
+        "analytics": match (&analytics_table, analytics) {
+            (Some(table), Some((file, _))) => analytics_summary(table, file)?,
+            _ => Value::Null,
+        },
+    });
+    Ok(Some(Reconciliation {
+        rows: disagreements(&checked)?,
+        by_month,
+        analytics: analytics_table,
+        summary,
+    }))
+}
+
+/// `compared`, `agrees` and `detail` (what differs, in words).
+fn agreement(what_if: bool) -> Vec<Expr> {
+    let expected = col(EXPECTED_TYPE);
+    let meta_type = lower(PRICING_TYPE);
+    let compared = meta_type
+        .clone()
+        .is_not_null()
+        .and(expected.clone().is_not_null())
+        .and(lit(!what_if));
+    let type_differs = meta_type.clone().neq(expected.clone());
+    let category_differs = expected
+        .clone()
+        .neq(lit("free_entry_point"))
+        .and(meta_category().is_not_null())
+        .and(meta_category().neq(our_category()).fill_null(true));
+    let expected_billable = when(expected.clone().eq(lit("regular")))
+        .then(lit("true"))
+        .otherwise(lit("false"));
+    let billable_differs = lower(BILLABLE)
+        .is_not_null()
+        .and(lower(BILLABLE).neq(expected_billable.clone()));
+    let model_differs = lower(PRICING_MODEL)
+        .is_not_null()
+        .and(lower(PRICING_MODEL).neq(lit("pmp")));
+    let part = |differs: Expr, text: Expr| {
+        when(differs.fill_null(false))
+            .then(text)
+            .otherwise(lit(NULL).cast(DataType::String))
+    };
+    let detail = concat_str(
+        [
+            part(
+                type_differs.clone(),
+                concat_str(
+                    [
+                        lit("type: ours "),
+                        expected.clone(),
+                        lit(", Meta "),
+                        meta_type,
+                    ],
+                    "",
+                    false,
+                ),
+            ),
+            part(
+                category_differs.clone(),
+                concat_str(
+                    [
+                        lit("category: ours "),
+                        our_category().fill_null(lit("unknown")),
+                        lit(", Meta "),
+                        col(PRICING_CATEGORY),
+                    ],
+                    "",
+                    false,
+                ),
+            ),
+            part(
+                billable_differs.clone(),
+                concat_str(
+                    [
+                        lit("billable: ours "),
+                        expected_billable,
+                        lit(", Meta "),
+                        col(BILLABLE),
+                    ],
+                    "",
+                    false,
+                ),
+            ),
+            part(
+                model_differs.clone(),
+                concat_str(
+                    [
+                        lit("model: ours "),
+                        col(REGIME),
+                        lit(", Meta "),
+                        col(PRICING_MODEL),
+                    ],
+                    "",
+                    false,
+                ),
+            ),
+        ],
+        "; ",
+        true,
+    );
+    let agrees = type_differs
+        .or(category_differs)
+        .or(billable_differs)
+        .or(model_differs)
+        .fill_null(false)
+        .not();
+    vec![
+        compared.clone().alias("compared"),
+        agrees.alias("agrees"),
+        detail.alias("detail"),
+    ]
+}
+
+/// `reconciliation.csv`: 131047 failures inside a window, then pricing
+/// disagreements, in time order.
+fn disagreements(checked: &DataFrame) -> Result<DataFrame> {
+    let inside = checked
+        .clone()
+        .lazy()
+        .filter(col("re_engagement").and(col(IN_WINDOW)))
+        .with_columns([
+            lit("re_engagement_in_window").alias("check"),
+            concat_str(
+                [
+                    lit("Meta: outside the window (131047); the log: inside window "),
+                    col(crate::schema::WINDOW_ID).cast(DataType::String),
+                ],
+                "",
+                true,
+            )
+            .alias("detail"),
+        ]);
+    let pricing = checked
+        .clone()
+        .lazy()
+        .filter(col("compared").and(col("agrees").not()))
+        .with_column(lit("pricing").alias("check"));
+    let columns = [
+        col("check"),
+        col(MESSAGE_ID),
+        col(BUSINESS_NUMBER),
+        col(CONTACT),
+        col(TS)
+            .dt()
+            .strftime(crate::report::tables::TIME_FORMAT)
+            .alias("timestamp"),
+        col("month"),
+        col(CLASS),
+        col(crate::schema::WINDOW_ID),
+        col(REGIME),
+        col(PRICING_RULE),
+        col(CATEGORY),
+        col(ERROR_CODE),
+        col(EXPECTED_TYPE),
+        col(PRICING_MODEL).alias("meta_pricing_model"),
+        col(PRICING_TYPE).alias("meta_pricing_type"),
+        col(PRICING_CATEGORY).alias("meta_pricing_category"),
+        col(BILLABLE).alias("meta_billable"),
+        col("detail"),
+    ];
+    Ok(concat(
+        [inside.select(columns.clone()), pricing.select(columns)],
+        UnionArgs::default(),
+    )?
+    .sort_by_exprs(
+        [col("timestamp"), col(MESSAGE_ID), col("check")],
+        SortMultipleOptions::default(),
+    )
+    .collect()?)
+}
+
+fn month_rows(by_month: &DataFrame) -> Result<Vec<Value>> {
+    let months = by_month.column("month")?.str()?;
+    let compared = by_month.column("compared")?.u64()?;
+    let agreed = by_month.column("agreed")?.u64()?;
+    Ok((0..by_month.height())
+        .map(|i| {
+            let (c, a) = (compared.get(i).unwrap_or(0), agreed.get(i).unwrap_or(0));
+            json!({
+                "month": months.get(i),
+                "compared": c,
+                "agreed": a,
+                "agreement_share": crate::report::share(a, c),
+            })
+        })
+        .collect())
+}
+
+/// Our delivered volume and cost beside Meta's, per billing month ×
+/// country × pricing category (and our currency).
+fn analytics_comparison(sends: &DataFrame, points: &DataFrame) -> Result<DataFrame> {
+    let keys = ["month", COUNTRY, "pricing_category"];
+    let category = when(col(PRICING_RULE).eq(lit("free_entry_point")))
+        .then(lit("SERVICE"))
+        .when(col(IS_TEMPLATE))
+        .then(col(CATEGORY).str().to_uppercase())
+        .otherwise(lit("SERVICE"));
+    let ours = sends
+        .clone()
+        .lazy()
+        .filter(
+            col(FAILED)
+                .not()
+                .and(col(CLASS).neq(lit("freeform_blocked"))),
+        )
+        .with_columns([
+            col(BILLING_MONTH).alias("month"),
+            category.alias("pricing_category"),
+        ])
+        .group_by([
+            col("month"),
+            col(COUNTRY),
+            col("pricing_category"),
+            col(CURRENCY),
+        ])
+        .agg([
+            len().cast(DataType::Int64).alias("volume_ours"),
+            col(COST).sum().alias("cost_ours_nanos"),
+        ]);
+    let joined = ours
+        .join(
+            points.clone().lazy(),
+            keys.map(col),
+            keys.map(col),
+            JoinArgs::new(JoinType::Full).with_coalesce(JoinCoalesce::CoalesceColumns),
+        )
+        .with_columns([
+            col("volume_ours").fill_null(lit(0i64)),
+            col("volume_meta").fill_null(lit(0i64)),
+        ])
+        .select([
+            col("month"),
+            col(COUNTRY),
+            col("pricing_category"),
+            col("volume_ours"),
+            col("volume_meta"),
+            (col("volume_ours") - col("volume_meta")).alias("volume_difference"),
+            nanos_text(col("cost_ours_nanos").fill_null(lit(0i64))).alias("cost_ours"),
+            col(CURRENCY).alias("currency_ours"),
+            col("cost_meta")
+                .round(6, RoundMode::HalfAwayFromZero)
+                .alias("cost_meta"),
+        ])
+        .sort(
+            ["month", COUNTRY, "pricing_category", "currency_ours"],
+            SortMultipleOptions::default().with_nulls_last(true),
+        );
+    Ok(joined.collect()?)
+}
+
+fn analytics_summary(table: &DataFrame, file: &str) -> Result<Value> {
+    let sum = |name: &str| -> Result<i64> { Ok(table.column(name)?.i64()?.iter().flatten().sum()) };
+    let differing = count(table, col("volume_difference").neq(lit(0i64)))?;
+    Ok(json!({
+        "file": file,
+        "rows": table.height(),
+        "volume_ours": sum("volume_ours")?,
+        "volume_meta": sum("volume_meta")?,
+        "rows_with_volume_difference": differing,
+    }))
+}
