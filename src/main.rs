@@ -39,17 +39,25 @@ fn run(command: Command) -> Result<u8> {
     }
 }
 
-/// A spinner on stderr naming the stage, only on a terminal and without
-/// `--quiet`.
+/// A spinner on stderr naming the stage, only on a terminal, without
+/// `--quiet`, and only once the run has taken a second (a quick run prints
+/// nothing but its result).
 fn progress(quiet: bool) -> ProgressBar {
+    let bar = ProgressBar::hidden();
     if quiet || !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
+        return bar;
     }
-    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
     bar.set_style(
         ProgressStyle::with_template("{spinner} {elapsed} {msg}").expect("valid template"),
     );
-    bar.enable_steady_tick(Duration::from_millis(200));
+    let shown = bar.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(1));
+        if !shown.is_finished() {
+            shown.set_draw_target(ProgressDrawTarget::stderr());
+            shown.enable_steady_tick(Duration::from_millis(200));
+        }
+    });
     bar
 }
 

@@ -141,7 +141,7 @@ impl Mapping {
     pub fn resolve(&self, found: &[String]) -> Resolved {
         let have = |name: &str| {
             let name = name.trim().to_lowercase();
-            found.iter().any(|f| *f == name).then_some(name)
+            found.contains(&name).then_some(name)
         };
         let picks = schema::value_columns()
             .zip(&self.specs)

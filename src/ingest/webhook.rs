@@ -58,7 +58,7 @@ struct Record {
 
 enum RecordKind {
     Row(Vec<Option<String>>, Option<String>),
-    Status(StatusEvent),
+    Status(Box<StatusEvent>),
 }
 
 /// One `statuses[]` element.
@@ -177,7 +177,7 @@ impl WebhookFile {
                     self.records.push(Record {
                         line,
                         seq,
-                        kind: RecordKind::Status(status_event(status, &business)),
+                        kind: RecordKind::Status(Box::new(status_event(status, &business))),
                     });
                 }
                 self.stats.value_errors += array(value, "errors").len() as u64;
@@ -362,14 +362,18 @@ fn is_template_category(category: &str) -> bool {
     )
 }
 
+/// (file, line, position in the line) of a record.
+type Place = (usize, u64, u32);
+/// A row with its line, position in the line, fields and read error.
+type PlacedRow = (u64, u32, Vec<Option<String>>, Option<String>);
+
 /// Folds the status notifications of every webhook file (they may spread
 /// over several) and builds each file's raw frame.
 pub fn fold(files: Vec<WebhookFile>) -> Result<Vec<(DataFrame, WebhookStats)>> {
     // Message id → (file, line, seq) of its earliest notification in read
     // order, and every notification about it.
-    let mut groups: HashMap<String, ((usize, u64, u32), Vec<StatusEvent>)> = HashMap::new();
-    let mut rows: Vec<Vec<(u64, u32, Vec<Option<String>>, Option<String>)>> =
-        files.iter().map(|_| Vec::new()).collect();
+    let mut groups: HashMap<String, (Place, Vec<StatusEvent>)> = HashMap::new();
+    let mut rows: Vec<Vec<PlacedRow>> = files.iter().map(|_| Vec::new()).collect();
     let mut stats: Vec<WebhookStats> = Vec::with_capacity(files.len());
     for (index, file) in files.into_iter().enumerate() {
         stats.push(file.stats);
@@ -383,11 +387,11 @@ pub fn fold(files: Vec<WebhookFile>) -> Result<Vec<(DataFrame, WebhookStats)>> {
                         .entry(id.trim().to_string())
                         .or_insert_with(|| ((index, record.line, record.seq), Vec::new()))
                         .1
-                        .push(event),
+                        .push(*event),
                     None => rows[index].push((
                         record.line,
                         record.seq,
-                        FoldedStatus::fields(&[event]),
+                        FoldedStatus::fields(&[*event]),
                         None,
                     )),
                 },

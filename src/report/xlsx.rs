@@ -36,6 +36,9 @@ enum Kind {
     Date,
 }
 
+/// (frame column, header, kind) of each column of a sheet.
+type Columns = Vec<(&'static str, &'static str, Kind)>;
+
 struct Formats {
     header: Format,
     share: Format,
@@ -73,7 +76,7 @@ pub fn render(summary: &Value, tables: &Tables, sections: &[Section], tz: &str) 
         summary,
         &mut formats,
     )?;
-    let sheets: [(&str, DataFrame, Vec<(&str, &str, Kind)>); 5] = [
+    let sheets: [(&str, DataFrame, Columns); 5] = [
         ("Spend", spend(tables)?, spend_columns()),
         (
             "Avoidable templates",
@@ -420,7 +423,7 @@ fn quality_sheet(sheet: &mut Worksheet, s: &Value, formats: &Formats) -> Result<
     Ok(())
 }
 
-fn spend_columns() -> Vec<(&'static str, &'static str, Kind)> {
+fn spend_columns() -> Columns {
     vec![
         ("month", "Month", Kind::Text),
         (COUNTRY, "Country", Kind::Text),
@@ -447,7 +450,7 @@ fn spend(tables: &Tables) -> Result<DataFrame> {
         .collect()?)
 }
 
-fn avoidable_columns() -> Vec<(&'static str, &'static str, Kind)> {
+fn avoidable_columns() -> Columns {
     vec![
         (TEMPLATE_NAME, "Template", Kind::Text),
         (CATEGORY, "Category", Kind::Text),
@@ -485,7 +488,7 @@ fn avoidable(tables: &Tables) -> Result<DataFrame> {
         .collect()?)
 }
 
-fn late_columns() -> Vec<(&'static str, &'static str, Kind)> {
+fn late_columns() -> Columns {
     vec![
         (BUSINESS_NUMBER, "Business number", Kind::Text),
         (CURRENCY, "Currency", Kind::Text),
@@ -522,7 +525,7 @@ fn late_replies(tables: &Tables) -> Result<DataFrame> {
         .collect()?)
 }
 
-fn window_columns() -> Vec<(&'static str, &'static str, Kind)> {
+fn window_columns() -> Columns {
     vec![
         ("day", "Day", Kind::Date),
         ("opened", "Opened", Kind::Count),
@@ -572,7 +575,7 @@ fn daily_windows(tables: &Tables, tz: &str) -> Result<DataFrame> {
         .collect()?)
 }
 
-fn rate_columns() -> Vec<(&'static str, &'static str, Kind)> {
+fn rate_columns() -> Columns {
     vec![
         (MARKET, "Market", Kind::Text),
         ("price_category", "Category", Kind::Text),
