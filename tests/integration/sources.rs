@@ -379,3 +379,57 @@ fn format_canonical_reads_a_webhook_file_as_flat_rows_and_says_what_is_missing()
     );
     assert!(stderr.contains("columns found: entry, object"), "{stderr}");
 }
+
+/// Statuses fold the same whatever their order and however the lines are
+/// spread over files (one file a day, read in another order).
+#[test]
+fn shuffled_and_split_webhook_logs_fold_the_same() {
+    let dir = TempDir::new().unwrap();
+    let whole = webhook_run(&dir, true);
+    let text = std::fs::read_to_string(fixture("cloud-api.ndjson")).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    // A fixed shuffle: reverse, then interleave the halves.
+    lines.reverse();
+    let (a, b) = lines.split_at(lines.len() / 2);
+    let mut mixed: Vec<&str> = Vec::new();
+    for i in 0..a.len().max(b.len()) {
+        mixed.extend(b.get(i));
+        mixed.extend(a.get(i));
+    }
+    let (first, second) = mixed.split_at(mixed.len() / 3);
+    let parts = dir.path().join("parts");
+    std::fs::create_dir(&parts).unwrap();
+    std::fs::write(parts.join("b.ndjson"), first.join("\n")).unwrap();
+    std::fs::write(parts.join("a.ndjson"), second.join("\n")).unwrap();
+    let out = dir.path().join("split");
+    let send_log = fixture("send-log.csv");
+    report(
+        &out,
+        &[
+            "--input".as_ref(),
+            parts.as_os_str(),
+            "--send-log".as_ref(),
+            send_log.as_os_str(),
+        ],
+    );
+    for table in [
+        "sends.csv",
+        "windows.csv",
+        "summary.csv",
+        "reconciliation.csv",
+    ] {
+        let a = std::fs::read_to_string(whole.join(table)).unwrap();
+        let b = std::fs::read_to_string(out.join(table)).unwrap();
+        assert_eq!(a, b, "{table} differs");
+    }
+    let summary = summary_json(&out);
+    let outbound: u64 = (0..2)
+        .map(|i| {
+            summary["files"][i]["webhook"]["outbound_messages"]
+                .as_u64()
+                .unwrap()
+        })
+        .sum();
+    assert_eq!(outbound, 10, "each message is counted in one file");
+    assert_eq!(summary["rows"]["accounted"], true);
+}
