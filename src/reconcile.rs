@@ -31,11 +31,10 @@ use crate::pricing::{BILLING_MONTH, COST, CURRENCY, PRICING_RULE, REGIME};
 use crate::report::count_where as count;
 use crate::schema::*;
 
-/// Rows of `reconciliation.csv`, agreement by month, and the analytics
-/// comparison.
+/// Rows of `reconciliation.csv`, the analytics comparison, and the figures
+/// of `summary.json` (agreement by month among them).
 pub struct Reconciliation {
     pub rows: DataFrame,
-    pub by_month: DataFrame,
     pub analytics: Option<DataFrame>,
     pub summary: Value,
 }
@@ -116,11 +115,6 @@ pub fn reconcile(
             len().cast(DataType::UInt64).alias("compared"),
             col("agrees").cast(DataType::UInt64).sum().alias("agreed"),
         ])
-        .with_column(
-            (col("agreed").cast(DataType::Float64) / col("compared").cast(DataType::Float64))
-                .round(4, RoundMode::HalfAwayFromZero)
-                .alias("agreement_share"),
-        )
         .sort(["month"], Default::default())
         .collect()?;
     let analytics_table = analytics
@@ -147,7 +141,6 @@ pub fn reconcile(
     });
     Ok(Some(Reconciliation {
         rows: disagreements(&checked)?,
-        by_month,
         analytics: analytics_table,
         summary,
     }))

@@ -694,7 +694,21 @@ fn reconciliation(out: &mut String, page: &Page, tables: &Tables) -> Result<()> 
     }
     out.push_str("<div dir=\"ltr\">");
     if pricing["with_meta_pricing"].as_u64().unwrap_or(0) > 0 {
-        let by_month = text_rows(&rec.by_month)?;
+        let by_month: Vec<Vec<String>> = pricing["by_month"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|m| {
+                vec![
+                    m["month"].as_str().unwrap_or("").to_string(),
+                    m["compared"].to_string(),
+                    m["agreed"].to_string(),
+                    m["agreement_share"]
+                        .as_f64()
+                        .map_or("—".into(), |s| format!("{:.1}%", s * 100.0)),
+                ]
+            })
+            .collect();
         table(
             out,
             t,
