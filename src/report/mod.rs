@@ -11,19 +11,18 @@ pub mod html;
 mod json;
 pub mod locale;
 mod markdown;
+mod publish;
 pub mod sections;
 pub mod tables;
 pub mod thresholds;
 mod xlsx;
 
-use std::path::{Path, PathBuf};
-
-use anyhow::{Context, Result};
+use anyhow::Result;
 use polars::prelude::*;
 use serde_json::Value;
 
 use crate::config::Settings;
-use crate::{bad_input, Analysis};
+use crate::Analysis;
 
 pub(crate) use json::count_where;
 pub use json::{share, summary_json};
@@ -89,7 +88,7 @@ pub fn write_run(analysis: &Analysis, settings: &Settings) -> Result<Vec<thresho
             csv_bytes(&section.table)?,
         ));
     }
-    publish(&settings.out_dir, &files)?;
+    publish::publish(&settings.out_dir, &files)?;
     Ok(checks)
 }
 
@@ -121,53 +120,4 @@ pub fn csv_bytes(frame: &DataFrame) -> Result<Vec<u8>> {
         .include_header(true)
         .finish(&mut frame)?;
     Ok(bytes)
-}
-
-fn publish(out_dir: &Path, files: &[(String, Vec<u8>)]) -> Result<()> {
-    let staging = sibling(out_dir, "staging");
-    let unwritable = |e: std::io::Error| {
-        bad_input!(
-            "{}: cannot write the run directory there ({e}); choose another --out",
-            out_dir.display()
-        )
-    };
-    if let Some(parent) = staging.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(unwritable)?;
-    }
-    if staging.exists() {
-        std::fs::remove_dir_all(&staging)
-            .with_context(|| format!("removing {}", staging.display()))?;
-    }
-    std::fs::create_dir(&staging).map_err(unwritable)?;
-    std::fs::create_dir(staging.join("charts")).map_err(unwritable)?;
-    std::fs::create_dir(staging.join("tables")).map_err(unwritable)?;
-    for (name, bytes) in files {
-        let path = staging.join(name);
-        std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
-    }
-    replace_dir(&staging, out_dir)
-}
-
-/// `reports/2026-10` → `reports/.2026-10.staging-<pid>`.
-fn sibling(out_dir: &Path, what: &str) -> PathBuf {
-    let name = out_dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "run".into());
-    out_dir.with_file_name(format!(".{name}.{what}-{}", std::process::id()))
-}
-
-fn replace_dir(staging: &Path, out_dir: &Path) -> Result<()> {
-    let old = sibling(out_dir, "old");
-    let had_previous = out_dir.exists();
-    if had_previous {
-        std::fs::rename(out_dir, &old)
-            .with_context(|| format!("moving the previous {} aside", out_dir.display()))?;
-    }
-    std::fs::rename(staging, out_dir)
-        .with_context(|| format!("moving the new run into {}", out_dir.display()))?;
-    if had_previous {
-        std::fs::remove_dir_all(&old).with_context(|| format!("removing {}", old.display()))?;
-    }
-    Ok(())
 }

@@ -344,3 +344,79 @@ fn help_explains_every_subcommand() {
         .success()
         .stdout(contains("Exit codes"));
 }
+
+/// Every file under `dir` with its bytes, by path relative to `dir`.
+fn snapshot(dir: &std::path::Path) -> std::collections::BTreeMap<std::path::PathBuf, Vec<u8>> {
+    let mut files = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let rel = path.strip_prefix(dir).unwrap().to_path_buf();
+                files.insert(rel, std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    files
+}
+
+/// kill -9 at several moments of a run: the run directory is always either
+/// the whole previous report or the whole new one, never a mix, and a
+/// later run cleans up what the killed one left.
+#[test]
+fn a_killed_run_never_leaves_half_a_report() {
+    let dir = TempDir::new().unwrap();
+    let log = dir.path().join("log.parquet");
+    ledger()
+        .args(["generate", "--contacts", "4000", "--days", "30", "--out"])
+        .arg(&log)
+        .assert()
+        .success();
+    let run = |out: &std::path::Path, rule: &str| {
+        ledger()
+            .args(["report", "--quiet", "--rule", rule, "--input"])
+            .arg(&log)
+            .arg("--out")
+            .arg(out)
+            .assert()
+            .success();
+    };
+    let out = dir.path().join("run");
+    run(&out, "customer-only");
+    let previous = snapshot(&out);
+    let fresh = dir.path().join("fresh");
+    run(&fresh, "any-message");
+    let new = snapshot(&fresh);
+    assert_ne!(previous, new);
+    for delay_ms in [300, 900, 1500, 2500, 4000] {
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("window-ledger"))
+            .args(["report", "--quiet", "--rule", "any-message", "--input"])
+            .arg(&log)
+            .arg("--out")
+            .arg(&out)
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        let now = snapshot(&out);
+        assert!(
+            now == previous || now == new,
+            "half a report after a kill at {delay_ms} ms"
+        );
+        if now == new {
+            run(&out, "customer-only");
+        }
+    }
+    run(&out, "customer-only");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".run."))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}

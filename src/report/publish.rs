@@ -1,0 +1,149 @@
+//! Putting a run directory in place atomically.
+//!
+//! The run is written into a staging directory beside the target
+//! (`reports/.2026-10.staging-<pid>`), then swapped with the previous run in
+//! one `renameat2(RENAME_EXCHANGE)` on Linux, so that at every instant
+//! `reports/2026-10` is either the whole previous run or the whole new one:
+//! a run killed at any point never leaves half a report, and the previous
+//! one stays as it was until the new one is complete. Where the exchange is
+//! not available, two renames (previous aside, new in) leave a moment
+//! without the directory. Staging and old directories left by killed runs
+//! (their process is gone) are removed by the next run.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use crate::bad_input;
+
+pub fn publish(out_dir: &Path, files: &[(String, Vec<u8>)]) -> Result<()> {
+    let staging = sibling(out_dir, "staging", std::process::id());
+    let unwritable = |e: std::io::Error| {
+        bad_input!(
+            "{}: cannot write the run directory there ({e}); choose another --out",
+            out_dir.display()
+        )
+    };
+    if let Some(parent) = staging.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(unwritable)?;
+    }
+    remove_leftovers(out_dir);
+    if staging.exists() {
+        std::fs::remove_dir_all(&staging)
+            .with_context(|| format!("removing {}", staging.display()))?;
+    }
+    std::fs::create_dir(&staging).map_err(unwritable)?;
+    for (name, bytes) in files {
+        let path = staging.join(name);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(unwritable)?;
+        }
+        std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
+    }
+    std::fs::create_dir_all(staging.join("charts")).map_err(unwritable)?;
+    std::fs::create_dir_all(staging.join("tables")).map_err(unwritable)?;
+    replace_dir(&staging, out_dir)
+}
+
+/// `reports/2026-10` → `reports/.2026-10.staging-<pid>`.
+fn sibling(out_dir: &Path, what: &str, pid: u32) -> PathBuf {
+    out_dir.with_file_name(format!(".{}.{what}-{pid}", base_name(out_dir)))
+}
+
+fn base_name(out_dir: &Path) -> String {
+    out_dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "run".into())
+}
+
+fn replace_dir(staging: &Path, out_dir: &Path) -> Result<()> {
+    if out_dir.exists() && exchange(staging, out_dir)? {
+        // `staging` now holds the previous run.
+        return std::fs::remove_dir_all(staging)
+            .with_context(|| format!("removing the previous run from {}", staging.display()));
+    }
+    let old = sibling(out_dir, "old", std::process::id());
+    let had_previous = out_dir.exists();
+    if had_previous {
+        std::fs::rename(out_dir, &old)
+            .with_context(|| format!("moving the previous {} aside", out_dir.display()))?;
+    }
+    std::fs::rename(staging, out_dir)
+        .with_context(|| format!("moving the new run into {}", out_dir.display()))?;
+    if had_previous {
+        std::fs::remove_dir_all(&old).with_context(|| format!("removing {}", old.display()))?;
+    }
+    Ok(())
+}
+
+/// Swaps two directories in one step; `false` where the system cannot.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn exchange(a: &Path, b: &Path) -> Result<bool> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let path = |p: &Path| CString::new(p.as_os_str().as_bytes()).context("a path with a NUL byte");
+    let (a_c, b_c) = (path(a)?, path(b)?);
+    // SAFETY: both arguments are valid NUL-terminated paths that outlive the call.
+    let done = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            a_c.as_ptr(),
+            libc::AT_FDCWD,
+            b_c.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if done == 0 {
+        return Ok(true);
+    }
+    let error = std::io::Error::last_os_error();
+    match error.raw_os_error() {
+        Some(libc::EINVAL) | Some(libc::ENOSYS) | Some(libc::EXDEV) => Ok(false),
+        _ => Err(error).with_context(|| format!("swapping {} into place", b.display())),
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn exchange(_a: &Path, _b: &Path) -> Result<bool> {
+    Ok(false)
+}
+
+/// Removes `.name.staging-<pid>` and `.name.old-<pid>` directories whose
+/// process no longer runs (killed runs). Best effort: a failure here only
+/// leaves the directory where it was.
+fn remove_leftovers(out_dir: &Path) {
+    let Some(parent) = out_dir.parent() else {
+        return;
+    };
+    let parent = if parent.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        parent
+    };
+    let prefix = format!(".{}.", base_name(out_dir));
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix(&prefix) else {
+            continue;
+        };
+        let pid = rest
+            .strip_prefix("staging-")
+            .or_else(|| rest.strip_prefix("old-"))
+            .and_then(|p| p.parse::<u32>().ok());
+        if pid.is_some_and(|pid| pid != std::process::id() && !process_alive(pid)) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+fn process_alive(pid: u32) -> bool {
+    if cfg!(target_os = "linux") {
+        Path::new(&format!("/proc/{pid}")).exists()
+    } else {
+        true
+    }
+}
