@@ -66,3 +66,23 @@ pub fn read(input: Box<dyn Read>, name: &str, spec: &ReadSpec) -> Result<DataFra
     }
     builder.finish()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::Mapping;
+
+    proptest::proptest! {
+        /// Any bytes after a valid header are rows, rejected rows or a
+        /// clean "cannot be read" error, never a panic.
+        #[test]
+        fn random_bytes_never_panic(body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400)) {
+            let mut bytes = b"message_id,contact,direction,timestamp,type\n".to_vec();
+            bytes.extend(body);
+            let spec = ReadSpec { mapping: &Mapping::identity(), required: &crate::schema::REQUIRED_COLUMNS };
+            if let Err(e) = read(Box::new(std::io::Cursor::new(bytes)), "x.csv", &spec) {
+                proptest::prop_assert_eq!(crate::error::exit_code(&e), 2, "{}", e);
+            }
+        }
+    }
+}

@@ -95,4 +95,12 @@ mod tests {
             .unwrap_err()
             .starts_with("invalid JSON"));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn random_bytes_are_rows_or_rejections(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)) {
+            let spec = ReadSpec { mapping: &super::super::Mapping::identity(), required: &[] };
+            read(Box::new(std::io::Cursor::new(bytes)), "x.ndjson", &spec).unwrap();
+        }
+    }
 }

@@ -483,4 +483,65 @@ mod tests {
         assert_eq!(file.stats.malformed_lines, 1);
         assert_eq!(file.records.len(), 1);
     }
+
+    use proptest::prelude::*;
+
+    /// JSON made of the keys a webhook has, nested at random.
+    fn webhook_like() -> impl Strategy<Value = Value> {
+        let keys = prop::sample::select(vec![
+            "id",
+            "status",
+            "timestamp",
+            "recipient_id",
+            "from",
+            "type",
+            "pricing",
+            "category",
+            "errors",
+            "code",
+            "messages",
+            "statuses",
+            "contacts",
+            "wa_id",
+            "metadata",
+            "phone_number_id",
+            "referral",
+            "conversation",
+            "origin",
+            "field",
+        ]);
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| Value::from(n)),
+            "[0-9a-z\\.]{0,12}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 48, 6, move |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::vec((keys.clone(), inner), 0..5).prop_map(|pairs| {
+                    Value::Object(pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+                }),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn random_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..300)) {
+            let file = parse(Box::new(std::io::Cursor::new(bytes)), "x.ndjson").unwrap();
+            fold(vec![file]).unwrap();
+        }
+
+        #[test]
+        fn random_notifications_fold_without_panic(values in prop::collection::vec(webhook_like(), 1..6)) {
+            let lines: Vec<String> = values
+                .iter()
+                .map(|v| format!(r#"{{"entry":[{{"changes":[{{"field":"messages","value":{v}}}]}}]}}"#))
+                .collect();
+            let file = parse(Box::new(std::io::Cursor::new(lines.join("\n").into_bytes())), "x").unwrap();
+            let folded = fold(vec![file]).unwrap();
+            prop_assert_eq!(folded.len(), 1);
+        }
+    }
 }
