@@ -43,6 +43,16 @@ fn country_of_digits(digits: &str) -> String {
     if NON_GEOGRAPHIC.contains(&code) || !(2..=17).contains(&national.len()) {
         return UNKNOWN.to_string();
     }
+    // A calling code of one region gives that region whether or not the
+    // number is valid (valid → its region; invalid → the code's main
+    // country, the same one), so the costly validation is only needed for
+    // shared codes (+1, +7, +44, +212, …).
+    if DATABASE
+        .by_code(&code)
+        .is_some_and(|entries| entries.len() == 1)
+    {
+        return main_country_of(code).unwrap_or_else(|| UNKNOWN.to_string());
+    }
     if let Some(region) = valid_region(digits) {
         return region;
     }
@@ -95,6 +105,19 @@ mod tests {
     fn invalid_numbers_fall_back_to_the_calling_code() {
         assert_eq!(country_of_contact("447700900123"), "GB");
         assert_eq!(country_of_contact("15555550100"), "US");
+    }
+
+    #[test]
+    fn single_region_codes_need_no_validation_and_agree_with_it() {
+        for digits in ["966501234567", "966123", "20100123456789", "9715012345678"] {
+            let (code, _) = split_calling_code(digits).unwrap();
+            assert_eq!(DATABASE.by_code(&code).unwrap().len(), 1);
+            let validated = valid_region(digits).or_else(|| main_country_of(code));
+            assert_eq!(Some(country_of_contact(digits)), validated, "{digits}");
+        }
+        // Shared codes still tell their regions apart.
+        assert_eq!(country_of_contact("16135550123"), "CA");
+        assert_eq!(country_of_contact("14155552671"), "US");
     }
 
     #[test]

@@ -33,7 +33,9 @@ pub fn normalize(raw: DataFrame, input_tz: &str) -> Result<Normalized> {
     let checked = raw
         .lazy()
         .with_columns(trimmed_inputs())
+        .with_column(timestamps::rfc3339_parts(timestamp_text())?.alias(TIMESTAMP_PARTS))
         .with_columns(reject_reason(input_tz)?)
+        .drop(cols([TIMESTAMP_PARTS]))
         .collect()?;
     let rejected = checked
         .clone()
@@ -76,8 +78,18 @@ fn trimmed_inputs() -> Vec<Expr> {
         .collect()
 }
 
+/// The timestamp text still to parse: none where the file stored a native
+/// instant (Parquet), so those rows skip the regex.
+fn timestamp_text() -> Expr {
+    when(col(TIMESTAMP_NATIVE).is_null())
+        .then(col(TIMESTAMP))
+        .otherwise(lit(NULL).cast(DataType::String))
+}
+
+const TIMESTAMP_PARTS: &str = "_timestamp_parts";
+
 fn reject_reason(input_tz: &str) -> Result<Vec<Expr>> {
-    let parsed = timestamps::parse(col(TIMESTAMP), input_tz)?;
+    let parsed = timestamps::parse_parts(timestamp_text(), col(TIMESTAMP_PARTS), input_tz)?;
     let ts = col(TIMESTAMP_NATIVE)
         .cast(DataType::Int64)
         .fill_null(parsed.micros.clone());

@@ -22,8 +22,21 @@ pub struct ParsedTimestamp {
     pub in_dst_gap: Expr,
 }
 
+/// The RFC 3339 parts of `raw` as a struct column. Evaluate it once
+/// (`with_column`) and give the column to [`parse_parts`]: every part of the
+/// parse reads it, and the regex is the costly step.
+pub fn rfc3339_parts(raw: Expr) -> PolarsResult<Expr> {
+    raw.str().extract_groups(RFC3339)
+}
+
+/// [`parse_parts`] with the parts computed in place (for small frames).
 pub fn parse(raw: Expr, input_tz: &str) -> PolarsResult<ParsedTimestamp> {
-    let parts = raw.clone().str().extract_groups(RFC3339)?;
+    let parts = rfc3339_parts(raw.clone())?;
+    parse_parts(raw, parts, input_tz)
+}
+
+/// The instant of `raw`, given its [`rfc3339_parts`].
+pub fn parse_parts(raw: Expr, parts: Expr, input_tz: &str) -> PolarsResult<ParsedTimestamp> {
     let part = |name: &str| parts.clone().struct_().field_by_name(name);
 
     let wall_clock = concat_str([part("date"), part("time")], " ", false)
