@@ -55,8 +55,9 @@ impl WindowRule {
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// Message log files or directories: CSV, Parquet or flat NDJSON
-    /// (.csv, .parquet, .ndjson/.jsonl/.json; .csv.gz and .ndjson.gz too).
+    /// Message log files or directories: CSV, Parquet, flat NDJSON or Cloud
+    /// API webhook notifications (.csv, .parquet, .ndjson/.jsonl/.json;
+    /// .csv.gz and .ndjson.gz too).
     /// Takes several paths and may be repeated; files are read in the order
     /// given, a directory's files in byte order of their paths.
     #[arg(short, long = "input", required = true, num_args = 1..)]
@@ -152,8 +153,9 @@ pub struct SourceArgs {
     pub mapping: Option<PathBuf>,
 
     /// The business's own log of outbound send requests (canonical columns;
-    /// message_id required): completes webhook statuses with type, template
-    /// name and category, joined on message id. Repeatable.
+    /// message_id required): completes outbound messages of the logs
+    /// (webhook statuses, exports) with type, template name and category,
+    /// joined on message id. Repeatable.
     #[arg(long = "send-log", value_name = "FILE")]
     pub send_logs: Vec<PathBuf>,
 
