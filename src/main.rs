@@ -110,11 +110,13 @@ fn demo(args: DemoArgs) -> Result<()> {
     let input =
         std::env::temp_dir().join(format!("window-ledger-demo-{}.parquet", std::process::id()));
     generate::write(&mut log, &input)?;
+    // The log covers UTC days; reporting whole Riyadh days keeps a few
+    // hours of November out of the charts as an almost empty month.
     let run = window_ledger::cli::RunArgs {
         month: None,
         now: None,
-        from: None,
-        to: None,
+        from: Some("2026-08-01".into()),
+        to: Some("2026-10-31".into()),
         tz: "Asia/Riyadh".into(),
         input_tz: "UTC".into(),
         rule: window_ledger::cli::WindowRule::CustomerOnly,
