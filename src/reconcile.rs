@@ -80,29 +80,32 @@ fn meta_category() -> Expr {
         .otherwise(c)
 }
 
+/// Failed with Meta's "re-engagement message" error.
+fn is_re_engagement() -> Expr {
+    col(ERROR_CODE).eq(lit("131047")).fill_null(false)
+}
+
 /// `None` when there is nothing of Meta's to compare with.
 pub fn reconcile(
     sends: &DataFrame,
     what_if: bool,
     analytics: Option<(&str, &DataFrame)>,
 ) -> Result<Option<Reconciliation>> {
+    // Most logs carry nothing of Meta's: check that before any other work.
+    let with_pricing = count(sends, col(PRICING_TYPE).is_not_null())?;
+    let re_engagement = count(sends, is_re_engagement())?;
+    if with_pricing == 0 && re_engagement == 0 && analytics.is_none() {
+        return Ok(None);
+    }
     let checked = sends
         .clone()
         .lazy()
         .with_columns([
             expected_type().alias(EXPECTED_TYPE),
-            col(ERROR_CODE)
-                .eq(lit("131047"))
-                .fill_null(false)
-                .alias("re_engagement"),
+            is_re_engagement().alias("re_engagement"),
         ])
         .with_columns(agreement(what_if))
         .collect()?;
-    let with_pricing = count(&checked, col(PRICING_TYPE).is_not_null())?;
-    let re_engagement = count(&checked, col("re_engagement"))?;
-    if with_pricing == 0 && re_engagement == 0 && analytics.is_none() {
-        return Ok(None);
-    }
     let inside = count(&checked, col("re_engagement").and(col(IN_WINDOW)))?;
     let compared = count(&checked, col("compared"))?;
     let agreed = count(&checked, col("compared").and(col("agrees")))?;

@@ -256,15 +256,7 @@ fn response_buckets(windows: &DataFrame) -> Result<[u64; 8]> {
 }
 
 fn windows_by_week(windows: &DataFrame, settings: &Settings) -> Result<Vec<WeekWindows>> {
-    let opened = col("opened_at").str().to_datetime(
-        Some(TimeUnit::Microseconds),
-        Some(TimeZone::UTC),
-        StrptimeOptions {
-            format: Some(super::tables::TIME_FORMAT.into()),
-            ..Default::default()
-        },
-        lit("raise"),
-    );
+    let opened = super::tables::opened_at_instant();
     let frame = windows
         .clone()
         .lazy()

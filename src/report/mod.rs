@@ -30,7 +30,7 @@ pub use json::{share, summary_json};
 /// Writes every output of one run into `settings.out_dir`; returns the
 /// thresholds checked (breached ones fail the run after it is written).
 pub fn write_run(analysis: &Analysis, settings: &Settings) -> Result<Vec<thresholds::Check>> {
-    let tables = tables::Tables::build(analysis, settings)?;
+    let tables = tables::Tables::build(analysis, settings)?.reconciled(analysis, settings)?;
     let queries = sections::load(settings.queries.as_deref())?;
     let sections = sections::run_all(&queries, analysis, &tables)?;
     let mut summary = json::summary_json(analysis, settings, &tables)?;

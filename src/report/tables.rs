@@ -27,7 +27,8 @@ pub struct Tables {
     pub sends_full: DataFrame,
     /// The same sends priced under `--compare-regime`.
     pub comparison: Option<DataFrame>,
-    /// Against Meta's own flags and analytics, when the input has them.
+    /// Against Meta's own flags and analytics, when the input has them
+    /// (set by [`Tables::reconciled`]).
     pub reconciliation: Option<crate::reconcile::Reconciliation>,
 }
 
@@ -44,16 +45,8 @@ impl Tables {
         };
         let sends_full = period_sends(&analysis.messages)?;
         let comparison = analysis.comparison.as_ref().map(period_sends).transpose()?;
-        let reconciliation = crate::reconcile::reconcile(
-            &sends_full,
-            settings.pricing.is_what_if(),
-            analysis
-                .meta_analytics
-                .as_ref()
-                .map(|(file, points)| (file.as_str(), points)),
-        )?;
         Ok(Tables {
-            reconciliation,
+            reconciliation: None,
             sends: sends_table(&sends_full)?,
             windows: windows_table(&analysis.windows, settings)?,
             summary: summary_table(&sends_full)?,
@@ -61,6 +54,22 @@ impl Tables {
             sends_full,
             comparison,
         })
+    }
+}
+
+impl Tables {
+    /// Adds the reconciliation against Meta's data (only the run's own
+    /// period needs it, not the month it is compared with).
+    pub fn reconciled(mut self, analysis: &Analysis, settings: &Settings) -> Result<Self> {
+        self.reconciliation = crate::reconcile::reconcile(
+            &self.sends_full,
+            settings.pricing.is_what_if(),
+            analysis
+                .meta_analytics
+                .as_ref()
+                .map(|(file, points)| (file.as_str(), points)),
+        )?;
+        Ok(self)
     }
 }
 
@@ -148,6 +157,19 @@ pub fn summary_table(sends: &DataFrame) -> Result<DataFrame> {
             ["cost", "avoidable_cost", "late_reply_cost"].map(|c| nanos_text(col(c)).alias(c)),
         )
         .collect()?)
+}
+
+/// `opened_at` of the windows table (RFC 3339 text) as a UTC instant.
+pub fn opened_at_instant() -> Expr {
+    col("opened_at").str().to_datetime(
+        Some(TimeUnit::Microseconds),
+        Some(TimeZone::UTC),
+        StrptimeOptions {
+            format: Some(TIME_FORMAT.into()),
+            ..Default::default()
+        },
+        lit("raise"),
+    )
 }
 
 /// Windows opened and lapsed unanswered per business number, in the period.

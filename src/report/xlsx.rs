@@ -538,17 +538,7 @@ fn window_columns() -> Columns {
 /// Windows opened per day of the report time zone.
 fn daily_windows(tables: &Tables, tz: &str) -> Result<DataFrame> {
     let zone = TimeZone::opt_try_new(Some(tz))?.unwrap_or(TimeZone::UTC);
-    let opened = col("opened_at")
-        .str()
-        .to_datetime(
-            Some(TimeUnit::Microseconds),
-            Some(TimeZone::UTC),
-            StrptimeOptions {
-                format: Some(super::tables::TIME_FORMAT.into()),
-                ..Default::default()
-            },
-            lit("raise"),
-        )
+    let opened = super::tables::opened_at_instant()
         .dt()
         .convert_time_zone(zone)
         .dt()
