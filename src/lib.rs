@@ -80,9 +80,20 @@ pub struct Analysis {
 
 /// Runs ingest → normalize → windows → classify.
 pub fn analyse(settings: &Settings) -> Result<Analysis> {
+    analyse_telling(settings, &mut |_| {})
+}
+
+/// [`analyse`], telling `stage` what it is doing (for a progress line).
+pub fn analyse_telling(settings: &Settings, stage: &mut dyn FnMut(&str)) -> Result<Analysis> {
     // Rate cards are checked before the first message is read.
+    stage("checking rate cards");
     let book = load_rates(settings)?;
+    stage("reading inputs");
     let ingested = ingest::read_inputs(&settings.inputs, &settings.read)?;
+    stage(&format!(
+        "rebuilding windows and pricing {} rows",
+        ingested.frame.height()
+    ));
     analyse_with(ingested, &book, settings)
 }
 
@@ -204,15 +215,7 @@ pub fn run_report_with(
     settings: &Settings,
     stage: &mut dyn FnMut(&str),
 ) -> Result<Vec<report::thresholds::Check>> {
-    stage("checking rate cards");
-    let book = load_rates(settings)?;
-    stage("reading inputs");
-    let ingested = ingest::read_inputs(&settings.inputs, &settings.read)?;
-    stage(&format!(
-        "rebuilding windows and pricing {} rows",
-        ingested.frame.height()
-    ));
-    let analysis = analyse_with(ingested, &book, settings)?;
+    let analysis = analyse_telling(settings, stage)?;
     stage("writing the report");
     report::write_run(&analysis, settings)
 }
