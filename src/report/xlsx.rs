@@ -127,12 +127,13 @@ fn sheet_name(title: &str, index: usize) -> String {
 
 fn summary_sheet(sheet: &mut Worksheet, s: &Value, formats: &mut Formats) -> Result<()> {
     let mut row = 0u32;
+    let bold = formats.header.clone();
     let mut put = |sheet: &mut Worksheet,
                    label: &str,
                    value: &Value,
                    format: Option<&Format>|
      -> Result<()> {
-        sheet.write_string_with_format(row, 0, label, &formats_header())?;
+        sheet.write_string_with_format(row, 0, label, &bold)?;
         match (value, format) {
             (Value::Number(n), Some(f)) => {
                 sheet.write_number_with_format(row, 1, n.as_f64().unwrap_or(0.0), f)?;
@@ -242,10 +243,6 @@ fn summary_sheet(sheet: &mut Worksheet, s: &Value, formats: &mut Formats) -> Res
     )?;
     sheet.autofit();
     Ok(())
-}
-
-fn formats_header() -> Format {
-    Format::new().set_bold()
 }
 
 fn header_row(sheet: &mut Worksheet, headers: &[&str], formats: &Formats) -> Result<()> {
