@@ -66,90 +66,91 @@ GROUP BY contact;
 
 -- peer.py: countries of shared calling codes (+1, +44) from libphonenumber.
 
--- §3: a window is open at a message when the pair's last inbound message at
--- or before_7 it (in pair order) is less than 24 h earlier; an inbound message
--- with no inbound in the previous 24 h opens one.
-CREATE TEMP TABLE ordered AS
-SELECT *,
-  max(CASE WHEN inbound THEN ts END) OVER upto_8 AS last_inbound,
-  max(CASE WHEN inbound THEN ts END) OVER before_8 AS previous_inbound
-FROM messages
-WINDOW upto_8 AS (PARTITION BY business, contact ORDER BY ts, NOT inbound, message_id
-                ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW),
-       before_8 AS (PARTITION BY business, contact ORDER BY ts, NOT inbound, message_id
-                  ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING);
+-- Pairs as integers in (business, contact) order, then one sort of every
+-- message in §3's order; later window functions partition by the integer.
+CREATE TEMP TABLE pairs AS
+SELECT business, contact, row_number() OVER (ORDER BY business, contact) AS pair
+FROM (SELECT DISTINCT business, contact FROM messages);
 
+CREATE TEMP TABLE ordered AS
+SELECT m.*, p.pair,
+  row_number() OVER (ORDER BY p.pair, m.ts, NOT m.inbound, m.message_id) AS ord
+FROM messages m JOIN pairs p USING (business, contact);
+
+-- §3: a window is open at a message when the pair's last inbound message at
+-- or before it is less than 24 h earlier; an inbound message with no inbound
+-- in the previous 24 h opens one.
 CREATE TEMP TABLE opened AS
+WITH last_inbound AS (
+  SELECT *,
+    max(CASE WHEN inbound THEN ts END) OVER (PARTITION BY pair ORDER BY ord
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS last_inbound,
+    max(CASE WHEN inbound THEN ts END) OVER (PARTITION BY pair ORDER BY ord
+      ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS previous_inbound
+  FROM ordered
+), flagged AS (
+  SELECT *,
+    coalesce(ts - last_inbound < 86400000000, false) AS in_window,
+    inbound AND (previous_inbound IS NULL OR ts - previous_inbound >= 86400000000) AS opens
+  FROM last_inbound
+)
 SELECT *,
-  ts - last_inbound < 86400000000 AS in_window,
-  coalesce(inbound AND (previous_inbound IS NULL OR ts - previous_inbound >= 86400000000), false)
-    AS opens,
-  sum(CASE WHEN inbound AND (previous_inbound IS NULL OR ts - previous_inbound >= 86400000000)
-      THEN 1 ELSE 0 END) OVER upto_9 AS pair_windows_so_far
-FROM ordered
-WINDOW upto_9 AS (PARTITION BY business, contact ORDER BY ts, NOT inbound, message_id
-                ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW);
+  in_window AND NOT inbound AND NOT failed AS answers,
+  sum(opens::INT) OVER (PARTITION BY pair ORDER BY ord
+    ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS pair_windows_so_far,
+  sum((in_window AND NOT inbound AND NOT failed)::INT) OVER (PARTITION BY pair ORDER BY ord
+    ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS running_answers
+FROM flagged;
 
 -- Windows are numbered 1.. in (business, contact, opened_at) order.
 CREATE TEMP TABLE pair_offsets AS
-SELECT business, contact,
-  coalesce(sum(windows) OVER (ORDER BY business, contact
-                              ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS offset_
-FROM (SELECT business, contact, sum(CASE WHEN opens THEN 1 ELSE 0 END) AS windows
-      FROM opened GROUP BY ALL);
+SELECT pair, sum(windows) OVER (ORDER BY pair) - windows AS offset_
+FROM (SELECT pair, sum(opens::INT) AS windows FROM opened GROUP BY pair);
 
 CREATE TEMP TABLE numbered AS
 SELECT o.*,
   CASE WHEN pair_windows_so_far > 0 THEN p.offset_ + pair_windows_so_far END AS last_window_id,
-  CASE WHEN coalesce(in_window, false) THEN p.offset_ + pair_windows_so_far END AS window_id,
-  coalesce(in_window, false) AND NOT inbound AND NOT failed AS answers
-FROM opened o JOIN pair_offsets p USING (business, contact);
-
-CREATE TEMP TABLE answered AS
-SELECT window_id, bool_or(answers) AS answered FROM numbered
-WHERE window_id IS NOT NULL GROUP BY window_id;
+  CASE WHEN in_window THEN p.offset_ + pair_windows_so_far END AS window_id
+FROM opened o JOIN pair_offsets p USING (pair);
 
 -- §4 and §8.1: the late-reply template is the first one (failed ones do not
 -- count) after the pair's most recent window closed unanswered. §5.2 free
 -- entry points: the first answer after an entry-point message, in its
 -- window, opens 72 h.
-CREATE TEMP TABLE staged AS
-SELECT n.*, coalesce(a.answered, false) AS last_answered,
-  NOT inbound AND template AND NOT coalesce(in_window, false) AS outside_template,
-  sum(CASE WHEN answers THEN 1 ELSE 0 END) OVER upto_13 AS running_answers
-FROM numbered n LEFT JOIN answered a ON a.window_id = n.last_window_id
-WINDOW upto_13 AS (PARTITION BY business, contact ORDER BY ts, NOT inbound, message_id
-                ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW);
-
-CREATE TEMP TABLE classed AS
-SELECT *,
-  coalesce(sum(CASE WHEN outside_template AND NOT failed THEN 1 ELSE 0 END) OVER since_window_14, 0)
-    AS earlier_templates,
-  last_value(CASE WHEN entry_point THEN running_answers END IGNORE NULLS) OVER upto_14
-    AS answers_at_entry,
-  last_value(CASE WHEN entry_point THEN window_id END IGNORE NULLS) OVER upto_14 AS entry_window
-FROM staged
-WINDOW since_window_14 AS (PARTITION BY business, contact, last_window_id
-                        ORDER BY ts, NOT inbound, message_id
-                        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING),
-       upto_14 AS (PARTITION BY business, contact ORDER BY ts, NOT inbound, message_id
-                ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW);
-
 CREATE TEMP TABLE fep AS
+WITH answered AS (
+  SELECT window_id, bool_or(answers) AS answered FROM numbered
+  WHERE window_id IS NOT NULL GROUP BY window_id
+), staged AS (
+  SELECT n.*, coalesce(a.answered, false) AS last_answered,
+    NOT inbound AND template AND NOT in_window AS outside_template
+  FROM numbered n LEFT JOIN answered a ON a.window_id = n.last_window_id
+), classed AS (
+  SELECT *,
+    coalesce(sum((outside_template AND NOT failed)::INT) OVER (
+      PARTITION BY pair, last_window_id ORDER BY ord
+      ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS earlier_templates,
+    last_value(CASE WHEN entry_point THEN running_answers END IGNORE NULLS) OVER (
+      PARTITION BY pair ORDER BY ord
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS answers_at_entry,
+    last_value(CASE WHEN entry_point THEN window_id END IGNORE NULLS) OVER (
+      PARTITION BY pair ORDER BY ord
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS entry_window
+  FROM staged
+)
 SELECT *,
   last_value(CASE WHEN answers AND entry_window = window_id
                        AND running_answers = answers_at_entry + 1 THEN ts END IGNORE NULLS)
-    OVER upto_15 AS fep_from
-FROM classed
-WINDOW upto_15 AS (PARTITION BY business, contact ORDER BY ts, NOT inbound, message_id
-                ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW);
+    OVER (PARTITION BY pair ORDER BY ord
+          ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS fep_from
+FROM classed;
 
 CREATE TEMP TABLE sends AS
 SELECT f.*,
   CASE
-    WHEN NOT template AND coalesce(in_window, false) THEN 'freeform_in_window'
+    WHEN NOT template AND in_window THEN 'freeform_in_window'
     WHEN NOT template THEN 'freeform_blocked'
-    WHEN coalesce(in_window, false) THEN 'template_avoidable'
+    WHEN in_window THEN 'template_avoidable'
     WHEN last_window_id IS NOT NULL AND NOT last_answered AND earlier_templates = 0
       THEN 'template_late_reply'
     ELSE 'template_needed'
@@ -165,30 +166,35 @@ SELECT f.*,
 FROM fep f LEFT JOIN countries c USING (contact)
 WHERE NOT inbound;
 
--- §5.1: the market and rate rows with the latest effective_from <= date.
-CREATE TEMP TABLE rated AS
-SELECT s.*, coalesce(mk.market, 'Other') AS market
-FROM sends s ASOF LEFT JOIN markets mk
-  ON s.country = mk.country AND s.billing_date >= mk.effective_from;
+-- §5.1: the market and rate rows with the latest effective_from <= date,
+-- looked up once per distinct (country, category, date).
+CREATE TEMP TABLE lookups AS
+WITH keys AS (SELECT DISTINCT country, price_category, billing_date FROM sends),
+marketed AS (
+  SELECT k.*, coalesce(mk.market, 'Other') AS market
+  FROM keys k ASOF LEFT JOIN markets mk
+    ON k.country = mk.country AND k.billing_date >= mk.effective_from
+)
+SELECT m.*, rt.price AS rate, rt.currency AS rate_currency, sv.price AS service_rate
+FROM marketed m
+ASOF LEFT JOIN rates rt
+  ON lower(m.market) = rt.market_key AND m.price_category = rt.category
+ AND m.billing_date >= rt.effective_from
+ASOF LEFT JOIN (SELECT * FROM rates WHERE category = 'service') sv
+  ON lower(m.market) = sv.market_key AND m.billing_date >= sv.effective_from;
 
 CREATE TEMP TABLE priced AS
-SELECT r.*, rt.price AS rate, rt.currency AS rate_currency, sv.price AS service_rate
-FROM rated r
-ASOF LEFT JOIN rates rt
-  ON lower(r.market) = rt.market_key AND r.price_category = rt.category
- AND r.billing_date >= rt.effective_from
-ASOF LEFT JOIN (SELECT * FROM rates WHERE category = 'service') sv
-  ON lower(r.market) = sv.market_key AND r.billing_date >= sv.effective_from;
+SELECT * FROM sends JOIN lookups USING (country, price_category, billing_date);
 
 -- pmp-2026-10: the first 1,000 delivered service messages per business
 -- number and month are free (not those inside a free entry point window).
 CREATE TEMP TABLE tiered AS
 SELECT *,
   CASE WHEN regime = 'pmp-2026-10' AND NOT template AND NOT failed
-            AND coalesce(in_window, false) AND NOT in_fep
+            AND in_window AND NOT in_fep
        THEN row_number() OVER (PARTITION BY business, billing_month,
               regime = 'pmp-2026-10' AND NOT template AND NOT failed
-              AND coalesce(in_window, false) AND NOT in_fep
+              AND in_window AND NOT in_fep
             ORDER BY ts, message_id) END AS service_seq
 FROM priced;
 
@@ -200,7 +206,7 @@ SELECT *,
     WHEN class = 'freeform_blocked' THEN 'blocked_not_delivered'
     WHEN in_fep THEN 'free_entry_point'
     WHEN regime = 'pmp-2025' AND NOT template THEN 'free_not_template'
-    WHEN regime = 'pmp-2025' AND coalesce(in_window, false) AND price_category = 'utility'
+    WHEN regime = 'pmp-2025' AND in_window AND price_category = 'utility'
       THEN 'free_in_window_utility'
     WHEN service_seq <= 1000 THEN 'free_service_tier'
     WHEN rate IS NULL THEN 'unpriced'
