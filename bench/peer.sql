@@ -55,8 +55,15 @@ SELECT
                                      OR error_code IS NOT NULL) AS failed,
   lower(direction) = 'inbound' AND coalesce(lower(entry_point) IN ('ctwa', 'fb_page_cta'), false)
     AS entry_point
-FROM read_parquet('{input}', file_row_number = true)
-QUALIFY row_number() OVER (PARTITION BY message_id ORDER BY file_row_number) = 1;
+FROM read_parquet('{input}', file_row_number = true) AS log
+-- Retries are rare: find the repeated ids by hash aggregation and keep the
+-- first row of each, instead of ranking every id.
+WHERE file_row_number NOT IN (
+  SELECT unnest(list(file_row_number ORDER BY file_row_number)[2:])
+  FROM read_parquet('{input}', file_row_number = true)
+  WHERE message_id IN (SELECT message_id FROM read_parquet('{input}')
+                       GROUP BY message_id HAVING count(*) > 1)
+  GROUP BY message_id);
 
 CREATE TEMP TABLE countries AS
 SELECT contact, arg_max(cc.country, length(cc.code)) AS country
@@ -74,7 +81,7 @@ FROM (SELECT DISTINCT business, contact FROM messages);
 
 CREATE TEMP TABLE ordered AS
 SELECT m.*, p.pair,
-  row_number() OVER (ORDER BY p.pair, m.ts, NOT m.inbound, m.message_id) AS ord
+  row_number() OVER (PARTITION BY p.pair ORDER BY m.ts, NOT m.inbound, m.message_id) AS ord
 FROM messages m JOIN pairs p USING (business, contact);
 
 -- §3: a window is open at a message when the pair's last inbound message at
@@ -189,14 +196,13 @@ SELECT * FROM sends JOIN lookups USING (country, price_category, billing_date);
 -- pmp-2026-10: the first 1,000 delivered service messages per business
 -- number and month are free (not those inside a free entry point window).
 CREATE TEMP TABLE tiered AS
-SELECT *,
-  CASE WHEN regime = 'pmp-2026-10' AND NOT template AND NOT failed
-            AND in_window AND NOT in_fep
-       THEN row_number() OVER (PARTITION BY business, billing_month,
-              regime = 'pmp-2026-10' AND NOT template AND NOT failed
-              AND in_window AND NOT in_fep
-            ORDER BY ts, message_id) END AS service_seq
-FROM priced;
+WITH service AS (
+  SELECT message_id,
+    row_number() OVER (PARTITION BY business, billing_month ORDER BY ts, message_id) AS service_seq
+  FROM priced
+  WHERE regime = 'pmp-2026-10' AND NOT template AND NOT failed AND in_window AND NOT in_fep
+)
+SELECT p.*, s.service_seq FROM priced p LEFT JOIN service s USING (message_id);
 
 CREATE TEMP TABLE ruled AS
 SELECT *,

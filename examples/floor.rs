@@ -20,9 +20,7 @@ const NEEDED: [&str; 10] = [
 ];
 
 fn main() -> PolarsResult<()> {
-    let path = std::env::args()
-        .nth(1)
-        .expect("usage: floor LOG.parquet");
+    let path = std::env::args().nth(1).expect("usage: floor LOG.parquet");
     let file = std::fs::File::open(&path)?;
     let frame = ParquetReader::new(file)
         .with_columns(Some(NEEDED.map(String::from).to_vec()))

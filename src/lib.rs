@@ -90,11 +90,7 @@ pub fn analyse_telling(settings: &Settings, stage: &mut dyn FnMut(&str)) -> Resu
     let book = load_rates(settings)?;
     stage("reading inputs");
     let ingested = ingest::read_inputs(&settings.inputs, &settings.read)?;
-    stage(&format!(
-        "rebuilding windows and pricing {} rows",
-        ingested.frame.height()
-    ));
-    analyse_with(ingested, &book, settings)
+    analyse_with(ingested, &book, settings, stage)
 }
 
 /// The rate cards and markets map of a run.
@@ -107,15 +103,22 @@ pub fn analyse_with(
     ingested: ingest::Ingested,
     book: &pricing::card::RateBook,
     settings: &Settings,
+    stage: &mut dyn FnMut(&str),
 ) -> Result<Analysis> {
+    stage(&format!("checking {} rows", ingested.frame.height()));
     let normalized = normalize::normalize(ingested.frame, settings.input_tz.name())?;
     let files = account_files(&ingested.files, &normalized);
+    stage(&format!(
+        "rebuilding windows of {} messages",
+        normalized.messages.height()
+    ));
     let classified = classify::classify(windows::reconstruct(
         normalized.messages.lazy(),
         settings.rule,
     ))
     .collect()?;
     let windows = windows::windows_table(classified.clone().lazy()).collect()?;
+    stage("pricing");
     let comparison = match settings.compare_regime {
         Some(regime) => {
             let params = pricing::PricingParams {
@@ -217,7 +220,7 @@ pub fn run_report_with(
 ) -> Result<Vec<report::thresholds::Check>> {
     let analysis = analyse_telling(settings, stage)?;
     stage("writing the report");
-    report::write_run(&analysis, settings)
+    report::write_run(&analysis, settings, stage)
 }
 
 /// `window-ledger query`: one SQL query over the tables of a run

@@ -61,13 +61,37 @@ fn progress(quiet: bool) -> ProgressBar {
     bar
 }
 
+/// `WINDOW_LEDGER_TIMINGS=1`: each stage's start on stderr, in seconds
+/// since the run began (for profiling; `bench/run.sh` records them).
+struct Timings(Option<std::time::Instant>);
+
+impl Timings {
+    fn from_env() -> Self {
+        Timings(
+            std::env::var_os("WINDOW_LEDGER_TIMINGS")
+                .filter(|v| v != "0")
+                .map(|_| std::time::Instant::now()),
+        )
+    }
+
+    fn log(&self, stage: &str) {
+        if let Some(start) = self.0 {
+            eprintln!("[{:7.2} s] {stage}", start.elapsed().as_secs_f64());
+        }
+    }
+}
+
 fn report(args: ReportArgs) -> Result<u8> {
     let mut settings = Settings::resolve(args.inputs, args.out, &args.run)?;
     settings.apply_sources(&args.sources)?;
     settings.apply_ci(&args.ci)?;
     let bar = progress(args.ci.quiet);
-    let checks =
-        window_ledger::run_report_with(&settings, &mut |stage| bar.set_message(stage.to_string()))?;
+    let timings = Timings::from_env();
+    let checks = window_ledger::run_report_with(&settings, &mut |stage| {
+        timings.log(stage);
+        bar.set_message(stage.to_string())
+    })?;
+    timings.log("done");
     bar.finish_and_clear();
     if !args.ci.quiet {
         eprintln!("wrote {}", settings.out_dir.display());
@@ -130,8 +154,8 @@ fn demo(args: DemoArgs) -> Result<()> {
     let _ = std::fs::remove_file(&input);
     // Name the log as it is kept beside the report, not by its temporary path.
     let ingested = ingested?.renamed_single_input("input/demo-log.parquet")?;
-    let analysis = window_ledger::analyse_with(ingested, &book, &settings)?;
-    window_ledger::report::write_run(&analysis, &settings)?;
+    let analysis = window_ledger::analyse_with(ingested, &book, &settings, &mut |_| {})?;
+    window_ledger::report::write_run(&analysis, &settings, &mut |_| {})?;
     // Keep the log beside the report, so the run can be repeated by hand.
     generate::write(&mut log, &args.out.join("input").join("demo-log.parquet"))?;
     eprintln!(

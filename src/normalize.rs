@@ -30,13 +30,18 @@ pub struct Normalized {
 }
 
 pub fn normalize(raw: DataFrame, input_tz: &str) -> Result<Normalized> {
-    let checked = raw
-        .lazy()
-        .with_columns(trimmed_inputs())
-        .with_column(timestamps::rfc3339_parts(timestamp_text())?.alias(TIMESTAMP_PARTS))
-        .with_columns(reject_reason(input_tz)?)
-        .drop(cols([TIMESTAMP_PARTS]))
-        .collect()?;
+    let all_native = raw.column(TIMESTAMP_NATIVE)?.null_count() == 0;
+    let trimmed = trimmed_inputs(&raw);
+    let mut checked = raw.lazy().with_columns(trimmed);
+    if !all_native {
+        checked = checked
+            .with_column(timestamps::rfc3339_parts(timestamp_text())?.alias(TIMESTAMP_PARTS))
+            .with_columns(reject_reason(input_tz, all_native)?)
+            .drop(cols([TIMESTAMP_PARTS]));
+    } else {
+        checked = checked.with_columns(reject_reason(input_tz, all_native)?);
+    }
+    let checked = checked.collect()?;
     let rejected = checked
         .clone()
         .lazy()
@@ -55,8 +60,19 @@ pub fn normalize(raw: DataFrame, input_tz: &str) -> Result<Normalized> {
         .collect()?;
     let duplicates_by_file = count_by_file(valid.clone().lazy().filter(col(IS_DUPLICATE)))?;
     let rejected_by_file = count_by_file(rejected.clone().lazy())?;
-    let messages = valid.lazy().filter(col(IS_DUPLICATE).not());
-    let messages = with_countries(canonical(messages))?.collect()?;
+    // Where a row came from is only needed for rejected rows and counts.
+    let messages = valid.lazy().filter(col(IS_DUPLICATE).not()).drop(cols([
+        SOURCE_FILE,
+        FILE_INDEX,
+        SOURCE_ROW,
+        SOURCE_LINE,
+        INGEST_ERROR,
+        TIMESTAMP,
+        TIMESTAMP_NATIVE,
+        REJECT_REASON,
+        IS_DUPLICATE,
+    ]));
+    let messages = with_numbers(canonical(messages))?.collect()?;
     Ok(Normalized {
         messages,
         rejected,
@@ -65,9 +81,14 @@ pub fn normalize(raw: DataFrame, input_tz: &str) -> Result<Normalized> {
     })
 }
 
-/// §8.21: every field is trimmed; empty after trimming is missing.
-fn trimmed_inputs() -> Vec<Expr> {
+/// §8.21: every field is trimmed; empty after trimming is missing. Columns
+/// the file did not have (all missing) are left alone.
+fn trimmed_inputs(raw: &DataFrame) -> Vec<Expr> {
     value_columns()
+        .filter(|c| {
+            raw.column(c)
+                .is_ok_and(|column| column.null_count() < raw.height())
+        })
         .map(|c| {
             let trimmed = col(c).str().strip_chars(lit(NULL));
             when(trimmed.clone().str().len_bytes().eq(lit(0u32)))
@@ -79,7 +100,8 @@ fn trimmed_inputs() -> Vec<Expr> {
 }
 
 /// The timestamp text still to parse: none where the file stored a native
-/// instant (Parquet), so those rows skip the regex.
+/// instant (Parquet), so those rows skip the regex (and when every row has
+/// one, no text is parsed at all).
 fn timestamp_text() -> Expr {
     when(col(TIMESTAMP_NATIVE).is_null())
         .then(col(TIMESTAMP))
@@ -88,8 +110,15 @@ fn timestamp_text() -> Expr {
 
 const TIMESTAMP_PARTS: &str = "_timestamp_parts";
 
-fn reject_reason(input_tz: &str) -> Result<Vec<Expr>> {
-    let parsed = timestamps::parse_parts(timestamp_text(), col(TIMESTAMP_PARTS), input_tz)?;
+fn reject_reason(input_tz: &str, all_native: bool) -> Result<Vec<Expr>> {
+    let parsed = if all_native {
+        timestamps::ParsedTimestamp {
+            micros: lit(NULL).cast(DataType::Int64),
+            in_dst_gap: lit(false),
+        }
+    } else {
+        timestamps::parse_parts(timestamp_text(), col(TIMESTAMP_PARTS), input_tz)?
+    };
     let ts = col(TIMESTAMP_NATIVE)
         .cast(DataType::Int64)
         .fill_null(parsed.micros.clone());
@@ -171,10 +200,7 @@ fn canonical(messages: LazyFrame) -> LazyFrame {
     );
     let entry_point = col(ENTRY_POINT).str().to_lowercase();
     messages.with_columns([
-        normalized_number(col(CONTACT)).alias(CONTACT),
-        normalized_number(col(BUSINESS_NUMBER))
-            .fill_null(lit("default"))
-            .alias(BUSINESS_NUMBER),
+        col(BUSINESS_NUMBER).fill_null(lit("default")),
         is_inbound.clone().alias(IS_INBOUND),
         when(is_inbound.clone())
             .then(lit("inbound"))
@@ -254,10 +280,11 @@ pub fn normalized_number(value: Expr) -> Expr {
     when(all_digits).then(digits).otherwise(value)
 }
 
-/// Adds `country`: the input's own value when it is a two-letter code,
-/// otherwise derived once per distinct contact (`country` module) and
-/// joined back.
-fn with_countries(messages: LazyFrame) -> Result<LazyFrame> {
+/// Normalises `contact` and `business_number` (§8.7), adds `country` and
+/// the integer sort keys `contact_key` and `business_key`. All of it is
+/// computed once per distinct value and joined back: a log has far fewer
+/// numbers than messages, and `windows` then sorts integers, not text.
+fn with_numbers(messages: LazyFrame) -> Result<LazyFrame> {
     let given = col(COUNTRY).str().to_uppercase();
     let valid_given = when(given.clone().str().contains(lit("^[A-Z]{2}$"), true))
         .then(given)
@@ -265,18 +292,14 @@ fn with_countries(messages: LazyFrame) -> Result<LazyFrame> {
     let messages = messages
         .with_column(valid_given.alias("country_given"))
         .collect()?;
-    let derived = derive_countries(messages.column(CONTACT)?)?;
+    let contacts = numbers_of(&messages, CONTACT, CONTACT_KEY, true)?;
+    let businesses = numbers_of(&messages, BUSINESS_NUMBER, BUSINESS_KEY, false)?;
+    let mut messages = messages;
+    for column in contacts.columns().iter().chain(businesses.columns()) {
+        messages.with_column(column.clone())?;
+    }
     Ok(messages
         .lazy()
-        .join(
-            derived.lazy(),
-            [col(CONTACT)],
-            [col(CONTACT)],
-            JoinArgs {
-                maintain_order: MaintainOrderJoin::Left,
-                ..JoinArgs::new(JoinType::Left)
-            },
-        )
         .with_column(
             col("country_given")
                 .fill_null(col("country_derived"))
@@ -285,16 +308,64 @@ fn with_countries(messages: LazyFrame) -> Result<LazyFrame> {
         .drop(cols(["country_given", "country_derived"])))
 }
 
-/// Countries of the distinct contact keys, one libphonenumber parse each.
-fn derive_countries(contacts: &Column) -> Result<DataFrame> {
-    let distinct = contacts.unique()?;
-    let keys = distinct.str()?;
-    let countries: Vec<Option<String>> = keys
-        .iter()
-        .map(|key| key.map(country::country_of_contact))
-        .collect();
-    Ok(DataFrame::new_infer_height(vec![
-        distinct.clone().with_name(CONTACT.into()),
-        Column::new("country_derived".into(), countries),
-    ])?)
+/// The normalised number, key (and country) of every row of `column`, in
+/// row order: the per-distinct table joined to that one column only, so
+/// the wide frame is never copied by the join.
+fn numbers_of(
+    messages: &DataFrame,
+    column: &str,
+    key: &str,
+    with_country: bool,
+) -> Result<DataFrame> {
+    let numbers = distinct_numbers(messages.column(column)?, key, with_country)?;
+    let aligned = messages
+        .select([column])?
+        .lazy()
+        .join(
+            numbers.lazy(),
+            [col(column)],
+            [col(RAW_NUMBER)],
+            JoinArgs {
+                maintain_order: MaintainOrderJoin::Left,
+                ..JoinArgs::new(JoinType::Left)
+            },
+        )
+        .with_column(col(NORMALIZED_NUMBER).alias(column))
+        .drop(cols([NORMALIZED_NUMBER]))
+        .collect()?;
+    debug_assert_eq!(aligned.height(), messages.height());
+    Ok(aligned)
+}
+
+const RAW_NUMBER: &str = "_raw_number";
+const NORMALIZED_NUMBER: &str = "_normalized_number";
+
+/// One row per distinct raw value: the normalised number, its integer key
+/// (dense, in the text order of the normalised numbers, so sorting by key
+/// sorts as the text would) and, for contacts, the derived country.
+fn distinct_numbers(values: &Column, key: &str, with_country: bool) -> Result<DataFrame> {
+    let distinct = values.unique()?.with_name(RAW_NUMBER.into());
+    let normalized = normalized_number(col(RAW_NUMBER)).alias(NORMALIZED_NUMBER);
+    let mut numbers = DataFrame::new_infer_height(vec![distinct])?
+        .lazy()
+        .with_column(normalized)
+        .sort([NORMALIZED_NUMBER], SortMultipleOptions::default())
+        .with_column(
+            col(NORMALIZED_NUMBER)
+                .neq_missing(col(NORMALIZED_NUMBER).shift(lit(1)))
+                .cast(DataType::UInt32)
+                .cum_sum(false)
+                .alias(key),
+        )
+        .collect()?;
+    if with_country {
+        let countries: Vec<Option<String>> = numbers
+            .column(NORMALIZED_NUMBER)?
+            .str()?
+            .iter()
+            .map(|number| number.map(country::country_of_contact))
+            .collect();
+        numbers.with_column(Column::new("country_derived".into(), countries))?;
+    }
+    Ok(numbers)
 }

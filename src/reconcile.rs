@@ -342,7 +342,7 @@ fn analytics_comparison(sends: &DataFrame, points: &DataFrame) -> Result<DataFra
                 .and(col(CLASS).neq(lit("freeform_blocked"))),
         )
         .with_columns([
-            col(BILLING_MONTH).alias("month"),
+            col(BILLING_MONTH).dt().strftime("%Y-%m").alias("month"),
             category.alias("pricing_category"),
         ])
         .group_by([

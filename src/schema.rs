@@ -75,6 +75,9 @@ pub const TIMESTAMP_NATIVE: &str = "timestamp_native";
 
 /// Derived by `normalize`.
 pub const TS: &str = "ts";
+/// Integer keys of the normalised numbers, in their text order (sort keys).
+pub const BUSINESS_KEY: &str = "business_key";
+pub const CONTACT_KEY: &str = "contact_key";
 pub const IS_INBOUND: &str = "is_inbound";
 pub const IS_TEMPLATE: &str = "is_template";
 pub const FAILED: &str = "failed";

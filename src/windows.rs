@@ -1,7 +1,9 @@
 //! Customer service windows, rebuilt with window expressions over one sort.
 //!
 //! Takes canonical messages and returns them sorted by (business_number,
-//! contact, ts, inbound first, message_id) — DOMAIN.md §3 — with, per row:
+//! contact, ts, inbound first, message_id) — DOMAIN.md §3; the numbers
+//! through `normalize`'s integer keys, which sort as their text — with,
+//! per row:
 //! `in_window` (a window of the pair is open at the message's time),
 //! `window_id` (the open window, numbered 1.. in pair and time order),
 //! `last_window_id` (the pair's most recent window at that time, open or
@@ -44,8 +46,8 @@ pub fn reconstruct(messages: LazyFrame, rule: WindowRule) -> LazyFrame {
     };
     let sorted = messages.sort_by_exprs(
         [
-            col(BUSINESS_NUMBER),
-            col(CONTACT),
+            col(BUSINESS_KEY),
+            col(CONTACT_KEY),
             col(TS),
             col(IS_INBOUND).not(),
             col(MESSAGE_ID),
@@ -53,9 +55,9 @@ pub fn reconstruct(messages: LazyFrame, rule: WindowRule) -> LazyFrame {
         SortMultipleOptions::default(),
     );
     let ffill = |e: Expr| e.fill_null_with_strategy(FillNullStrategy::Forward(None));
-    let pair_change = col(BUSINESS_NUMBER)
-        .neq_missing(col(BUSINESS_NUMBER).shift(lit(1)))
-        .or(col(CONTACT).neq_missing(col(CONTACT).shift(lit(1))));
+    let pair_change = col(BUSINESS_KEY)
+        .neq_missing(col(BUSINESS_KEY).shift(lit(1)))
+        .or(col(CONTACT_KEY).neq_missing(col(CONTACT_KEY).shift(lit(1))));
     sorted
         .with_columns([
             col(TS).cast(DataType::Int64).alias(TS_US),

@@ -345,16 +345,21 @@ impl Resolved {
             }
         };
         let spec = &self.specs[index];
-        let empty = raw
-            .clone()
-            .str()
-            .strip_chars(lit(NULL))
-            .str()
-            .len_bytes()
-            .eq(lit(0u32));
-        let mut value = when(empty).then(null()).otherwise(raw);
+        // Blank values become missing in `normalize` (§8.21); only a default
+        // needs to know it here already.
+        let mut value = raw;
         if let Some(default) = &spec.default {
-            value = value.fill_null(lit(default.clone()));
+            let blank = value
+                .clone()
+                .str()
+                .strip_chars(lit(NULL))
+                .str()
+                .len_bytes()
+                .eq(lit(0u32));
+            value = when(blank)
+                .then(lit(default.clone()))
+                .otherwise(value)
+                .fill_null(lit(default.clone()));
         }
         if let Some(prefix) = &spec.strip_prefix {
             let trimmed = value.clone().str().strip_chars(lit(NULL));

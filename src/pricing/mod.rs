@@ -104,12 +104,11 @@ const PRICE_CATEGORY: &str = "price_category";
 pub fn price(messages: DataFrame, book: &RateBook, params: &PricingParams) -> Result<DataFrame> {
     let billing_tz =
         TimeZone::opt_try_new(Some(params.billing_tz.name()))?.unwrap_or(TimeZone::UTC);
-    let local = col(TS).dt().convert_time_zone(billing_tz);
-    let billing_date = local.clone().dt().date();
+    let billing_date = col(TS).dt().convert_time_zone(billing_tz).dt().date();
     let framed = with_free_entry_points(messages.lazy())
         .with_columns([
             billing_date.clone().alias("billing_date"),
-            local.dt().strftime("%Y-%m").alias(BILLING_MONTH),
+            first_of_month(billing_date.clone()).alias(BILLING_MONTH),
             match params.rates_as_of {
                 Some(d) => lit(d).cast(DataType::Date).alias(PRICE_DATE),
                 None => billing_date.alias(PRICE_DATE),
@@ -269,10 +268,13 @@ fn days_to_date(days: i32) -> NaiveDate {
     ymd(1970, 1, 1) + chrono::Days::new(days.max(0) as u64)
 }
 
-/// Numbers the delivered service messages of each business number and
-/// billing month in time order (§5.2 pmp-2026-10 free tier). Messages made
-/// free by a free entry point do not use the tier (§8.16).
-fn with_service_tier(priced: LazyFrame, free_tier: u64) -> PolarsResult<LazyFrame> {
+/// Marks the delivered service messages that are among the first
+/// `free_tier` of their business number and billing month, in (timestamp,
+/// message_id) order (§5.2 pmp-2026-10 free tier). Messages made free by a
+/// free entry point do not use the tier (§8.16). Only the service rows are
+/// sorted, on integer keys; the ids that fit in the tier are few (at most
+/// `free_tier` per business and month) and are matched back by id.
+fn with_service_tier(priced: LazyFrame, free_tier: u64) -> Result<LazyFrame> {
     let service = col(REGIME)
         .eq(lit(Regime::Pmp202610.name()))
         .and(col(IS_INBOUND).not())
@@ -281,27 +283,56 @@ fn with_service_tier(priced: LazyFrame, free_tier: u64) -> PolarsResult<LazyFram
         .and(col(IN_WINDOW))
         .and(col(IN_FEP).not())
         .fill_null(false);
-    let order = [
-        col(BUSINESS_NUMBER),
-        col(BILLING_MONTH),
-        col(TS),
-        col(MESSAGE_ID),
-    ];
-    Ok(priced
-        .with_column(service.alias("is_service"))
-        .sort_by_exprs(order, SortMultipleOptions::default())
-        .with_column(
-            col("is_service")
-                .cast(DataType::Int64)
-                .cum_sum(false)
-                .over([col(BUSINESS_NUMBER), col(BILLING_MONTH)])?
-                .alias("service_seq"),
+    let priced = priced.with_column(service.alias("is_service")).collect()?;
+    let ffill = |e: Expr| e.fill_null_with_strategy(FillNullStrategy::Forward(None));
+    let group_change = col(BUSINESS_KEY)
+        .neq_missing(col(BUSINESS_KEY).shift(lit(1)))
+        .or(col(BILLING_MONTH).neq_missing(col(BILLING_MONTH).shift(lit(1))));
+    let free = priced
+        .clone()
+        .lazy()
+        .filter(col("is_service"))
+        .select([
+            col(BUSINESS_KEY),
+            col(BILLING_MONTH),
+            col(TS),
+            col(MESSAGE_ID),
+        ])
+        .sort_by_exprs(
+            [
+                col(BUSINESS_KEY),
+                col(BILLING_MONTH),
+                col(TS),
+                col(MESSAGE_ID),
+            ],
+            SortMultipleOptions::default(),
         )
+        .with_row_index("seq", None)
         .with_column(
-            col("is_service")
-                .and(col("service_seq").lt_eq(lit(free_tier as i64)))
-                .alias("in_free_tier"),
-        ))
+            (col("seq").cast(DataType::Int64)
+                - ffill(
+                    when(group_change)
+                        .then(col("seq").cast(DataType::Int64))
+                        .otherwise(lit(NULL).cast(DataType::Int64)),
+                ))
+            .lt(lit(free_tier as i64))
+            .alias("in_tier"),
+        )
+        .filter(col("in_tier"))
+        .select([col(MESSAGE_ID)])
+        .collect()?;
+    let free_ids = free.column(MESSAGE_ID)?.as_materialized_series().clone();
+    Ok(priced.lazy().with_column(
+        col("is_service")
+            .and(col(MESSAGE_ID).is_in(lit(free_ids).implode(false), false))
+            .alias("in_free_tier"),
+    ))
+}
+
+/// The first day of a date's month (a cheap month key: no text per row).
+fn first_of_month(date: Expr) -> Expr {
+    (date.clone().cast(DataType::Int32) - (date.dt().day().cast(DataType::Int32) - lit(1i32)))
+        .cast(DataType::Date)
 }
 
 /// §5.3 and the precedence of §8.10 (with §8.19 first).

@@ -29,14 +29,21 @@ pub use json::{share, summary_json};
 
 /// Writes every output of one run into `settings.out_dir`; returns the
 /// thresholds checked (breached ones fail the run after it is written).
-pub fn write_run(analysis: &Analysis, settings: &Settings) -> Result<Vec<thresholds::Check>> {
+pub fn write_run(
+    analysis: &Analysis,
+    settings: &Settings,
+    stage: &mut dyn FnMut(&str),
+) -> Result<Vec<thresholds::Check>> {
+    stage("building the tables");
     let tables = tables::Tables::build(analysis, settings)?.reconciled(analysis, settings)?;
+    stage("running the SQL sections");
     let queries = sections::load(settings.queries.as_deref())?;
     let sections = sections::run_all(&queries, analysis, &tables)?;
     let mut summary = json::summary_json(analysis, settings, &tables)?;
     let checks = thresholds::evaluate(&settings.thresholds, &summary);
     summary["thresholds"] = Value::Array(checks.iter().map(thresholds::Check::to_json).collect());
     let previous = previous_month_summary(analysis, settings)?;
+    stage("drawing the charts");
     let figures = figures::Figures::compute(&tables, &analysis.messages, settings)?;
     let mut svgs = Vec::new();
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
@@ -54,6 +61,7 @@ pub fn write_run(analysis: &Analysis, settings: &Settings) -> Result<Vec<thresho
         show_contacts: settings.show_contacts,
         sections: &sections,
     };
+    stage("writing the HTML report and tables");
     files.push((
         "report.html".into(),
         html::render(&page, &tables)?.into_bytes(),
@@ -78,6 +86,7 @@ pub fn write_run(analysis: &Analysis, settings: &Settings) -> Result<Vec<thresho
     json_text.push('\n');
     files.push(("summary.json".into(), json_text.into_bytes()));
     files.push(("summary.md".into(), markdown::render(&summary).into_bytes()));
+    stage("writing the workbook");
     files.push((
         "report.xlsx".into(),
         xlsx::render(&summary, &tables, &sections, settings.report_tz.name())?,
@@ -88,6 +97,7 @@ pub fn write_run(analysis: &Analysis, settings: &Settings) -> Result<Vec<thresho
             csv_bytes(&section.table)?,
         ));
     }
+    stage("publishing the run directory");
     publish::publish(&settings.out_dir, &files)?;
     Ok(checks)
 }
