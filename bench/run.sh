@@ -1,12 +1,21 @@
 #!/usr/bin/env bash
-# Benchmark harness (issue 6, in progress): generates seeded logs with
-# `window-ledger generate`, then times `generate` and `report` on each size
-# with /usr/bin/time -v (wall, user+sys, peak RSS) and writes
-# bench/RESULTS.md. Sizes are given as contact counts; about 18 messages
-# per contact over 90 days, so 55000 contacts ≈ 1M rows.
+# Benchmark harness (issue 6). For each size (a contact count; about 18
+# messages per contact over 90 days, so 55000 contacts ≈ 1M rows):
+#   1. generate a seeded Parquet log with `window-ledger generate`;
+#   2. time `window-ledger report` on it (release build), with its stage
+#      timings (WINDOW_LEDGER_TIMINGS);
+#   3. time the DuckDB peer (bench/peer.sql) on the same file; on the
+#      first size, check that it agrees with window-ledger's sends.csv on
+#      every class and cost (the run stops if not);
+#   4. time the floor (examples/floor.rs: read the needed columns, sort by
+#      business_number, contact, timestamp).
+# Each is measured with /usr/bin/time -v (wall, user+sys, peak RSS), and
+# bench/RESULTS.md gets the table with the ratios.
 #
 #   bench/run.sh                 # 1M and 10M rows
 #   bench/run.sh 55000 5500000   # other sizes
+#
+# Needs python3 with duckdb and phonenumbers (pip install -r bench/requirements.txt).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,8 +23,9 @@ SIZES=("$@")
 [ ${#SIZES[@]} -gt 0 ] || SIZES=(55000 550000)
 WORK="${BENCH_DIR:-/tmp/window-ledger-bench}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/window-ledger/target}"
-cargo build --release --locked --quiet
+cargo build --release --locked --quiet --bin window-ledger --example floor
 BIN="$CARGO_TARGET_DIR/release/window-ledger"
+FLOOR="$CARGO_TARGET_DIR/release/examples/floor"
 mkdir -p "$WORK"
 
 # Runs a command under /usr/bin/time -v; prints "wall_s cpu_s rss_mib".
@@ -29,6 +39,7 @@ measure() {
     END { printf "%.1f %.1f %.0f\n", wall, user + sys, rss }' "$log"
 }
 
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
 {
   echo "# window-ledger benchmark results"
@@ -36,17 +47,33 @@ measure() {
   echo "- machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
   echo "- date: $(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD)"
   echo "- release build; seed 7; 90 days from 2026-08-01; 3 business numbers"
+  echo "- wall s / CPU s (user+sys) / peak RSS MiB, each from /usr/bin/time -v"
   echo
-  echo "| contacts | rows | generate wall (s) | generate CPU (s) | generate peak RSS (MiB) | report wall (s) | report CPU (s) | report peak RSS (MiB) |"
-  echo "|---:|---:|---:|---:|---:|---:|---:|---:|"
+  echo "| rows | generate | window-ledger report | DuckDB peer | floor | report / peer | report / floor |"
+  echo "|---:|---:|---:|---:|---:|---:|---:|"
 } > "$WORK/RESULTS.md"
+: > "$WORK/stages.md"
 
+first=1
 for contacts in "${SIZES[@]}"; do
   log="$WORK/log-$contacts.parquet"
   read -r gw gc gr < <(measure "$BIN" generate --contacts "$contacts" --days 90 --seed 7 --out "$log")
+  WINDOW_LEDGER_TIMINGS=1 "$BIN" report --quiet --input "$log" --out "$WORK/run-$contacts" 2> "$WORK/stages-$contacts.txt"
   read -r rw rc rr < <(measure "$BIN" report --quiet --input "$log" --out "$WORK/run-$contacts")
+  read -r pw pc pr < <(measure python3 bench/peer.py run "$log" "$WORK/peer-$contacts.parquet")
+  if [ "$first" = 1 ]; then
+    python3 bench/peer.py compare "$WORK/peer-$contacts.parquet" "$WORK/run-$contacts/sends.csv" | tee "$WORK/agreement.txt"
+    first=0
+  fi
+  read -r fw fc fr < <(measure "$FLOOR" "$log")
   rows=$(python3 -c "import json;print(json.load(open('$WORK/run-$contacts/summary.json'))['rows']['read'])")
-  echo "| $contacts | $rows | $gw | $gc | $gr | $rw | $rc | $rr |" >> "$WORK/RESULTS.md"
+  echo "| $rows | $gw / $gc / $gr | $rw / $rc / $rr | $pw / $pc / $pr | $fw / $fc / $fr | $(ratio "$rw" "$pw") | $(ratio "$rw" "$fw") |" >> "$WORK/RESULTS.md"
+  { echo; echo "Stages of \`report\` on $rows rows (seconds since start):"; echo; echo '```'; cat "$WORK/stages-$contacts.txt"; echo '```'; } >> "$WORK/stages.md"
 done
+{
+  echo
+  echo "Peer agreement on the first size: $(cat "$WORK/agreement.txt")"
+  cat "$WORK/stages.md"
+} >> "$WORK/RESULTS.md"
 cp "$WORK/RESULTS.md" bench/RESULTS.md
 cat bench/RESULTS.md
