@@ -100,8 +100,26 @@ pub struct CiArgs {
     #[arg(long, value_name = "SHARE")]
     pub min_answered_share: Option<f64>,
 
+    /// Write a salted hash instead of each contact number in every table
+    /// (sends, windows, rejected, SQL sections), for sharing a run outside
+    /// the team. The salt comes from --salt or WINDOW_LEDGER_SALT and is
+    /// never written anywhere.
+    #[arg(long)]
+    pub hash_contacts: bool,
+
+    /// The salt for --hash-contacts (prefer the WINDOW_LEDGER_SALT
+    /// environment variable: arguments show in process lists).
+    #[arg(long, value_name = "SALT", requires = "hash_contacts")]
+    pub salt: Option<String>,
+
+    /// Exit 2 when any input row was rejected, after the whole report
+    /// (rejected.csv included) is written. Without it a rejected row is data
+    /// quality, not failure: it is listed, counted and named on stderr.
+    #[arg(long)]
+    pub fail_on_rejected: bool,
+
     /// Print nothing but errors and breached thresholds (no progress, no
-    /// "wrote …" line).
+    /// "wrote …" line, no warnings).
     #[arg(short, long)]
     pub quiet: bool,
 

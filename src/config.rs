@@ -63,6 +63,12 @@ pub struct Settings {
     pub thresholds: crate::report::thresholds::Thresholds,
     /// `--queries DIR` (None: ./queries when it exists, else built in).
     pub queries: Option<PathBuf>,
+    /// `--now` when given (µs): later timestamps are rejected. Without it
+    /// nothing is "in the future": the job never reads the clock to judge
+    /// data, so a rerun gives the same answer.
+    pub latest_us: Option<i64>,
+    /// `--hash-contacts`: the salt contacts are hashed with.
+    pub contact_salt: Option<String>,
 }
 
 impl Settings {
@@ -71,6 +77,10 @@ impl Settings {
         let input_tz = parse_tz(&run.input_tz, "--input-tz")?;
         let period = resolve_period(run, report_tz)?;
         let out_dir = out.unwrap_or_else(|| PathBuf::from("reports").join(&period.label));
+        let latest_us = match run.now {
+            Some(_) => Some(resolve_now(run)?.timestamp_micros()),
+            None => None,
+        };
         let cards = run
             .pricing
             .rates
@@ -88,6 +98,8 @@ impl Settings {
             cards,
             markets: run.pricing.markets.clone(),
             compare_regime: run.pricing.compare_regime,
+            latest_us,
+            contact_salt: None,
             locale: crate::report::locale::Locale::load(&run.lang)?,
             show_contacts: run.show_contacts,
             read: crate::ingest::ReadOptions::canonical(input_tz.name()),
@@ -109,6 +121,16 @@ impl Settings {
             }
         }
         self.queries = ci.queries.clone();
+        if ci.hash_contacts {
+            let salt = ci
+                .salt
+                .clone()
+                .or_else(|| std::env::var("WINDOW_LEDGER_SALT").ok())
+                .filter(|s| !s.is_empty());
+            self.contact_salt = Some(salt.ok_or_else(|| {
+                bad_input!("--hash-contacts needs a salt: set WINDOW_LEDGER_SALT (or pass --salt); keep it secret and the same across runs to compare them")
+            })?);
+        }
         Ok(())
     }
 

@@ -30,6 +30,7 @@ pub mod generate;
 pub mod ingest;
 pub mod normalize;
 pub mod pricing;
+pub mod privacy;
 pub mod reconcile;
 pub mod report;
 pub mod schema;
@@ -90,7 +91,28 @@ pub fn analyse_telling(settings: &Settings, stage: &mut dyn FnMut(&str)) -> Resu
     let book = load_rates(settings)?;
     stage("reading inputs");
     let ingested = ingest::read_inputs(&settings.inputs, &settings.read)?;
+    if ingested.frame.height() == 0 {
+        return Err(no_rows_error(&ingested));
+    }
     analyse_with(ingested, &book, settings, stage)
+}
+
+/// A run over logs with no rows at all is a failed export, not an empty
+/// month (a file of 0 bytes among others is only a warning, §8.13).
+fn no_rows_error(ingested: &ingest::Ingested) -> anyhow::Error {
+    let files: Vec<String> = ingested
+        .files
+        .iter()
+        .map(|f| {
+            let bytes = std::fs::metadata(&f.path).map_or(0, |m| m.len());
+            let what = if bytes == 0 { "0 bytes" } else { "no rows" };
+            format!("{} ({what})", f.path)
+        })
+        .collect();
+    bad_input!(
+        "no message rows in {}: check that the export finished and the right file was given",
+        files.join(", ")
+    )
 }
 
 /// The rate cards and markets map of a run.
@@ -106,8 +128,15 @@ pub fn analyse_with(
     stage: &mut dyn FnMut(&str),
 ) -> Result<Analysis> {
     stage(&format!("checking {} rows", ingested.frame.height()));
-    let normalized = normalize::normalize(ingested.frame, settings.input_tz.name())?;
-    let files = account_files(&ingested.files, &normalized);
+    let checks = normalize::Checks {
+        input_tz: settings.input_tz.name(),
+        latest_us: settings.latest_us,
+    };
+    let normalized = normalize::normalize(ingested.frame, checks)?;
+    let mut files = account_files(&ingested.files, &normalized);
+    // Outputs list files by path, so the order they were named in changes
+    // nothing but which copy of a repeated id is first (§8.4).
+    files.sort_by(|a, b| a.path.cmp(&b.path));
     stage(&format!(
         "rebuilding windows of {} messages",
         normalized.messages.height()
@@ -138,8 +167,8 @@ pub fn analyse_with(
         None => None,
     };
     let mut warnings = ingested.warnings;
-    warnings.extend(rate_warnings(book, &messages)?);
-    Ok(Analysis {
+    warnings.extend(rate_warnings(book, &messages, settings.markets.as_deref())?);
+    let mut analysis = Analysis {
         messages,
         windows,
         rejected: normalized.rejected,
@@ -148,10 +177,18 @@ pub fn analyse_with(
         rate_sources: book.sources.clone(),
         comparison,
         meta_analytics,
-    })
+    };
+    if let Some(salt) = &settings.contact_salt {
+        privacy::hash_contacts(&mut analysis, salt)?;
+    }
+    Ok(analysis)
 }
 
-fn rate_warnings(book: &pricing::card::RateBook, messages: &DataFrame) -> Result<Vec<String>> {
+fn rate_warnings(
+    book: &pricing::card::RateBook,
+    messages: &DataFrame,
+    markets: Option<&std::path::Path>,
+) -> Result<Vec<String>> {
     let mut warnings: Vec<String> = book.notes.clone();
     let unpriced_regime = messages
         .column(pricing::PRICING_RULE)?
@@ -166,8 +203,11 @@ fn rate_warnings(book: &pricing::card::RateBook, messages: &DataFrame) -> Result
     }
     let unmapped = book.unpriced_map_markets();
     if !unmapped.is_empty() {
+        let map = markets.map_or("the built-in markets map".to_string(), |p| {
+            format!("the markets map {}", p.display())
+        });
         warnings.push(format!(
-            "the markets map names market(s) no rate card prices: {}",
+            "{map} names market(s) no rate card prices: {}; their countries are priced only if a card adds those markets (check the spelling against --rates)",
             unmapped.join(", ")
         ));
     }
@@ -208,19 +248,75 @@ fn account_files(
         .collect()
 }
 
-/// `analyse`, then write the run directory; returns the thresholds checked.
-pub fn run_report(settings: &Settings) -> Result<Vec<report::thresholds::Check>> {
+/// What a written run tells its caller beyond the files.
+pub struct Outcome {
+    pub checks: Vec<report::thresholds::Check>,
+    /// One line per reason rows were rejected: the first such row and
+    /// how many there are (all of them are in `rejected.csv`).
+    pub rejected: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+/// `analyse`, then write the run directory.
+pub fn run_report(settings: &Settings) -> Result<Outcome> {
     run_report_with(settings, &mut |_| {})
 }
 
 /// [`run_report`], telling `stage` what it is doing (for a progress line).
-pub fn run_report_with(
-    settings: &Settings,
-    stage: &mut dyn FnMut(&str),
-) -> Result<Vec<report::thresholds::Check>> {
+pub fn run_report_with(settings: &Settings, stage: &mut dyn FnMut(&str)) -> Result<Outcome> {
     let analysis = analyse_telling(settings, stage)?;
     stage("writing the report");
-    report::write_run(&analysis, settings, stage)
+    let checks = report::write_run(&analysis, settings, stage)?;
+    Ok(Outcome {
+        checks,
+        rejected: rejected_notes(&analysis.rejected, &settings.out_dir)?,
+        warnings: analysis.warnings,
+    })
+}
+
+/// `FILE row R (line L): REASON; N rows like it are in OUT/rejected.csv`,
+/// per reason, in the order the reasons first occur.
+fn rejected_notes(rejected: &DataFrame, out_dir: &std::path::Path) -> Result<Vec<String>> {
+    let firsts = rejected
+        .clone()
+        .lazy()
+        .sort(["file", "row"], Default::default())
+        .group_by_stable([col(schema::REJECT_REASON)])
+        .agg([
+            col("file").first(),
+            col("row").first(),
+            col("line").first(),
+            len().alias("rows"),
+        ])
+        .collect()?;
+    let column = |name: &str| firsts.column(name).cloned();
+    let (reasons, files) = (column(schema::REJECT_REASON)?, column("file")?);
+    let (rows, lines, counts) = (column("row")?, column("line")?, column("rows")?);
+    let csv = out_dir.join("rejected.csv");
+    (0..firsts.height())
+        .map(|i| {
+            let text = |c: &Column| -> Result<String> {
+                let value = c.get(i)?;
+                Ok(match value.get_str() {
+                    Some(s) => s.to_string(),
+                    None if value.is_null() => String::new(),
+                    None => value.to_string(),
+                })
+            };
+            let line = match text(&lines)? {
+                l if l.is_empty() => String::new(),
+                l => format!(" (line {l})"),
+            };
+            Ok(format!(
+                "{} row {}{line}: {}; {} row(s) rejected for this reason, all listed in {} (fix them at the source and rerun)",
+                text(&files)?,
+                text(&rows)?,
+                text(&reasons)?,
+                text(&counts)?,
+                csv.display()
+            ))
+        })
+        .collect()
 }
 
 /// `window-ledger query`: one SQL query over the tables of a run

@@ -87,18 +87,32 @@ fn report(args: ReportArgs) -> Result<u8> {
     settings.apply_ci(&args.ci)?;
     let bar = progress(args.ci.quiet);
     let timings = Timings::from_env();
-    let checks = window_ledger::run_report_with(&settings, &mut |stage| {
+    let outcome = window_ledger::run_report_with(&settings, &mut |stage| {
         timings.log(stage);
         bar.set_message(stage.to_string())
     })?;
     timings.log("done");
     bar.finish_and_clear();
     if !args.ci.quiet {
+        for warning in &outcome.warnings {
+            eprintln!("window-ledger: warning: {warning}");
+        }
+        for note in &outcome.rejected {
+            eprintln!("window-ledger: rejected: {note}");
+        }
         eprintln!("wrote {}", settings.out_dir.display());
     }
-    let breached: Vec<_> = checks.iter().filter(|c| c.breached).collect();
+    let breached: Vec<_> = outcome.checks.iter().filter(|c| c.breached).collect();
     for check in &breached {
         eprintln!("window-ledger: threshold breached: {}", check.describe());
+    }
+    if args.ci.fail_on_rejected && !outcome.rejected.is_empty() {
+        if args.ci.quiet {
+            for note in &outcome.rejected {
+                eprintln!("window-ledger: rejected: {note}");
+            }
+        }
+        return Ok(2);
     }
     Ok(if breached.is_empty() {
         0

@@ -29,17 +29,30 @@ pub struct Normalized {
     pub rejected_by_file: Vec<(u32, u64)>,
 }
 
-pub fn normalize(raw: DataFrame, input_tz: &str) -> Result<Normalized> {
+/// The earliest accepted instant, 2010-01-01T00:00:00Z (µs): WhatsApp
+/// itself dates from 2009, so anything earlier is a unit or zone mistake
+/// (a 0 epoch, a date typed as 1900-…), not a message.
+pub const EARLIEST_US: i64 = 1_262_304_000_000_000;
+
+/// How rows are checked besides their own fields.
+#[derive(Debug, Clone, Copy)]
+pub struct Checks<'a> {
+    pub input_tz: &'a str,
+    /// `--now`: timestamps after it are rejected.
+    pub latest_us: Option<i64>,
+}
+
+pub fn normalize(raw: DataFrame, checks: Checks) -> Result<Normalized> {
     let all_native = raw.column(TIMESTAMP_NATIVE)?.null_count() == 0;
     let trimmed = trimmed_inputs(&raw);
     let mut checked = raw.lazy().with_columns(trimmed);
     if !all_native {
         checked = checked
             .with_column(timestamps::rfc3339_parts(timestamp_text())?.alias(TIMESTAMP_PARTS))
-            .with_columns(reject_reason(input_tz, all_native)?)
+            .with_columns(reject_reason(checks, all_native)?)
             .drop(cols([TIMESTAMP_PARTS]));
     } else {
-        checked = checked.with_columns(reject_reason(input_tz, all_native)?);
+        checked = checked.with_columns(reject_reason(checks, all_native)?);
     }
     let checked = checked.collect()?;
     let rejected = checked
@@ -110,7 +123,8 @@ fn timestamp_text() -> Expr {
 
 const TIMESTAMP_PARTS: &str = "_timestamp_parts";
 
-fn reject_reason(input_tz: &str, all_native: bool) -> Result<Vec<Expr>> {
+fn reject_reason(checks: Checks, all_native: bool) -> Result<Vec<Expr>> {
+    let input_tz = checks.input_tz;
     let parsed = if all_native {
         timestamps::ParsedTimestamp {
             micros: lit(NULL).cast(DataType::Int64),
@@ -151,6 +165,15 @@ fn reject_reason(input_tz: &str, all_native: bool) -> Result<Vec<Expr>> {
         .then(lit(
             "unparseable timestamp (expected RFC 3339 or 10/13-digit Unix time)",
         ))
+        .when(ts.clone().lt(lit(EARLIEST_US)))
+        .then(lit(
+            "timestamp before 2010-01-01, older than WhatsApp Business (check the unit: 10 digits are seconds, 13 milliseconds)",
+        ))
+        .when(match checks.latest_us {
+            Some(latest) => ts.clone().gt(lit(latest)),
+            None => lit(false),
+        })
+        .then(lit("timestamp after --now (a clock or zone mistake at the source?)"))
         .otherwise(lit(NULL).cast(DataType::String));
     Ok(vec![reason.alias(REJECT_REASON), ts.alias(TS)])
 }

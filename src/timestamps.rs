@@ -188,4 +188,22 @@ mod tests {
         assert_eq!(got[0], (None, true));
         assert_eq!(got[1].0, Some(1_792_888_200_000_000)); // 00:30Z, the earlier (CEST) instant
     }
+
+    proptest::proptest! {
+        /// Random text, and text shaped almost like a timestamp, parses to
+        /// an instant or to null (a rejected row): never an error or a
+        /// panic, in UTC or a zone with DST (issue 7).
+        #[test]
+        fn random_text_parses_or_is_null(
+            text in "\\PC{0,40}",
+            near in "[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{0,12})?([Zz]|[+-][0-9]{2}:?[0-9]{2})?",
+            digits in "-?[0-9]{0,20}",
+        ) {
+            for tz in ["UTC", "America/New_York"] {
+                let values = [text.as_str(), near.as_str(), digits.as_str()];
+                let parsed = parse_all(&values, tz);
+                proptest::prop_assert_eq!(parsed.len(), 3);
+            }
+        }
+    }
 }

@@ -652,4 +652,36 @@ mod tests {
             45_500_000
         );
     }
+
+    proptest::proptest! {
+        /// Rate cards and markets maps of random bytes, or random cells
+        /// under a real header, load or fail with a typed input error
+        /// naming the file: never a panic (issue 7).
+        #[test]
+        fn random_cards_load_or_fail_with_an_input_error(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
+            cells in proptest::collection::vec("[ -~]{0,12}", 0..12),
+        ) {
+            let head = ["market,category,price,currency,effective_from\n",
+                        "Market,Currency,Marketing,Utility,Authentication,Authentication-International,Service\n",
+                        "country,market,effective_from\n"];
+            let mut texts = vec![String::from_utf8_lossy(&bytes).to_string()];
+            for h in head {
+                texts.push(format!("{h}{}\n", cells.join(",")));
+            }
+            for text in texts {
+                for date in [None, Some(date("2026-10-01"))] {
+                    let mut book = RateBook::default();
+                    if let Err(e) = book.add_card(&text, "card.csv", date) {
+                        proptest::prop_assert!(e.chain().any(|c| c.is::<crate::error::InputError>()), "{e:#}");
+                        proptest::prop_assert!(e.to_string().contains("card.csv"), "{e:#}");
+                    }
+                }
+                let mut book = RateBook::default();
+                if let Err(e) = book.add_markets(&text, "markets.csv") {
+                    proptest::prop_assert!(e.chain().any(|c| c.is::<crate::error::InputError>()), "{e:#}");
+                }
+            }
+        }
+    }
 }

@@ -12,6 +12,7 @@ mod json;
 pub mod locale;
 mod markdown;
 mod publish;
+pub mod safe;
 pub mod sections;
 pub mod tables;
 pub mod thresholds;
@@ -122,10 +123,11 @@ fn previous_month_summary(
     Ok(Some(json::summary_json(analysis, &previous, &tables)?))
 }
 
-/// A frame as CSV text with a header row.
+/// A frame as CSV text with a header row, text cells made safe for
+/// spreadsheets (`safe`).
 pub fn csv_bytes(frame: &DataFrame) -> Result<Vec<u8>> {
     let mut bytes = Vec::new();
-    let mut frame = frame.clone();
+    let mut frame = safe::neutralized(frame)?;
     CsvWriter::new(&mut bytes)
         .include_header(true)
         .finish(&mut frame)?;

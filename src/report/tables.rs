@@ -213,7 +213,7 @@ fn rejected_table(rejected: &DataFrame) -> Result<DataFrame> {
     Ok(rejected
         .clone()
         .lazy()
-        .sort([FILE_INDEX, "row"], Default::default())
+        .sort(["file", "row"], Default::default())
         .drop(cols([FILE_INDEX]))
         .collect()?)
 }

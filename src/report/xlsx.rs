@@ -19,6 +19,7 @@ use polars::prelude::*;
 use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook, Worksheet};
 use serde_json::Value;
 
+use super::safe;
 use super::sections::Section;
 use super::tables::{spend_aggregates, Tables};
 use crate::pricing::{AVOIDABLE, COST, CURRENCY, MARKET, PRICING_RULE, RATE_FROM};
@@ -142,11 +143,11 @@ fn summary_sheet(sheet: &mut Worksheet, s: &Value, formats: &mut Formats) -> Res
                 sheet.write_number(row, 1, n.as_f64().unwrap_or(0.0))?;
             }
             (Value::String(text), _) => {
-                sheet.write_string(row, 1, text)?;
+                sheet.write_string(row, 1, safe::cell(text))?;
             }
             (Value::Null, _) => {}
             (other, _) => {
-                sheet.write_string(row, 1, other.to_string())?;
+                sheet.write_string(row, 1, safe::cell(&other.to_string()))?;
             }
         }
         row += 1;
@@ -283,7 +284,7 @@ fn table_sheet(
             let (row, col) = (r as u32 + 1, c as u16);
             match kind {
                 Kind::Text => {
-                    sheet.write_string(row, col, value.str_value())?;
+                    sheet.write_string(row, col, safe::cell(&value.str_value()))?;
                 }
                 Kind::Count => {
                     sheet.write_number_with_format(row, col, number(&value), &formats.count)?;
@@ -349,7 +350,7 @@ fn section_sheet(
                             sheet.write_number(row, col, n)?;
                         }
                         _ => {
-                            sheet.write_string(row, col, text)?;
+                            sheet.write_string(row, col, safe::cell(&text))?;
                         }
                     }
                 }
@@ -395,7 +396,7 @@ fn quality_sheet(sheet: &mut Worksheet, s: &Value, formats: &Formats) -> Result<
                     )?;
                 }
                 Value::String(text) => {
-                    sheet.write_string(row, col, text)?;
+                    sheet.write_string(row, col, safe::cell(text))?;
                 }
                 _ => {}
             }

@@ -68,3 +68,21 @@ pub fn example_rows(day1: &str, day2: &str, day4: &str) -> Vec<String> {
         format!("m9,+966501234567,outbound,{day4}T09:30:00Z,template,utility,delivered,"),
     ]
 }
+
+/// Every file under `root`, relative to it, sorted.
+pub fn files_under(root: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                files.push(path.strip_prefix(root).unwrap().to_path_buf());
+            }
+        }
+    }
+    files.sort();
+    files
+}

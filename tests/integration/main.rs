@@ -1,5 +1,6 @@
 //! The one integration-test binary (one link of polars, not one per file).
 
+mod bad_inputs;
 mod cli;
 mod common;
 mod examples;
@@ -8,3 +9,4 @@ mod pricing;
 mod properties;
 mod reports;
 mod sources;
+mod trust;

@@ -191,23 +191,6 @@ fn report_renders_in_a_real_browser() {
     );
 }
 
-fn files_under(root: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                files.push(path.strip_prefix(root).unwrap().to_path_buf());
-            }
-        }
-    }
-    files.sort();
-    files
-}
-
 /// `reports/example/` is exactly what `window-ledger demo` writes today
 /// (regenerate: `cargo run -- demo --out reports/example`). This also
 /// proves that two runs give the same bytes.

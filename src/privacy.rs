@@ -1,0 +1,86 @@
+//! `--hash-contacts` (issue 7): every contact number in the run's tables
+//! becomes a salted BLAKE3 hash (the first 16 bytes, hex), so a run can leave
+//! the team while still telling contacts apart — and the same contact is
+//! the same hash in every run with the same salt. The salt itself is
+//! never written (not to `summary.json`, not to a log line).
+//!
+//! Human-facing pages mask contacts anyway (`report::html::mask_contact`);
+//! this is for the tables.
+
+use anyhow::Result;
+use polars::prelude::*;
+
+use crate::schema::CONTACT;
+use crate::Analysis;
+
+/// The hash that stands for `contact`.
+pub fn contact_hash(salt: &str, contact: &str) -> String {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(salt.as_bytes());
+    hasher.update(&[0u8]);
+    hasher.update(contact.as_bytes());
+    hasher.finalize().as_bytes()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Replaces `contact` in the messages, windows and rejected rows.
+pub fn hash_contacts(analysis: &mut Analysis, salt: &str) -> Result<()> {
+    for frame in [
+        &mut analysis.messages,
+        &mut analysis.windows,
+        &mut analysis.rejected,
+    ] {
+        *frame = hashed(frame, salt)?;
+    }
+    if let Some(comparison) = &mut analysis.comparison {
+        *comparison = hashed(comparison, salt)?;
+    }
+    Ok(())
+}
+
+/// One hash per distinct contact, joined back to the contact column only.
+fn hashed(frame: &DataFrame, salt: &str) -> Result<DataFrame> {
+    let Ok(contacts) = frame.column(CONTACT) else {
+        return Ok(frame.clone());
+    };
+    let distinct = contacts.unique()?.with_name("_contact".into());
+    let hashes: Vec<Option<String>> = distinct
+        .str()?
+        .iter()
+        .map(|c| c.map(|c| contact_hash(salt, c)))
+        .collect();
+    let table = DataFrame::new_infer_height(vec![distinct, Column::new("_hash".into(), hashes)])?;
+    let aligned = frame
+        .select([CONTACT])?
+        .lazy()
+        .join(
+            table.lazy(),
+            [col(CONTACT)],
+            [col("_contact")],
+            JoinArgs {
+                maintain_order: MaintainOrderJoin::Left,
+                ..JoinArgs::new(JoinType::Left)
+            },
+        )
+        .collect()?;
+    let mut out = frame.clone();
+    out.with_column(aligned.column("_hash")?.clone().with_name(CONTACT.into()))?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_depend_on_salt_and_contact_only() {
+        let a = contact_hash("s1", "966501234567");
+        assert_eq!(a.len(), 32);
+        assert_eq!(a, contact_hash("s1", "966501234567"));
+        assert_ne!(a, contact_hash("s2", "966501234567"));
+        assert_ne!(a, contact_hash("s1", "966501234568"));
+        assert!(!a.contains("966501234567"));
+    }
+}

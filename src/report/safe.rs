@@ -1,0 +1,132 @@
+//! Text from the input, made safe for spreadsheets (issue 7).
+//!
+//! Excel, LibreOffice and Google Sheets read a cell that starts with `=`,
+//! `+`, `-`, `@`, a tab or a carriage return as a formula, so a template
+//! name or a rejected row's raw text could run as code on a finance
+//! laptop. Every text cell of the CSV tables and the workbook that starts
+//! so gets a `'` in front, except plain decimal numbers (`-0.0107` is an
+//! amount, not a formula, and finance needs it as a number). Machine
+//! outputs (`summary.json`) keep the text as it was.
+
+use std::borrow::Cow;
+
+use anyhow::Result;
+use polars::prelude::*;
+
+const FORMULA_START: &str = r"^[=+\-@\t\r]";
+const PLAIN_NUMBER: &str = r"^[+-]?[0-9]+(\.[0-9]+)?$";
+
+/// One cell's text, neutralised when a spreadsheet would run it.
+pub fn cell(text: &str) -> Cow<'_, str> {
+    let risky = text.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if risky && !is_plain_number(text) {
+        Cow::Owned(format!("'{text}"))
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+fn is_plain_number(text: &str) -> bool {
+    let digits = text.strip_prefix(['+', '-']).unwrap_or(text);
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, "1"));
+    !whole.is_empty()
+        && !fraction.is_empty()
+        && whole.bytes().all(|b| b.is_ascii_digit())
+        && fraction.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn risky(column: &str) -> Expr {
+    col(column)
+        .str()
+        .contains(lit(FORMULA_START), true)
+        .and(col(column).str().contains(lit(PLAIN_NUMBER), true).not())
+        .fill_null(false)
+}
+
+/// The frame with [`cell`] applied to every text column; columns with no
+/// risky cell (the usual case) are left as they are.
+pub fn neutralized(frame: &DataFrame) -> Result<DataFrame> {
+    let text: Vec<String> = frame
+        .columns()
+        .iter()
+        .filter(|c| c.dtype() == &DataType::String)
+        .map(|c| c.name().to_string())
+        .collect();
+    if text.is_empty() || frame.height() == 0 {
+        return Ok(frame.clone());
+    }
+    let found = frame
+        .clone()
+        .lazy()
+        .select(
+            text.iter()
+                .map(|c| risky(c).any(true).alias(c))
+                .collect::<Vec<_>>(),
+        )
+        .collect()?;
+    let mut fixes = Vec::new();
+    for name in &text {
+        if found.column(name)?.bool()?.get(0) == Some(true) {
+            fixes.push(
+                when(risky(name))
+                    .then(concat_str([lit("'"), col(name.as_str())], "", false))
+                    .otherwise(col(name.as_str()))
+                    .alias(name.as_str()),
+            );
+        }
+    }
+    if fixes.is_empty() {
+        return Ok(frame.clone());
+    }
+    Ok(frame.clone().lazy().with_columns(fixes).collect()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formulas_are_prefixed_and_numbers_kept() {
+        for formula in [
+            "=1+1",
+            "+cmd|' /C calc'!A0",
+            "-2+3",
+            "@SUM(A1)",
+            "\tx",
+            "\rx",
+            "-",
+            "+",
+        ] {
+            assert_eq!(cell(formula), format!("'{formula}"), "{formula:?}");
+        }
+        for kept in [
+            "-0.0107",
+            "+966501234567",
+            "12",
+            "order_update",
+            "",
+            "a=b",
+            "1.5",
+        ] {
+            assert_eq!(cell(kept), kept, "{kept:?}");
+        }
+    }
+
+    #[test]
+    fn frames_get_the_same_rule_as_cells() {
+        let values = ["=HYPERLINK(\"x\")", "-0.5", "plain", "@me", "-1e5"];
+        let frame = df!("text" => values, "n" => [1i64, 2, 3, 4, 5]).unwrap();
+        let out = neutralized(&frame).unwrap();
+        let got: Vec<&str> = out
+            .column("text")
+            .unwrap()
+            .str()
+            .unwrap()
+            .iter()
+            .flatten()
+            .collect();
+        let want: Vec<String> = values.iter().map(|v| cell(v).into_owned()).collect();
+        assert_eq!(got, want);
+        assert_eq!(out.column("n").unwrap(), frame.column("n").unwrap());
+    }
+}

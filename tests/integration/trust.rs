@@ -1,0 +1,154 @@
+//! Issue 7: nothing injected, contacts hashed on request, and the same
+//! bytes whatever the order of rows and files.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use tempfile::TempDir;
+
+use crate::common::{column_by_id, files_under, ledger, write_csv};
+
+const HEADER: &str = "message_id,contact,direction,timestamp,type,template_name,category,status";
+
+fn rows_a() -> Vec<&'static str> {
+    vec![
+        "a1,+966501234567,inbound,2026-10-05T10:00:00Z,text,,,",
+        "a2,+966501234567,outbound,2026-10-05T10:05:00Z,template,\"=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",marketing,read",
+        "a3,+966501234567,outbound,2026-10-05T10:06:00Z,template,@SUM(A1),utility,read",
+        "a4,+971501234567,outbound,2026-10-07T09:00:00Z,template,-2+3+cmd,marketing,delivered",
+        "a5,+971501234567,inbound,2026-10-07T09:30:00Z,text,,,",
+        "a6,+971501234567,outbound,2026-10-07T09:31:00Z,text,,,read",
+    ]
+}
+
+fn rows_b() -> Vec<&'static str> {
+    vec![
+        "b1,+201001234567,inbound,2026-10-09T08:00:00Z,text,,,",
+        "b2,+201001234567,outbound,2026-10-10T09:00:00Z,template,win_back,marketing,read",
+        "b3,+201001234567,inbound,2026-10-10T10:00:00Z,text,,,",
+        "b4,+201001234567,outbound,2026-10-10T10:00:00Z,text,,,read",
+        "b5,+966509999999,outbound,2026-10-11T10:00:00Z,template,order_update,utility,failed",
+    ]
+}
+
+fn report(inputs: &[PathBuf], out: &Path, extra: &[&str]) {
+    let mut cmd = ledger();
+    cmd.arg("report").arg("--quiet").arg("--out").arg(out);
+    for input in inputs {
+        cmd.arg("--input").arg(input);
+    }
+    cmd.args(extra).assert().success();
+}
+
+/// Every file of a run directory, by relative path.
+fn files_of(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    files_under(dir)
+        .into_iter()
+        .map(|name| {
+            (
+                name.display().to_string(),
+                std::fs::read(dir.join(&name)).unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn formulas_from_the_input_are_neutralised_and_amounts_are_not() {
+    let dir = TempDir::new().unwrap();
+    let log = write_csv(dir.path(), "log.csv", HEADER, &rows_a());
+    let out = dir.path().join("run");
+    report(&[log], &out, &[]);
+    let names = column_by_id(&out.join("sends.csv"), "template_name");
+    assert_eq!(names["a2"], "'=HYPERLINK(\"http://x\",\"y\")");
+    assert_eq!(names["a3"], "'@SUM(A1)");
+    assert_eq!(names["a4"], "'-2+3+cmd");
+    // Amounts stay numbers (negative ones included: `safe` unit tests).
+    for column in ["cost", "avoidable_cost"] {
+        for (id, value) in column_by_id(&out.join("sends.csv"), column) {
+            assert!(value.parse::<f64>().is_ok(), "{id} {column} {value:?}");
+        }
+    }
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        !html.contains("=HYPERLINK(\"http"),
+        "raw input text in the HTML"
+    );
+}
+
+#[test]
+fn hashed_contacts_replace_numbers_and_the_salt_is_written_nowhere() {
+    let dir = TempDir::new().unwrap();
+    let log = write_csv(dir.path(), "log.csv", HEADER, &rows_a());
+    let salt = "correct-horse-battery-staple";
+    let out = dir.path().join("run");
+    ledger()
+        .args(["report", "--quiet", "--hash-contacts", "--input"])
+        .arg(&log)
+        .arg("--out")
+        .arg(&out)
+        .env("WINDOW_LEDGER_SALT", salt)
+        .assert()
+        .success();
+    let expected = window_ledger::privacy::contact_hash(salt, "966501234567");
+    let contacts = column_by_id(&out.join("sends.csv"), "contact");
+    assert_eq!(contacts["a2"], expected);
+    for (name, bytes) in files_of(&out) {
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(!text.contains(salt), "{name} holds the salt");
+        assert!(
+            !text.contains("966501234567"),
+            "{name} holds a contact number"
+        );
+    }
+    // Without a salt it refuses, naming what to set.
+    ledger()
+        .args(["report", "--quiet", "--hash-contacts", "--input"])
+        .arg(&log)
+        .arg("--out")
+        .arg(dir.path().join("run2"))
+        .env_remove("WINDOW_LEDGER_SALT")
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("WINDOW_LEDGER_SALT"));
+}
+
+#[test]
+fn any_row_order_and_file_order_gives_the_same_bytes() {
+    let dir = TempDir::new().unwrap();
+    let a = write_csv(dir.path(), "a.csv", HEADER, &rows_a());
+    let b = write_csv(dir.path(), "b.csv", HEADER, &rows_b());
+    let first = dir.path().join("first");
+    report(&[a.clone(), b.clone()], &first, &[]);
+
+    let shuffled = dir.path().join("shuffled");
+    std::fs::create_dir(&shuffled).unwrap();
+    let mut ra = rows_a();
+    ra.reverse();
+    ra.swap(0, 3);
+    let mut rb = rows_b();
+    rb.rotate_left(2);
+    let a2 = write_csv(&shuffled, "a.csv", HEADER, &ra);
+    let b2 = write_csv(&shuffled, "b.csv", HEADER, &rb);
+    // Same file names, so the outputs that name files can be compared too.
+    let second = dir.path().join("second");
+    std::fs::rename(&shuffled, dir.path().join("tmp")).unwrap();
+    let _ = (a2, b2);
+    std::fs::remove_file(&a).unwrap();
+    std::fs::remove_file(&b).unwrap();
+    std::fs::rename(dir.path().join("tmp/a.csv"), &a).unwrap();
+    std::fs::rename(dir.path().join("tmp/b.csv"), &b).unwrap();
+    report(&[b, a], &second, &[]);
+
+    let (one, two) = (files_of(&first), files_of(&second));
+    assert_eq!(
+        one.keys().collect::<Vec<_>>(),
+        two.keys().collect::<Vec<_>>()
+    );
+    for (name, bytes) in &one {
+        assert!(
+            bytes == &two[name],
+            "{name} differs with rows and files reordered"
+        );
+    }
+}
