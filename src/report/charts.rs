@@ -137,6 +137,13 @@ fn category_label(labels: &[String], value: f64, max: usize) -> String {
 
 /// Stacked bars: `stacks[i]` are the segment heights of bar i.
 #[allow(clippy::too_many_arguments)]
+/// How far above the tallest bar the y axis goes: enough empty space for
+/// the legend (one line per series, upper left) to sit above the bars
+/// instead of hiding their tops.
+fn legend_headroom(series: usize) -> f64 {
+    1.12 + 0.09 * series as f64
+}
+
 fn stacked_bars<DB: DrawingBackend>(
     root: &Area<DB>,
     title: &str,
@@ -152,7 +159,7 @@ fn stacked_bars<DB: DrawingBackend>(
         .map(|s| s.iter().sum::<f64>())
         .fold(0.0, f64::max)
         .max(1e-9)
-        * 1.12;
+        * legend_headroom(series.len());
     let n = labels.len().max(1) as f64;
     let mut chart = ChartBuilder::on(root)
         .caption(title, title_style())
