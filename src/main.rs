@@ -93,13 +93,19 @@ fn report(args: ReportArgs) -> Result<u8> {
     })?;
     timings.log("done");
     bar.finish_and_clear();
-    if !args.ci.quiet {
+    let quiet = args.ci.quiet;
+    if !quiet {
         for warning in &outcome.warnings {
             eprintln!("window-ledger: warning: {warning}");
         }
+    }
+    // A failing run says why even when quiet.
+    if !quiet || args.ci.fail_on_rejected {
         for note in &outcome.rejected {
             eprintln!("window-ledger: rejected: {note}");
         }
+    }
+    if !quiet {
         eprintln!("wrote {}", settings.out_dir.display());
     }
     let breached: Vec<_> = outcome.checks.iter().filter(|c| c.breached).collect();
@@ -107,11 +113,6 @@ fn report(args: ReportArgs) -> Result<u8> {
         eprintln!("window-ledger: threshold breached: {}", check.describe());
     }
     if args.ci.fail_on_rejected && !outcome.rejected.is_empty() {
-        if args.ci.quiet {
-            for note in &outcome.rejected {
-                eprintln!("window-ledger: rejected: {note}");
-            }
-        }
         return Ok(2);
     }
     Ok(if breached.is_empty() {

@@ -48,13 +48,12 @@ pub fn normalize(raw: DataFrame, checks: Checks) -> Result<Normalized> {
     let mut checked = raw.lazy().with_columns(trimmed);
     if !all_native {
         checked = checked
-            .with_column(timestamps::rfc3339_parts(timestamp_text())?.alias(TIMESTAMP_PARTS))
-            .with_columns(reject_reason(checks, all_native)?)
-            .drop(cols([TIMESTAMP_PARTS]));
-    } else {
-        checked = checked.with_columns(reject_reason(checks, all_native)?);
+            .with_column(timestamps::rfc3339_parts(timestamp_text())?.alias(TIMESTAMP_PARTS));
     }
-    let checked = checked.collect()?;
+    let checked = checked
+        .with_columns(reject_reason(checks, all_native)?)
+        .drop(by_name([TIMESTAMP_PARTS], false, false))
+        .collect()?;
     let rejected = checked
         .clone()
         .lazy()
@@ -341,22 +340,37 @@ fn numbers_of(
     with_country: bool,
 ) -> Result<DataFrame> {
     let numbers = distinct_numbers(messages.column(column)?, key, with_country)?;
-    let aligned = messages
+    Ok(looked_up(messages, column, numbers, RAW_NUMBER)?
+        .lazy()
+        .with_column(col(NORMALIZED_NUMBER).alias(column))
+        .drop(cols([NORMALIZED_NUMBER]))
+        .collect()?)
+}
+
+/// `frame`'s `column` joined to a per-distinct-value `table` (keyed by
+/// `key`, one row per value), in `frame`'s row order: the way a value
+/// computed once per distinct value goes back to every row without
+/// copying the rest of the frame.
+pub(crate) fn looked_up(
+    frame: &DataFrame,
+    column: &str,
+    table: DataFrame,
+    key: &str,
+) -> Result<DataFrame> {
+    let aligned = frame
         .select([column])?
         .lazy()
         .join(
-            numbers.lazy(),
+            table.lazy(),
             [col(column)],
-            [col(RAW_NUMBER)],
+            [col(key)],
             JoinArgs {
                 maintain_order: MaintainOrderJoin::Left,
                 ..JoinArgs::new(JoinType::Left)
             },
         )
-        .with_column(col(NORMALIZED_NUMBER).alias(column))
-        .drop(cols([NORMALIZED_NUMBER]))
         .collect()?;
-    debug_assert_eq!(aligned.height(), messages.height());
+    debug_assert_eq!(aligned.height(), frame.height());
     Ok(aligned)
 }
 

@@ -136,7 +136,6 @@ fn category_label(labels: &[String], value: f64, max: usize) -> String {
 }
 
 /// Stacked bars: `stacks[i]` are the segment heights of bar i.
-#[allow(clippy::too_many_arguments)]
 /// How far above the tallest bar the y axis goes: enough empty space for
 /// the legend (one line per series, upper left) to sit above the bars
 /// instead of hiding their tops.
@@ -144,6 +143,7 @@ fn legend_headroom(series: usize) -> f64 {
     1.12 + 0.09 * series as f64
 }
 
+#[allow(clippy::too_many_arguments)]
 fn stacked_bars<DB: DrawingBackend>(
     root: &Area<DB>,
     title: &str,

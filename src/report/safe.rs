@@ -35,12 +35,49 @@ fn is_plain_number(text: &str) -> bool {
         && fraction.bytes().all(|b| b.is_ascii_digit())
 }
 
-fn risky(column: &str) -> Expr {
+fn starts_like_formula(column: &str) -> Expr {
     col(column)
         .str()
         .contains(lit(FORMULA_START), true)
-        .and(col(column).str().contains(lit(PLAIN_NUMBER), true).not())
         .fill_null(false)
+}
+
+fn risky(column: &str) -> Expr {
+    starts_like_formula(column).and(
+        col(column)
+            .str()
+            .contains(lit(PLAIN_NUMBER), true)
+            .not()
+            .fill_null(false),
+    )
+}
+
+/// The columns of `names` in which `cell_test` is true somewhere.
+fn columns_where(
+    frame: &DataFrame,
+    names: &[String],
+    cell_test: fn(&str) -> Expr,
+) -> Result<Vec<String>> {
+    if names.is_empty() {
+        return Ok(Vec::new());
+    }
+    let found = frame
+        .clone()
+        .lazy()
+        .select(
+            names
+                .iter()
+                .map(|c| cell_test(c).any(true).alias(c))
+                .collect::<Vec<_>>(),
+        )
+        .collect()?;
+    let mut hits = Vec::new();
+    for name in names {
+        if found.column(name)?.bool()?.get(0) == Some(true) {
+            hits.push(name.clone());
+        }
+    }
+    Ok(hits)
 }
 
 /// The frame with [`cell`] applied to every text column; columns with no
@@ -52,29 +89,21 @@ pub fn neutralized(frame: &DataFrame) -> Result<DataFrame> {
         .filter(|c| c.dtype() == &DataType::String)
         .map(|c| c.name().to_string())
         .collect();
-    if text.is_empty() || frame.height() == 0 {
+    if frame.height() == 0 {
         return Ok(frame.clone());
     }
-    let found = frame
-        .clone()
-        .lazy()
-        .select(
-            text.iter()
-                .map(|c| risky(c).any(true).alias(c))
-                .collect::<Vec<_>>(),
-        )
-        .collect()?;
-    let mut fixes = Vec::new();
-    for name in &text {
-        if found.column(name)?.bool()?.get(0) == Some(true) {
-            fixes.push(
-                when(risky(name))
-                    .then(concat_str([lit("'"), col(name.as_str())], "", false))
-                    .otherwise(col(name.as_str()))
-                    .alias(name.as_str()),
-            );
-        }
-    }
+    // The cheap first-character test on every column; the number test only
+    // where some cell starts like a formula (amounts, a few odd names).
+    let suspects = columns_where(frame, &text, starts_like_formula)?;
+    let fixes: Vec<Expr> = columns_where(frame, &suspects, risky)?
+        .iter()
+        .map(|name| {
+            when(risky(name))
+                .then(concat_str([lit("'"), col(name.as_str())], "", false))
+                .otherwise(col(name.as_str()))
+                .alias(name.as_str())
+        })
+        .collect();
     if fixes.is_empty() {
         return Ok(frame.clone());
     }
