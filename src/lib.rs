@@ -265,7 +265,6 @@ pub fn run_report(settings: &Settings) -> Result<Outcome> {
 /// [`run_report`], telling `stage` what it is doing (for a progress line).
 pub fn run_report_with(settings: &Settings, stage: &mut dyn FnMut(&str)) -> Result<Outcome> {
     let analysis = analyse_telling(settings, stage)?;
-    stage("writing the report");
     let checks = report::write_run(&analysis, settings, stage)?;
     Ok(Outcome {
         checks,
