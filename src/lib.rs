@@ -26,6 +26,7 @@ pub mod cli;
 pub mod config;
 pub mod country;
 pub mod error;
+pub mod frames;
 pub mod generate;
 pub mod ingest;
 pub mod normalize;

@@ -16,6 +16,7 @@ use anyhow::Result;
 use polars::prelude::*;
 
 use crate::country;
+use crate::frames;
 use crate::schema::*;
 use crate::timestamps;
 
@@ -44,7 +45,7 @@ pub struct Checks<'a> {
 
 pub fn normalize(raw: DataFrame, checks: Checks) -> Result<Normalized> {
     let all_native = raw.column(TIMESTAMP_NATIVE)?.null_count() == 0;
-    let trimmed = trimmed_inputs(&raw);
+    let trimmed = trimmed_inputs(&raw)?;
     let mut checked = raw.lazy().with_columns(trimmed);
     if !all_native {
         checked = checked
@@ -93,22 +94,31 @@ pub fn normalize(raw: DataFrame, checks: Checks) -> Result<Normalized> {
     })
 }
 
-/// §8.21: every field is trimmed; empty after trimming is missing. Columns
-/// the file did not have (all missing) are left alone.
-fn trimmed_inputs(raw: &DataFrame) -> Vec<Expr> {
-    value_columns()
+/// §8.21: every field is trimmed; empty after trimming is missing. Only
+/// the columns where some value is blank or has whitespace around it are
+/// rewritten (clean exports have none).
+fn trimmed_inputs(raw: &DataFrame) -> Result<Vec<Expr>> {
+    let present: Vec<String> = value_columns()
         .filter(|c| {
             raw.column(c)
                 .is_ok_and(|column| column.null_count() < raw.height())
         })
+        .map(String::from)
+        .collect();
+    let untidy = frames::columns_where(raw, &present, |c| {
+        col(c).str().contains(lit(r"^\s|\s$|^$"), true)
+    })?;
+    Ok(untidy
+        .iter()
         .map(|c| {
+            let c = c.as_str();
             let trimmed = col(c).str().strip_chars(lit(NULL));
             when(trimmed.clone().str().len_bytes().eq(lit(0u32)))
                 .then(lit(NULL).cast(DataType::String))
                 .otherwise(trimmed)
                 .alias(c)
         })
-        .collect()
+        .collect())
 }
 
 /// The timestamp text still to parse: none where the file stored a native
@@ -340,38 +350,11 @@ fn numbers_of(
     with_country: bool,
 ) -> Result<DataFrame> {
     let numbers = distinct_numbers(messages.column(column)?, key, with_country)?;
-    Ok(looked_up(messages, column, numbers, RAW_NUMBER)?
+    Ok(frames::looked_up(messages, column, numbers, RAW_NUMBER)?
         .lazy()
         .with_column(col(NORMALIZED_NUMBER).alias(column))
         .drop(cols([NORMALIZED_NUMBER]))
         .collect()?)
-}
-
-/// `frame`'s `column` joined to a per-distinct-value `table` (keyed by
-/// `key`, one row per value), in `frame`'s row order: the way a value
-/// computed once per distinct value goes back to every row without
-/// copying the rest of the frame.
-pub(crate) fn looked_up(
-    frame: &DataFrame,
-    column: &str,
-    table: DataFrame,
-    key: &str,
-) -> Result<DataFrame> {
-    let aligned = frame
-        .select([column])?
-        .lazy()
-        .join(
-            table.lazy(),
-            [col(column)],
-            [col(key)],
-            JoinArgs {
-                maintain_order: MaintainOrderJoin::Left,
-                ..JoinArgs::new(JoinType::Left)
-            },
-        )
-        .collect()?;
-    debug_assert_eq!(aligned.height(), frame.height());
-    Ok(aligned)
 }
 
 const RAW_NUMBER: &str = "_raw_number";

@@ -52,7 +52,7 @@ fn hashed(frame: &DataFrame, salt: &str) -> Result<DataFrame> {
         .map(|c| c.map(|c| contact_hash(salt, c)))
         .collect();
     let table = DataFrame::new_infer_height(vec![distinct, Column::new("_hash".into(), hashes)])?;
-    let aligned = crate::normalize::looked_up(frame, CONTACT, table, "_contact")?;
+    let aligned = crate::frames::looked_up(frame, CONTACT, table, "_contact")?;
     let mut out = frame.clone();
     out.with_column(aligned.column("_hash")?.clone().with_name(CONTACT.into()))?;
     Ok(out)

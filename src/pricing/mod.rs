@@ -108,7 +108,7 @@ pub fn price(messages: DataFrame, book: &RateBook, params: &PricingParams) -> Re
     let framed = with_free_entry_points(messages.lazy())
         .with_columns([
             billing_date.clone().alias("billing_date"),
-            first_of_month(billing_date.clone()).alias(BILLING_MONTH),
+            crate::frames::month_start(billing_date.clone()).alias(BILLING_MONTH),
             match params.rates_as_of {
                 Some(d) => lit(d).cast(DataType::Date).alias(PRICE_DATE),
                 None => billing_date.alias(PRICE_DATE),
@@ -327,12 +327,6 @@ fn with_service_tier(priced: LazyFrame, free_tier: u64) -> Result<LazyFrame> {
             .and(col(MESSAGE_ID).is_in(lit(free_ids).implode(false), false))
             .alias("in_free_tier"),
     ))
-}
-
-/// The first day of a date's month (a cheap month key: no text per row).
-fn first_of_month(date: Expr) -> Expr {
-    (date.clone().cast(DataType::Int32) - (date.dt().day().cast(DataType::Int32) - lit(1i32)))
-        .cast(DataType::Date)
 }
 
 /// §5.3 and the precedence of §8.10 (with §8.19 first).

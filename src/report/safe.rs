@@ -13,6 +13,8 @@ use std::borrow::Cow;
 use anyhow::Result;
 use polars::prelude::*;
 
+use crate::frames::columns_where;
+
 const FORMULA_START: &str = r"^[=+\-@\t\r]";
 const PLAIN_NUMBER: &str = r"^[+-]?[0-9]+(\.[0-9]+)?$";
 
@@ -50,34 +52,6 @@ fn risky(column: &str) -> Expr {
             .not()
             .fill_null(false),
     )
-}
-
-/// The columns of `names` in which `cell_test` is true somewhere.
-fn columns_where(
-    frame: &DataFrame,
-    names: &[String],
-    cell_test: fn(&str) -> Expr,
-) -> Result<Vec<String>> {
-    if names.is_empty() {
-        return Ok(Vec::new());
-    }
-    let found = frame
-        .clone()
-        .lazy()
-        .select(
-            names
-                .iter()
-                .map(|c| cell_test(c).any(true).alias(c))
-                .collect::<Vec<_>>(),
-        )
-        .collect()?;
-    let mut hits = Vec::new();
-    for name in names {
-        if found.column(name)?.bool()?.get(0) == Some(true) {
-            hits.push(name.clone());
-        }
-    }
-    Ok(hits)
 }
 
 /// The frame with [`cell`] applied to every text column; columns with no

@@ -9,6 +9,7 @@ use anyhow::Result;
 use polars::prelude::*;
 
 use crate::config::Settings;
+use crate::frames;
 use crate::pricing::money::nanos_text;
 use crate::pricing::{AVOIDABLE, COST, CURRENCY, MARKET, PRICING_RULE, RATE_FROM, REGIME};
 use crate::schema::*;
@@ -35,13 +36,15 @@ pub struct Tables {
 impl Tables {
     pub fn build(analysis: &Analysis, settings: &Settings) -> Result<Self> {
         let period_sends = |messages: &DataFrame| -> Result<DataFrame> {
-            Ok(messages
+            let mut sends = messages
                 .clone()
                 .lazy()
                 .filter(col(IS_INBOUND).not().and(in_period(col(TS_US), settings)))
                 .with_column(month_of(col(TS), settings)?.alias("month"))
                 .sort_by_exprs([col(TS), col(MESSAGE_ID)], SortMultipleOptions::default())
-                .collect()?)
+                .collect()?;
+            frames::dates_as_text(&mut sends, "month", "%Y-%m")?;
+            Ok(sends)
         };
         let sends_full = period_sends(&analysis.messages)?;
         let comparison = analysis.comparison.as_ref().map(period_sends).transpose()?;
@@ -86,10 +89,13 @@ pub fn in_period(ts_us: Expr, settings: &Settings) -> Expr {
     from.and(to)
 }
 
-/// `YYYY-MM` of an instant in the report time zone (§8.12).
+/// The month of an instant in the report time zone (§8.12), as the Date
+/// of its first day (`frames::dates_as_text` makes it `YYYY-MM`).
 pub fn month_of(ts: Expr, settings: &Settings) -> Result<Expr> {
     let tz = TimeZone::opt_try_new(Some(settings.report_tz.name()))?.unwrap_or(TimeZone::UTC);
-    Ok(ts.dt().convert_time_zone(tz).dt().strftime("%Y-%m"))
+    Ok(frames::month_start(
+        ts.dt().convert_time_zone(tz).dt().date(),
+    ))
 }
 
 fn utc_text(name: &str) -> Expr {
@@ -97,7 +103,7 @@ fn utc_text(name: &str) -> Expr {
 }
 
 fn sends_table(sends: &DataFrame) -> Result<DataFrame> {
-    Ok(sends
+    let mut table = sends
         .clone()
         .lazy()
         .select([
@@ -119,9 +125,11 @@ fn sends_table(sends: &DataFrame) -> Result<DataFrame> {
             nanos_text(col(COST)).alias("cost"),
             col(CURRENCY),
             nanos_text(col(AVOIDABLE)).alias("avoidable_cost"),
-            col(RATE_FROM).dt().strftime("%Y-%m-%d").alias(RATE_FROM),
+            col(RATE_FROM),
         ])
-        .collect()?)
+        .collect()?;
+    frames::dates_as_text(&mut table, RATE_FROM, "%Y-%m-%d")?;
+    Ok(table)
 }
 
 fn windows_table(windows: &DataFrame, settings: &Settings) -> Result<DataFrame> {

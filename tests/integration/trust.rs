@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use tempfile::TempDir;
 
-use crate::common::{column_by_id, files_under, ledger, write_csv};
+use crate::common::{column_by_id, files_under, ledger, read_rows, write_csv};
 
 const HEADER: &str = "message_id,contact,direction,timestamp,type,template_name,category,status";
 
@@ -151,4 +151,43 @@ fn any_row_order_and_file_order_gives_the_same_bytes() {
             "{name} differs with rows and files reordered"
         );
     }
+}
+
+/// §8.21: values are trimmed and a blank value is missing, in whichever
+/// columns the padding occurs (only such columns are rewritten).
+#[test]
+fn padded_and_blank_values_read_as_trimmed_and_missing() {
+    let dir = TempDir::new().unwrap();
+    let header = "message_id,contact,direction,timestamp,type,category,status,entry_point";
+    let log = write_csv(
+        dir.path(),
+        "padded.csv",
+        header,
+        &[
+            " p1 ,+966501234567, Inbound ,2026-10-05T10:00:00Z, text ,,, ctwa ",
+            "p2,+966501234567,outbound ,2026-10-05T10:05:00Z,TEMPLATE,\tUtility ,  ,",
+            "p3,+966501234567,outbound,2026-10-05T10:06:00Z,text,, read ,",
+            "p4,   ,inbound,2026-10-05T10:07:00Z,text,,,",
+        ],
+    );
+    let out = dir.path().join("run");
+    report(&[log], &out, &[]);
+    let sends = read_rows(&out.join("sends.csv"));
+    let by_id: BTreeMap<_, _> = sends
+        .iter()
+        .map(|r| (r["message_id"].as_str(), r))
+        .collect();
+    assert_eq!(by_id["p2"]["category"], "utility");
+    assert_eq!(by_id["p2"]["status"], "", "a blank status is missing");
+    assert_eq!(by_id["p2"]["class"], "template_avoidable");
+    // The padded ctwa entry point opens a free entry point window at p2.
+    assert_eq!(by_id["p2"]["pricing_rule"], "free_entry_point");
+    assert_eq!(by_id["p3"]["status"], "read");
+    let rejected = read_rows(&out.join("rejected.csv"));
+    assert_eq!(rejected.len(), 1);
+    assert_eq!(rejected[0]["reason"], "missing contact");
+    // The id " p1 " is p1: p1's window is the one p2 and p3 fall in.
+    let windows = read_rows(&out.join("windows.csv"));
+    assert_eq!(windows.len(), 1);
+    assert_eq!(windows[0]["inbound_count"], "1");
 }

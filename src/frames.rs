@@ -1,0 +1,84 @@
+//! Small polars helpers the stages share.
+//!
+//! Most columns of a message log repeat a few values (business numbers,
+//! months, rate dates), so work on text is done once per distinct value and
+//! joined back to the one column that needs it ([`looked_up`]); and a
+//! fix-up that rarely applies is only run on the columns where some cell
+//! needs it ([`columns_where`]).
+
+use anyhow::Result;
+use polars::prelude::*;
+
+/// `frame`'s `column` joined to a per-distinct-value `table` (keyed by
+/// `key`, one row per value), in `frame`'s row order, without copying the
+/// rest of the frame.
+pub fn looked_up(
+    frame: &DataFrame,
+    column: &str,
+    table: DataFrame,
+    key: &str,
+) -> Result<DataFrame> {
+    let aligned = frame
+        .select([column])?
+        .lazy()
+        .join(
+            table.lazy(),
+            [col(column)],
+            [col(key)],
+            JoinArgs {
+                maintain_order: MaintainOrderJoin::Left,
+                ..JoinArgs::new(JoinType::Left)
+            },
+        )
+        .collect()?;
+    debug_assert_eq!(aligned.height(), frame.height());
+    Ok(aligned)
+}
+
+/// Replaces the Date column `column` with its text in `format`, formatted
+/// once per distinct date.
+pub fn dates_as_text(frame: &mut DataFrame, column: &str, format: &str) -> Result<()> {
+    const KEY: &str = "_date";
+    let distinct = frame.column(column)?.unique()?.with_name(KEY.into());
+    let table = DataFrame::new_infer_height(vec![distinct])?
+        .lazy()
+        .with_column(col(KEY).dt().strftime(format).alias("_text"))
+        .collect()?;
+    let text = looked_up(frame, column, table, KEY)?;
+    frame.with_column(text.column("_text")?.clone().with_name(column.into()))?;
+    Ok(())
+}
+
+/// The first day of a date's month: a month key with no text per row.
+pub fn month_start(date: Expr) -> Expr {
+    (date.clone().cast(DataType::Int32) - (date.dt().day().cast(DataType::Int32) - lit(1i32)))
+        .cast(DataType::Date)
+}
+
+/// The columns of `names` in which `cell_test` is true for some row.
+pub fn columns_where(
+    frame: &DataFrame,
+    names: &[String],
+    cell_test: impl Fn(&str) -> Expr,
+) -> Result<Vec<String>> {
+    if names.is_empty() || frame.height() == 0 {
+        return Ok(Vec::new());
+    }
+    let found = frame
+        .clone()
+        .lazy()
+        .select(
+            names
+                .iter()
+                .map(|c| cell_test(c).any(true).alias(c))
+                .collect::<Vec<_>>(),
+        )
+        .collect()?;
+    let mut hits = Vec::new();
+    for name in names {
+        if found.column(name)?.bool()?.get(0) == Some(true) {
+            hits.push(name.clone());
+        }
+    }
+    Ok(hits)
+}
