@@ -216,39 +216,42 @@ pub(crate) fn count_by_file(rows: LazyFrame) -> Result<Vec<(u32, u64)>> {
 
 /// Typed, canonical columns of accepted messages.
 fn canonical(messages: LazyFrame) -> LazyFrame {
-    let is_inbound = col(DIRECTION).str().to_lowercase().eq(lit("inbound"));
-    let kind = col(TYPE).str().to_lowercase();
-    let is_template = is_inbound
-        .clone()
-        .not()
-        .and(kind.clone().eq(lit("template")).fill_null(false));
-    let status = col(STATUS).str().to_lowercase();
-    let failed = is_inbound.clone().not().and(
-        status
-            .clone()
+    // Each text column is lowered once here and the flags read the result
+    // (without common-subexpression elimination every use would redo it).
+    let lowered = messages.with_columns([
+        col(DIRECTION).str().to_lowercase(),
+        col(TYPE).str().to_lowercase(),
+        col(STATUS).str().to_lowercase(),
+        col(ENTRY_POINT).str().to_lowercase(),
+        col(CATEGORY).alias("category_given"),
+        col(CATEGORY).str().to_lowercase(),
+        col(BUSINESS_NUMBER).fill_null(lit("default")),
+    ]);
+    let flagged = lowered.with_columns([
+        col(DIRECTION).eq(lit("inbound")).alias(IS_INBOUND),
+        col(DIRECTION)
+            .neq(lit("inbound"))
+            .and(col(TYPE).eq(lit("template")).fill_null(false))
+            .alias(IS_TEMPLATE),
+    ]);
+    let failed = col(IS_INBOUND).not().and(
+        col(STATUS)
             .eq(lit("failed"))
             .fill_null(false)
             .or(col(ERROR_CODE).is_not_null()),
     );
-    let entry_point = col(ENTRY_POINT).str().to_lowercase();
-    messages.with_columns([
-        col(BUSINESS_NUMBER).fill_null(lit("default")),
-        is_inbound.clone().alias(IS_INBOUND),
-        when(is_inbound.clone())
+    flagged.with_columns([
+        when(col(IS_INBOUND))
             .then(lit("inbound"))
             .otherwise(lit("outbound"))
             .alias(DIRECTION),
-        kind.alias(TYPE),
-        col(CATEGORY).alias("category_given"),
-        is_template.clone().alias(IS_TEMPLATE),
-        when(is_template)
+        when(col(IS_TEMPLATE))
             .then(normalized_category())
             .otherwise(lit(NULL).cast(DataType::String))
             .alias(CATEGORY),
-        status.alias(STATUS),
         failed.alias(FAILED),
-        is_inbound
-            .and(entry_point.is_in(
+        col(IS_INBOUND)
+            .and(col(ENTRY_POINT).is_in(
                 lit(Series::new("e".into(), ["ctwa", "fb_page_cta"])).implode(false),
                 false,
             ))
@@ -261,10 +264,10 @@ fn canonical(messages: LazyFrame) -> LazyFrame {
     ])
 }
 
-/// §8.3: spelling variants of Meta's categories; anything else on a
-/// template (missing included) is `unknown`.
+/// §8.3: spelling variants of Meta's categories (already lower-cased);
+/// anything else on a template (missing included) is `unknown`.
 fn normalized_category() -> Expr {
-    let c = col(CATEGORY).str().to_lowercase();
+    let c = col(CATEGORY);
     when(
         c.clone()
             .eq(lit("marketing"))
