@@ -35,18 +35,28 @@ pub fn looked_up(
     Ok(aligned)
 }
 
-/// Replaces the Date column `column` with its text in `format`, formatted
-/// once per distinct date.
-pub fn dates_as_text(frame: &mut DataFrame, column: &str, format: &str) -> Result<()> {
-    const KEY: &str = "_date";
+/// Replaces `column` with `f` of it, evaluated once per distinct value
+/// (for columns of a few repeated values: types, statuses, dates).
+pub fn map_per_distinct(
+    frame: &mut DataFrame,
+    column: &str,
+    f: impl Fn(Expr) -> Expr,
+) -> Result<()> {
+    const KEY: &str = "_value";
     let distinct = frame.column(column)?.unique()?.with_name(KEY.into());
     let table = DataFrame::new_infer_height(vec![distinct])?
         .lazy()
-        .with_column(col(KEY).dt().strftime(format).alias("_text"))
+        .with_column(f(col(KEY)).alias("_mapped"))
         .collect()?;
-    let text = looked_up(frame, column, table, KEY)?;
-    frame.with_column(text.column("_text")?.clone().with_name(column.into()))?;
+    let mapped = looked_up(frame, column, table, KEY)?;
+    frame.with_column(mapped.column("_mapped")?.clone().with_name(column.into()))?;
     Ok(())
+}
+
+/// Replaces the Date column `column` with its text in `format`, formatted
+/// once per distinct date.
+pub fn dates_as_text(frame: &mut DataFrame, column: &str, format: &str) -> Result<()> {
+    map_per_distinct(frame, column, |date| date.dt().strftime(format))
 }
 
 /// The first day of a date's month: a month key with no text per row.

@@ -85,7 +85,11 @@ pub fn normalize(raw: DataFrame, checks: Checks) -> Result<Normalized> {
         REJECT_REASON,
         IS_DUPLICATE,
     ]));
-    let messages = with_numbers(canonical(messages))?.collect()?;
+    let mut messages = messages.collect()?;
+    for column in [DIRECTION, TYPE, STATUS, ENTRY_POINT, CATEGORY] {
+        frames::map_per_distinct(&mut messages, column, |v| v.str().to_lowercase())?;
+    }
+    let messages = with_numbers(canonical(messages.lazy()))?.collect()?;
     Ok(Normalized {
         messages,
         rejected,
@@ -214,17 +218,11 @@ pub(crate) fn count_by_file(rows: LazyFrame) -> Result<Vec<(u32, u64)>> {
         .collect())
 }
 
-/// Typed, canonical columns of accepted messages.
+/// Typed, canonical columns of accepted messages whose direction, type,
+/// status, entry point and category are already lower-case.
 fn canonical(messages: LazyFrame) -> LazyFrame {
-    // Each text column is lowered once here and the flags read the result
-    // (without common-subexpression elimination every use would redo it).
     let lowered = messages.with_columns([
-        col(DIRECTION).str().to_lowercase(),
-        col(TYPE).str().to_lowercase(),
-        col(STATUS).str().to_lowercase(),
-        col(ENTRY_POINT).str().to_lowercase(),
         col(CATEGORY).alias("category_given"),
-        col(CATEGORY).str().to_lowercase(),
         col(BUSINESS_NUMBER).fill_null(lit("default")),
     ]);
     let flagged = lowered.with_columns([
