@@ -35,11 +35,12 @@ pub fn looked_up(
     Ok(aligned)
 }
 
-/// Replaces `column` with `f` of it, evaluated once per distinct value
-/// (for columns of a few repeated values: types, statuses, dates).
+/// Sets column `into` to `f` of `column`, evaluated once per distinct
+/// value (for columns of a few repeated values: types, statuses, dates).
 pub fn map_per_distinct(
     frame: &mut DataFrame,
     column: &str,
+    into: &str,
     f: impl Fn(Expr) -> Expr,
 ) -> Result<()> {
     const KEY: &str = "_value";
@@ -49,14 +50,14 @@ pub fn map_per_distinct(
         .with_column(f(col(KEY)).alias("_mapped"))
         .collect()?;
     let mapped = looked_up(frame, column, table, KEY)?;
-    frame.with_column(mapped.column("_mapped")?.clone().with_name(column.into()))?;
+    frame.with_column(mapped.column("_mapped")?.clone().with_name(into.into()))?;
     Ok(())
 }
 
 /// Replaces the Date column `column` with its text in `format`, formatted
 /// once per distinct date.
 pub fn dates_as_text(frame: &mut DataFrame, column: &str, format: &str) -> Result<()> {
-    map_per_distinct(frame, column, |date| date.dt().strftime(format))
+    map_per_distinct(frame, column, column, |date| date.dt().strftime(format))
 }
 
 /// The first day of a date's month: a month key with no text per row.

@@ -46,24 +46,33 @@ pub struct Checks<'a> {
 pub fn normalize(raw: DataFrame, checks: Checks) -> Result<Normalized> {
     let all_native = raw.column(TIMESTAMP_NATIVE)?.null_count() == 0;
     let trimmed = trimmed_inputs(&raw)?;
-    let mut checked = raw.lazy().with_columns(trimmed);
+    let mut raw = raw.lazy().with_columns(trimmed).collect()?;
+    frames::map_per_distinct(&mut raw, DIRECTION, KNOWN_DIRECTION, |d| {
+        d.str().to_lowercase().is_in(
+            lit(Series::new("d".into(), ["inbound", "outbound"])).implode(false),
+            false,
+        )
+    })?;
+    let mut checked = raw.lazy();
     if !all_native {
         checked = checked
             .with_column(timestamps::rfc3339_parts(timestamp_text())?.alias(TIMESTAMP_PARTS));
     }
+    let (checks, reasons) = row_checks(checks, all_native)?;
     let checked = checked
-        .with_columns(reject_reason(checks, all_native)?)
-        .drop(by_name([TIMESTAMP_PARTS], false, false))
+        .with_columns(checks)
+        .drop(by_name([TIMESTAMP_PARTS, KNOWN_DIRECTION], false, false))
         .collect()?;
     let rejected = checked
         .clone()
         .lazy()
-        .filter(col(REJECT_REASON).is_not_null())
+        .filter(col(REJECT_CODE).is_not_null())
+        .with_column(reasons.alias(REJECT_REASON))
         .select(rejected_columns())
         .collect()?;
     let valid = checked
         .lazy()
-        .filter(col(REJECT_REASON).is_null())
+        .filter(col(REJECT_CODE).is_null())
         .with_column(
             col(MESSAGE_ID)
                 .is_first_distinct()
@@ -82,12 +91,12 @@ pub fn normalize(raw: DataFrame, checks: Checks) -> Result<Normalized> {
         INGEST_ERROR,
         TIMESTAMP,
         TIMESTAMP_NATIVE,
-        REJECT_REASON,
+        REJECT_CODE,
         IS_DUPLICATE,
     ]));
     let mut messages = messages.collect()?;
     for column in [DIRECTION, TYPE, STATUS, ENTRY_POINT, CATEGORY] {
-        frames::map_per_distinct(&mut messages, column, |v| v.str().to_lowercase())?;
+        frames::map_per_distinct(&mut messages, column, column, |v| v.str().to_lowercase())?;
     }
     let messages = with_numbers(canonical(messages.lazy()))?.collect()?;
     Ok(Normalized {
@@ -109,8 +118,14 @@ fn trimmed_inputs(raw: &DataFrame) -> Result<Vec<Expr>> {
         })
         .map(String::from)
         .collect();
+    // Three tests that each look at one end of the value, not a regex
+    // that scans all of it.
     let untidy = frames::columns_where(raw, &present, |c| {
-        col(c).str().contains(lit(r"^\s|\s$|^$"), true)
+        let text = || col(c).str();
+        text()
+            .contains(lit(r"^\s"), true)
+            .or(text().contains(lit(r"\s$"), true))
+            .or(text().len_bytes().eq(lit(0u32)))
     })?;
     Ok(untidy
         .iter()
@@ -136,59 +151,74 @@ fn timestamp_text() -> Expr {
 
 const TIMESTAMP_PARTS: &str = "_timestamp_parts";
 
-fn reject_reason(checks: Checks, all_native: bool) -> Result<Vec<Expr>> {
-    let input_tz = checks.input_tz;
+/// `true` where the row's direction is inbound or outbound, any case.
+const KNOWN_DIRECTION: &str = "_known_direction";
+/// Which check a row failed (its index in the list of [`row_checks`]).
+const REJECT_CODE: &str = "_reject_code";
+
+/// The row checks, in the order §2 and §8 give them: an expression that
+/// sets `_reject_code` (null for a good row) and the parsed `ts`, and one
+/// that turns a code into its reason. Codes are small integers so that the
+/// check costs integer work per row; the text is only made for rejected
+/// rows.
+fn row_checks(checks: Checks, all_native: bool) -> Result<(Vec<Expr>, Expr)> {
     let parsed = if all_native {
         timestamps::ParsedTimestamp {
             micros: lit(NULL).cast(DataType::Int64),
             in_dst_gap: lit(false),
         }
     } else {
-        timestamps::parse_parts(timestamp_text(), col(TIMESTAMP_PARTS), input_tz)?
+        timestamps::parse_parts(timestamp_text(), col(TIMESTAMP_PARTS), checks.input_tz)?
     };
     let ts = col(TIMESTAMP_NATIVE)
         .cast(DataType::Int64)
         .fill_null(parsed.micros.clone());
-    let direction = col(DIRECTION).str().to_lowercase();
-    let known_direction = direction.is_in(
-        lit(Series::new("d".into(), ["inbound", "outbound"])).implode(false),
-        false,
-    );
-    let reason = when(col(INGEST_ERROR).is_not_null())
-        .then(col(INGEST_ERROR))
-        .when(col(MESSAGE_ID).is_null())
-        .then(lit("missing message_id"))
-        .when(col(CONTACT).is_null())
-        .then(lit("missing contact"))
-        .when(col(DIRECTION).is_null())
-        .then(lit("missing direction"))
-        .when(known_direction.not())
-        .then(lit("unknown direction (expected inbound or outbound)"))
-        .when(
-            col(TIMESTAMP)
-                .is_null()
-                .and(col(TIMESTAMP_NATIVE).is_null()),
-        )
-        .then(lit("missing timestamp"))
-        .when(col(TIMESTAMP_NATIVE).is_null().and(parsed.in_dst_gap))
-        .then(lit(
-            "local time does not exist in the input time zone (DST gap)",
-        ))
-        .when(ts.clone().is_null())
-        .then(lit(
-            "unparseable timestamp (expected RFC 3339 or 10/13-digit Unix time)",
-        ))
-        .when(ts.clone().lt(lit(EARLIEST_US)))
-        .then(lit(
-            "timestamp before 2010-01-01, older than WhatsApp Business (check the unit: 10 digits are seconds, 13 milliseconds)",
-        ))
-        .when(match checks.latest_us {
-            Some(latest) => ts.clone().gt(lit(latest)),
-            None => lit(false),
-        })
-        .then(lit("timestamp after --now (a clock or zone mistake at the source?)"))
-        .otherwise(lit(NULL).cast(DataType::String));
-    Ok(vec![reason.alias(REJECT_REASON), ts.alias(TS)])
+    let text = |t: &str| lit(t.to_string());
+    let failures: Vec<(Expr, Expr)> = vec![
+        (col(INGEST_ERROR).is_not_null(), col(INGEST_ERROR)),
+        (col(MESSAGE_ID).is_null(), text("missing message_id")),
+        (col(CONTACT).is_null(), text("missing contact")),
+        (col(DIRECTION).is_null(), text("missing direction")),
+        (
+            col(KNOWN_DIRECTION).not(),
+            text("unknown direction (expected inbound or outbound)"),
+        ),
+        (
+            col(TIMESTAMP).is_null().and(col(TIMESTAMP_NATIVE).is_null()),
+            text("missing timestamp"),
+        ),
+        (
+            col(TIMESTAMP_NATIVE).is_null().and(parsed.in_dst_gap),
+            text("local time does not exist in the input time zone (DST gap)"),
+        ),
+        (
+            ts.clone().is_null(),
+            text("unparseable timestamp (expected RFC 3339 or 10/13-digit Unix time)"),
+        ),
+        (
+            ts.clone().lt(lit(EARLIEST_US)),
+            text("timestamp before 2010-01-01, older than WhatsApp Business (check the unit: 10 digits are seconds, 13 milliseconds)"),
+        ),
+        (
+            match checks.latest_us {
+                Some(latest) => ts.clone().gt(lit(latest)),
+                None => lit(false),
+            },
+            text("timestamp after --now (a clock or zone mistake at the source?)"),
+        ),
+    ];
+    // The first failing check wins: build the chain from the last one.
+    let mut code = lit(NULL).cast(DataType::Int32);
+    let mut reason = lit(NULL).cast(DataType::String);
+    for (i, (failed, why)) in failures.into_iter().enumerate().rev() {
+        code = when(failed.fill_null(false))
+            .then(lit(i as i32))
+            .otherwise(code);
+        reason = when(col(REJECT_CODE).eq(lit(i as i32)))
+            .then(why)
+            .otherwise(reason);
+    }
+    Ok((vec![code.alias(REJECT_CODE), ts.alias(TS)], reason))
 }
 
 fn rejected_columns() -> Vec<Expr> {
