@@ -122,13 +122,17 @@ fn sends_table(sends: &DataFrame) -> Result<DataFrame> {
             col(WINDOW_ID),
             col(REGIME),
             col(PRICING_RULE),
-            nanos_text(col(COST)).alias("cost"),
+            col(COST).alias("cost"),
             col(CURRENCY),
-            nanos_text(col(AVOIDABLE)).alias("avoidable_cost"),
+            col(AVOIDABLE).alias("avoidable_cost"),
             col(RATE_FROM),
         ])
         .collect()?;
     frames::dates_as_text(&mut table, RATE_FROM, "%Y-%m-%d")?;
+    // Amounts repeat (one per rate): formatted once per distinct amount.
+    for amount in ["cost", "avoidable_cost"] {
+        frames::map_per_distinct(&mut table, amount, amount, nanos_text)?;
+    }
     Ok(table)
 }
 
