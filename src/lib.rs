@@ -27,6 +27,7 @@ pub mod config;
 pub mod country;
 pub mod error;
 pub mod frames;
+pub mod fuzzing;
 pub mod generate;
 pub mod ingest;
 pub mod normalize;

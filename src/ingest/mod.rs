@@ -422,6 +422,31 @@ fn read_file(file: &InputFile, name: &str, input_tz: &str, spec: &ReadSpec) -> R
     }
 }
 
+/// Reads one message log held in memory as `read_inputs` reads a file of
+/// that format (webhook lines folded on their own), with provenance: the
+/// fuzz targets and property tests feed parsers through here.
+pub fn read_bytes(bytes: &[u8], name: &str, format: Format) -> Result<DataFrame> {
+    let input = || -> Box<dyn Read> { Box::new(std::io::Cursor::new(bytes.to_vec())) };
+    let spec = ReadSpec {
+        mapping: &Mapping::identity(),
+        required: &schema::REQUIRED_COLUMNS,
+    };
+    let frame = match format {
+        Format::Csv => csv::read(input(), name, &spec)?,
+        Format::Ndjson => ndjson::read(input(), name, &spec)?,
+        Format::Parquet => anyhow::bail!("{name}: Parquet is read from a file, not from memory"),
+        Format::Webhook => {
+            let parsed = webhook::parse(input(), name)?;
+            let mut folded = webhook::fold(vec![parsed])?;
+            folded
+                .pop()
+                .map(|(frame, _)| frame)
+                .expect("one file folded")
+        }
+    };
+    add_provenance(frame, name, 0)
+}
+
 /// Collects records as optional strings, one vector per value column.
 pub(crate) struct RawBuilder {
     values: Vec<Vec<Option<String>>>,

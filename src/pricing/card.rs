@@ -214,7 +214,12 @@ impl RateBook {
         Ok(())
     }
 
-    fn add_card(&mut self, text: &str, name: &str, date: Option<NaiveDate>) -> Result<()> {
+    pub(crate) fn add_card(
+        &mut self,
+        text: &str,
+        name: &str,
+        date: Option<NaiveDate>,
+    ) -> Result<()> {
         let records = read_records(text, name)?;
         let Some(header_at) = records
             .iter()
@@ -336,7 +341,7 @@ impl RateBook {
         Ok(())
     }
 
-    fn add_markets(&mut self, text: &str, name: &str) -> Result<()> {
+    pub(crate) fn add_markets(&mut self, text: &str, name: &str) -> Result<()> {
         let records = read_records(text, name)?;
         let Some(((_, header), body)) = records.split_first() else {
             return Err(bad_input!(

@@ -5,6 +5,7 @@ mod cli;
 mod common;
 mod examples;
 mod finance;
+mod fuzz_corpus;
 mod pricing;
 mod properties;
 mod reports;
