@@ -112,11 +112,11 @@ pub struct CiArgs {
     #[arg(long, value_name = "SALT", requires = "hash_contacts")]
     pub salt: Option<String>,
 
-    /// Exit 2 when any input row was rejected, after the whole report
-    /// (rejected.csv included) is written. Without it a rejected row is data
-    /// quality, not failure: it is listed, counted and named on stderr.
+    /// Exit 0 even when input rows were rejected. Without it, a run with
+    /// rejected rows writes the whole report (rejected.csv included) and then
+    /// exits 2, so that an unattended job notices rows it could not use.
     #[arg(long)]
-    pub fail_on_rejected: bool,
+    pub allow_rejected: bool,
 
     /// Print nothing but errors and breached thresholds (no progress, no
     /// "wrote …" line, no warnings).

@@ -309,7 +309,7 @@ fn rejected_notes(rejected: &DataFrame, out_dir: &std::path::Path) -> Result<Vec
                 l => format!(" (line {l})"),
             };
             Ok(format!(
-                "{} row {}{line}: {}; {} row(s) rejected for this reason, all listed in {} (fix them at the source and rerun)",
+                "{} row {}{line}: {}; {} row(s) rejected for this reason, all listed in {} (fix them at the source and rerun, or pass --allow-rejected to accept them)",
                 text(&files)?,
                 text(&rows)?,
                 text(&reasons)?,

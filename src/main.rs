@@ -100,7 +100,8 @@ fn report(args: ReportArgs) -> Result<u8> {
         }
     }
     // A failing run says why even when quiet.
-    if !quiet || args.ci.fail_on_rejected {
+    let failing_on_rejected = !outcome.rejected.is_empty() && !args.ci.allow_rejected;
+    if !quiet || failing_on_rejected {
         for note in &outcome.rejected {
             eprintln!("window-ledger: rejected: {note}");
         }
@@ -112,7 +113,7 @@ fn report(args: ReportArgs) -> Result<u8> {
     for check in &breached {
         eprintln!("window-ledger: threshold breached: {}", check.describe());
     }
-    if args.ci.fail_on_rejected && !outcome.rejected.is_empty() {
+    if failing_on_rejected {
         return Ok(2);
     }
     Ok(if breached.is_empty() {
