@@ -35,6 +35,7 @@ pub fn write_run(
     settings: &Settings,
     stage: &mut dyn FnMut(&str),
 ) -> Result<Vec<thresholds::Check>> {
+    let run = publish::Staging::create(&settings.out_dir)?;
     stage("building the tables");
     let tables = tables::Tables::build(analysis, settings)?.reconciled(analysis, settings)?;
     stage("running the SQL sections");
@@ -47,11 +48,10 @@ pub fn write_run(
     stage("drawing the charts");
     let figures = figures::Figures::compute(&tables, &analysis.messages, settings)?;
     let mut svgs = Vec::new();
-    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
     for (name, _) in charts::CHARTS {
         let svg = charts::svg(name, &figures)?;
-        files.push((format!("charts/{name}.png"), charts::png(name, &figures)?));
-        files.push((format!("charts/{name}.svg"), svg.clone().into_bytes()));
+        run.write(&format!("charts/{name}.png"), &charts::png(name, &figures)?)?;
+        run.write(&format!("charts/{name}.svg"), svg.as_bytes())?;
         svgs.push((name.to_string(), svg));
     }
     let page = html::Page {
@@ -63,43 +63,37 @@ pub fn write_run(
         sections: &sections,
     };
     stage("writing the HTML report and tables");
-    files.push((
-        "report.html".into(),
-        html::render(&page, &tables)?.into_bytes(),
-    ));
-    let named: Vec<(&str, Vec<u8>)> = vec![
-        ("sends.csv", csv_bytes(&tables.sends)?),
-        ("windows.csv", csv_bytes(&tables.windows)?),
-        ("summary.csv", csv_bytes(&tables.summary)?),
-        ("rejected.csv", csv_bytes(&tables.rejected)?),
+    run.write("report.html", html::render(&page, &tables)?.as_bytes())?;
+    run.write_with("sends.csv", |out| {
+        tables::write_sends_csv(&tables.sends_full, out)
+    })?;
+    let mut named: Vec<(&str, &DataFrame)> = vec![
+        ("windows.csv", &tables.windows),
+        ("summary.csv", &tables.summary),
+        ("rejected.csv", &tables.rejected),
     ];
-    files.extend(named.into_iter().map(|(n, b)| (n.to_string(), b)));
     if let Some(reconciliation) = &tables.reconciliation {
-        files.push((
-            "reconciliation.csv".into(),
-            csv_bytes(&reconciliation.rows)?,
-        ));
+        named.push(("reconciliation.csv", &reconciliation.rows));
         if let Some(analytics) = &reconciliation.analytics {
-            files.push(("analytics.csv".into(), csv_bytes(analytics)?));
+            named.push(("analytics.csv", analytics));
         }
+    }
+    for (name, frame) in named {
+        run.write_with(name, |out| write_csv(frame, out, true))?;
     }
     let mut json_text = serde_json::to_string_pretty(&summary)?;
     json_text.push('\n');
-    files.push(("summary.json".into(), json_text.into_bytes()));
-    files.push(("summary.md".into(), markdown::render(&summary).into_bytes()));
+    run.write("summary.json", json_text.as_bytes())?;
+    run.write("summary.md", markdown::render(&summary).as_bytes())?;
     stage("writing the workbook");
-    files.push((
-        "report.xlsx".into(),
-        xlsx::render(&summary, &tables, &sections, settings.report_tz.name())?,
-    ));
+    let workbook = xlsx::render(&summary, &tables, &sections, settings.report_tz.name())?;
+    run.write("report.xlsx", &workbook)?;
     for section in &sections {
-        files.push((
-            format!("tables/{}.csv", section.name),
-            csv_bytes(&section.table)?,
-        ));
+        let name = format!("tables/{}.csv", section.name);
+        run.write_with(&name, |out| write_csv(&section.table, out, true))?;
     }
     stage("publishing the run directory");
-    publish::publish(&settings.out_dir, &files)?;
+    run.publish()?;
     Ok(checks)
 }
 
@@ -127,9 +121,16 @@ fn previous_month_summary(
 /// spreadsheets (`safe`).
 pub fn csv_bytes(frame: &DataFrame) -> Result<Vec<u8>> {
     let mut bytes = Vec::new();
-    let mut frame = safe::neutralized(frame)?;
-    CsvWriter::new(&mut bytes)
-        .include_header(true)
-        .finish(&mut frame)?;
+    write_csv(frame, &mut bytes, true)?;
     Ok(bytes)
+}
+
+/// Writes a frame as CSV, text cells made safe for spreadsheets (`safe`);
+/// `header` false continues a table written in parts.
+pub fn write_csv(frame: &DataFrame, out: &mut dyn std::io::Write, header: bool) -> Result<()> {
+    let mut frame = safe::neutralized(frame)?;
+    CsvWriter::new(out)
+        .include_header(header)
+        .finish(&mut frame)?;
+    Ok(())
 }

@@ -16,33 +16,81 @@ use anyhow::{Context, Result};
 
 use crate::bad_input;
 
-pub fn publish(out_dir: &Path, files: &[(String, Vec<u8>)]) -> Result<()> {
-    let staging = sibling(out_dir, "staging", std::process::id());
-    let unwritable = |e: std::io::Error| {
-        bad_input!(
-            "{}: cannot write the run directory there ({e}); choose another --out",
-            out_dir.display()
-        )
-    };
-    if let Some(parent) = staging.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(unwritable)?;
-    }
-    remove_leftovers(out_dir);
-    if staging.exists() {
-        std::fs::remove_dir_all(&staging)
-            .with_context(|| format!("removing {}", staging.display()))?;
-    }
-    std::fs::create_dir(&staging).map_err(unwritable)?;
-    for (name, bytes) in files {
-        let path = staging.join(name);
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(unwritable)?;
+/// A run directory being written: files go into the staging directory as
+/// they are made (a large `sends.csv` never sits in memory whole), and
+/// [`Staging::publish`] swaps it into place. Dropped unpublished (an error
+/// on the way), it removes itself and the previous run stays.
+pub struct Staging {
+    dir: PathBuf,
+    out_dir: PathBuf,
+    published: bool,
+}
+
+impl Staging {
+    /// Creates the staging directory beside `out_dir` (with `charts/` and
+    /// `tables/`), after removing what killed runs left there.
+    pub fn create(out_dir: &Path) -> Result<Self> {
+        let dir = sibling(out_dir, "staging", std::process::id());
+        if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| unwritable(out_dir, e))?;
         }
-        std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
+        remove_leftovers(out_dir);
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
+        }
+        std::fs::create_dir(&dir).map_err(|e| unwritable(out_dir, e))?;
+        let staging = Staging {
+            dir,
+            out_dir: out_dir.to_path_buf(),
+            published: false,
+        };
+        for sub in ["charts", "tables"] {
+            std::fs::create_dir_all(staging.dir.join(sub)).map_err(|e| unwritable(out_dir, e))?;
+        }
+        Ok(staging)
     }
-    std::fs::create_dir_all(staging.join("charts")).map_err(unwritable)?;
-    std::fs::create_dir_all(staging.join("tables")).map_err(unwritable)?;
-    replace_dir(&staging, out_dir)
+
+    /// Writes one whole file of the run (`name` relative to the run).
+    pub fn write(&self, name: &str, bytes: &[u8]) -> Result<()> {
+        let path = self.dir.join(name);
+        std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))
+    }
+
+    /// Writes one file of the run through a buffered writer.
+    pub fn write_with(
+        &self,
+        name: &str,
+        fill: impl FnOnce(&mut dyn std::io::Write) -> Result<()>,
+    ) -> Result<()> {
+        let path = self.dir.join(name);
+        let file =
+            std::fs::File::create(&path).with_context(|| format!("writing {}", path.display()))?;
+        let mut writer = std::io::BufWriter::with_capacity(1 << 20, file);
+        fill(&mut writer)?;
+        std::io::Write::flush(&mut writer).with_context(|| format!("writing {}", path.display()))
+    }
+
+    /// Puts the run in place of `out_dir` (DOMAIN.md outputs are complete
+    /// or absent, never half written).
+    pub fn publish(mut self) -> Result<()> {
+        self.published = true;
+        replace_dir(&self.dir, &self.out_dir)
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if !self.published {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+fn unwritable(out_dir: &Path, e: std::io::Error) -> anyhow::Error {
+    bad_input!(
+        "{}: cannot write the run directory there ({e}); choose another --out",
+        out_dir.display()
+    )
 }
 
 /// `reports/2026-10` → `reports/.2026-10.staging-<pid>`.

@@ -171,19 +171,14 @@ fn messages_table(messages: &DataFrame) -> LazyFrame {
 }
 
 fn sends_table(tables: &Tables) -> Result<LazyFrame> {
-    let extra = tables
-        .sends_full
-        .select(["month", COST, AVOIDABLE])?
-        .lazy()
-        .rename(
-            [COST, AVOIDABLE],
-            ["cost_nanos", "avoidable_cost_nanos"],
-            true,
-        )
-        .collect()?;
-    let mut sends = tables.sends.clone();
-    sends.hstack_mut(extra.columns())?;
-    Ok(sends.lazy())
+    Ok(crate::report::tables::sends_text(
+        tables.sends_full.clone().lazy(),
+        vec![
+            col("month"),
+            col(COST).alias("cost_nanos"),
+            col(AVOIDABLE).alias("avoidable_cost_nanos"),
+        ],
+    ))
 }
 
 fn summary_table(tables: &Tables) -> LazyFrame {

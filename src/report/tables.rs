@@ -20,7 +20,6 @@ use crate::Analysis;
 pub const TIME_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.fZ";
 
 pub struct Tables {
-    pub sends: DataFrame,
     pub windows: DataFrame,
     pub summary: DataFrame,
     pub rejected: DataFrame,
@@ -50,7 +49,6 @@ impl Tables {
         let comparison = analysis.comparison.as_ref().map(period_sends).transpose()?;
         Ok(Tables {
             reconciliation: None,
-            sends: sends_table(&sends_full)?,
             windows: windows_table(&analysis.windows, settings)?,
             summary: summary_table(&sends_full)?,
             rejected: rejected_table(&analysis.rejected)?,
@@ -102,38 +100,78 @@ fn utc_text(name: &str) -> Expr {
     col(name).dt().strftime(TIME_FORMAT).alias(name)
 }
 
-fn sends_table(sends: &DataFrame) -> Result<DataFrame> {
-    let mut table = sends
-        .clone()
-        .lazy()
-        .select([
-            col(MESSAGE_ID),
-            col(BUSINESS_NUMBER),
-            col(CONTACT),
-            utc_text(TS).alias("timestamp"),
-            col(COUNTRY),
-            col(MARKET),
-            col(TYPE),
-            col(TEMPLATE_NAME),
-            col(CATEGORY),
-            col(STATUS),
-            col(FAILED).alias("failed"),
-            col(CLASS),
-            col(WINDOW_ID),
-            col(REGIME),
-            col(PRICING_RULE),
-            col(COST).alias("cost"),
-            col(CURRENCY),
-            col(AVOIDABLE).alias("avoidable_cost"),
-            col(RATE_FROM),
-        ])
-        .collect()?;
-    frames::dates_as_text(&mut table, RATE_FROM, "%Y-%m-%d")?;
-    // Amounts repeat (one per rate): formatted once per distinct amount.
-    for amount in ["cost", "avoidable_cost"] {
-        frames::map_per_distinct(&mut table, amount, amount, nanos_text)?;
+/// The columns of `sends.csv` (DOMAIN.md §6) in order, the rate date and
+/// the amounts still typed: [`sends_text`] and [`write_sends_csv`] format
+/// them.
+fn sends_columns() -> Vec<Expr> {
+    vec![
+        col(MESSAGE_ID),
+        col(BUSINESS_NUMBER),
+        col(CONTACT),
+        utc_text(TS).alias("timestamp"),
+        col(COUNTRY),
+        col(MARKET),
+        col(TYPE),
+        col(TEMPLATE_NAME),
+        col(CATEGORY),
+        col(STATUS),
+        col(FAILED).alias("failed"),
+        col(CLASS),
+        col(WINDOW_ID),
+        col(REGIME),
+        col(PRICING_RULE),
+        col(COST).alias("cost"),
+        col(CURRENCY),
+        col(AVOIDABLE).alias("avoidable_cost"),
+        col(RATE_FROM),
+    ]
+}
+
+const RATE_DATE_FORMAT: &str = "%Y-%m-%d";
+
+/// The `sends` table as text, lazily (for SQL sections: only the columns a
+/// query reads are formatted), with `extra` columns after it.
+pub fn sends_text(sends_full: LazyFrame, extra: Vec<Expr>) -> LazyFrame {
+    let mut columns = sends_columns();
+    columns.extend(extra);
+    sends_full.select(columns).with_columns([
+        col(RATE_FROM).dt().strftime(RATE_DATE_FORMAT),
+        nanos_text(col("cost")).alias("cost"),
+        nanos_text(col("avoidable_cost")).alias("avoidable_cost"),
+    ])
+}
+
+/// Rows of `sends.csv` formatted at a time: the text of a chunk exists only
+/// while it is written, so a run of 100M sends does not hold 100M rows of
+/// text.
+const SENDS_CHUNK: usize = 1 << 20;
+
+/// Writes `sends.csv` from the typed sends, chunk by chunk (the bytes are
+/// those of the whole table written at once).
+pub fn write_sends_csv(sends_full: &DataFrame, out: &mut dyn std::io::Write) -> Result<()> {
+    write_sends_csv_by(sends_full, out, SENDS_CHUNK)
+}
+
+fn write_sends_csv_by(
+    sends_full: &DataFrame,
+    out: &mut dyn std::io::Write,
+    chunk_rows: usize,
+) -> Result<()> {
+    let mut offset = 0;
+    loop {
+        let chunk = sends_full.slice(offset as i64, chunk_rows);
+        let mut table = chunk.lazy().select(sends_columns()).collect()?;
+        frames::dates_as_text(&mut table, RATE_FROM, RATE_DATE_FORMAT)?;
+        // Amounts repeat (one per rate): formatted once per distinct amount.
+        for amount in ["cost", "avoidable_cost"] {
+            frames::map_per_distinct(&mut table, amount, amount, nanos_text)?;
+        }
+        super::write_csv(&table, out, offset == 0)?;
+        offset += chunk_rows;
+        if offset >= sends_full.height() {
+            return Ok(());
+        }
     }
-    Ok(table)
 }
 
 fn windows_table(windows: &DataFrame, settings: &Settings) -> Result<DataFrame> {
@@ -228,4 +266,84 @@ fn rejected_table(rejected: &DataFrame) -> Result<DataFrame> {
         .sort(["file", "row"], Default::default())
         .drop(cols([FILE_INDEX]))
         .collect()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Typed sends of `n` rows with repeating amounts and dates, a formula
+    /// look-alike and nulls, as the pricing stage leaves them.
+    fn sends(n: usize) -> DataFrame {
+        let i: Vec<i64> = (0..n as i64).collect();
+        let text = |prefix: &str| -> Vec<Option<String>> {
+            i.iter()
+                .map(|k| (k % 4 != 3).then(|| format!("{prefix}{}", k % 5)))
+                .collect()
+        };
+        let frame = df!(
+            MESSAGE_ID => i.iter().map(|k| format!("m{k}")).collect::<Vec<_>>(),
+            BUSINESS_NUMBER => text("9665"),
+            CONTACT => text("=2+"),
+            TS => i.iter().map(|k| 1_773_136_800_000_000 + k * 61_000_123).collect::<Vec<_>>(),
+            COUNTRY => text("S"),
+            MARKET => text("Market "),
+            TYPE => text("t"),
+            TEMPLATE_NAME => text("-x"),
+            CATEGORY => text("c"),
+            STATUS => text("s"),
+            FAILED => i.iter().map(|k| k % 3 == 0).collect::<Vec<_>>(),
+            CLASS => text("k"),
+            WINDOW_ID => i.iter().map(|k| (k % 7 != 0).then_some(*k as u32)).collect::<Vec<_>>(),
+            REGIME => text("r"),
+            PRICING_RULE => text("p"),
+            COST => i.iter().map(|k| (k % 6 != 5).then_some((k % 4) * 12_345_000 - 20_000_000)).collect::<Vec<_>>(),
+            CURRENCY => text("USD"),
+            AVOIDABLE => i.iter().map(|k| (k % 5 != 4).then_some(k % 3 * 1_000)).collect::<Vec<_>>(),
+            RATE_FROM => i.iter().map(|k| (k % 8 != 7).then_some(20_000 + (k % 3) as i32)).collect::<Vec<_>>(),
+        )
+        .unwrap();
+        frame
+            .lazy()
+            .with_columns([
+                col(TS).cast(DataType::Datetime(
+                    TimeUnit::Microseconds,
+                    Some(TimeZone::UTC),
+                )),
+                col(RATE_FROM).cast(DataType::Date),
+            ])
+            .collect()
+            .unwrap()
+    }
+
+    fn csv_by(frame: &DataFrame, chunk_rows: usize) -> String {
+        let mut bytes = Vec::new();
+        write_sends_csv_by(frame, &mut bytes, chunk_rows).unwrap();
+        String::from_utf8(bytes).unwrap()
+    }
+
+    #[test]
+    fn sends_csv_in_chunks_is_the_table_written_at_once() {
+        let frame = sends(23);
+        let whole = csv_by(&frame, 1000);
+        assert_eq!(whole.lines().count(), 24, "{whole}");
+        assert!(whole.contains("'=2+1"), "neutralised: {whole}");
+        for chunk_rows in [1, 4, 22, 23] {
+            assert_eq!(csv_by(&frame, chunk_rows), whole, "chunks of {chunk_rows}");
+        }
+        assert_eq!(
+            csv_by(&sends(0), 4).lines().count(),
+            1,
+            "a header when empty"
+        );
+    }
+
+    #[test]
+    fn sql_text_of_sends_matches_the_csv() {
+        let frame = sends(23);
+        let text = sends_text(frame.clone().lazy(), vec![]).collect().unwrap();
+        let mut bytes = Vec::new();
+        super::super::write_csv(&text, &mut bytes, true).unwrap();
+        assert_eq!(String::from_utf8(bytes).unwrap(), csv_by(&frame, 5));
+    }
 }
