@@ -171,19 +171,50 @@ pub fn analyse_with(
     let mut warnings = ingested.warnings;
     warnings.extend(rate_warnings(book, &messages, settings.markets.as_deref())?);
     let mut analysis = Analysis {
-        messages,
+        messages: without_working_columns(messages)?,
+        comparison: comparison.map(without_working_columns).transpose()?,
         windows,
         rejected: normalized.rejected,
         files,
         warnings,
         rate_sources: book.sources.clone(),
-        comparison,
         meta_analytics,
     };
     if let Some(salt) = &settings.contact_salt {
         privacy::hash_contacts(&mut analysis, salt)?;
     }
     Ok(analysis)
+}
+
+/// Columns the windows, classify and pricing stages work with that no
+/// report reads: dropped so that the tables are built from a frame half as
+/// wide (memory at 10M rows and more).
+const WORKING_COLUMNS: [&str; 17] = [
+    "extends_window",
+    "window_start",
+    "answers_window",
+    "last_window_id",
+    "last_window_answered",
+    "pair_id",
+    "billing_date",
+    "price_date",
+    "rate_nanos",
+    "service_nanos",
+    "currency_in_force",
+    "rate_currency",
+    "is_service",
+    "in_free_tier",
+    "contact_key",
+    "business_key",
+    "has_entry_point",
+];
+
+fn without_working_columns(messages: DataFrame) -> Result<DataFrame> {
+    let present: Vec<&str> = WORKING_COLUMNS
+        .into_iter()
+        .filter(|c| messages.schema().contains(c))
+        .collect();
+    Ok(messages.drop_many(present))
 }
 
 fn rate_warnings(
