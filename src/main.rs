@@ -16,6 +16,12 @@ use window_ledger::config::Settings;
 use window_ledger::generate::{self, GenerateOptions};
 use window_ledger::{bad_input, error};
 
+/// polars allocates and frees large buffers from many threads; with
+/// glibc's allocator the peak RSS of a 10M-row run was far higher (see
+/// bench/RESULTS.md) and freed memory stayed with the process.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Exit code of a run whose report was written but breached a threshold.
 const THRESHOLD_BREACHED: u8 = 3;
 
