@@ -67,8 +67,10 @@ pub fn write_run(
     run.write_with("sends.csv", |out| {
         tables::write_sends_csv(&tables.sends_full, out)
     })?;
+    run.write_with("windows.csv", |out| {
+        tables::write_windows_csv(&tables.windows, out)
+    })?;
     let mut named: Vec<(&str, &DataFrame)> = vec![
-        ("windows.csv", &tables.windows),
         ("summary.csv", &tables.summary),
         ("rejected.csv", &tables.rejected),
     ];

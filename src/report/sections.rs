@@ -141,7 +141,10 @@ pub fn context(analysis: &Analysis, tables: &Tables) -> Result<SQLContext> {
     let ctx = SQLContext::new();
     ctx.register("messages", messages_table(&analysis.messages));
     ctx.register("sends", sends_table(tables)?);
-    ctx.register("windows", tables.windows.clone().lazy());
+    ctx.register(
+        "windows",
+        super::tables::windows_text(tables.windows.clone().lazy()),
+    );
     ctx.register("summary", summary_table(tables));
     Ok(ctx)
 }

@@ -157,18 +157,44 @@ fn write_sends_csv_by(
     out: &mut dyn std::io::Write,
     chunk_rows: usize,
 ) -> Result<()> {
-    let mut offset = 0;
-    loop {
-        let chunk = sends_full.slice(offset as i64, chunk_rows);
+    write_csv_by(sends_full, out, chunk_rows, |chunk| {
         let mut table = chunk.lazy().select(sends_columns()).collect()?;
         frames::dates_as_text(&mut table, RATE_FROM, RATE_DATE_FORMAT)?;
         // Amounts repeat (one per rate): formatted once per distinct amount.
         for amount in ["cost", "avoidable_cost"] {
             frames::map_per_distinct(&mut table, amount, amount, nanos_text)?;
         }
+        Ok(table)
+    })
+}
+
+/// Writes `windows.csv` chunk by chunk, instants as RFC 3339 text.
+pub fn write_windows_csv(windows: &DataFrame, out: &mut dyn std::io::Write) -> Result<()> {
+    write_csv_by(windows, out, SENDS_CHUNK, |chunk| {
+        Ok(windows_text(chunk.lazy()).collect()?)
+    })
+}
+
+/// The windows table with `opened_at` and `closes_at` as text, as in
+/// `windows.csv` and the SQL sections.
+pub fn windows_text(windows: LazyFrame) -> LazyFrame {
+    windows.with_columns([utc_text("opened_at"), utc_text("closes_at")])
+}
+
+/// Writes `frame` as one CSV table, `chunk_rows` rows made text by
+/// `as_text` at a time.
+fn write_csv_by(
+    frame: &DataFrame,
+    out: &mut dyn std::io::Write,
+    chunk_rows: usize,
+    as_text: impl Fn(DataFrame) -> Result<DataFrame>,
+) -> Result<()> {
+    let mut offset = 0;
+    loop {
+        let table = as_text(frame.slice(offset as i64, chunk_rows))?;
         super::write_csv(&table, out, offset == 0)?;
         offset += chunk_rows;
-        if offset >= sends_full.height() {
+        if offset >= frame.height() {
             return Ok(());
         }
     }
@@ -184,8 +210,8 @@ fn windows_table(windows: &DataFrame, settings: &Settings) -> Result<DataFrame> 
             col(BUSINESS_NUMBER),
             col(CONTACT),
             col(COUNTRY),
-            utc_text("opened_at"),
-            utc_text("closes_at"),
+            col("opened_at"),
+            col("closes_at"),
             col("inbound_count"),
             col("outbound_count"),
             col("answered"),
@@ -209,17 +235,10 @@ pub fn summary_table(sends: &DataFrame) -> Result<DataFrame> {
         .collect()?)
 }
 
-/// `opened_at` of the windows table (RFC 3339 text) as a UTC instant.
+/// `opened_at` of the windows table, a UTC instant (text only in
+/// `windows.csv` and SQL).
 pub fn opened_at_instant() -> Expr {
-    col("opened_at").str().to_datetime(
-        Some(TimeUnit::Microseconds),
-        Some(TimeZone::UTC),
-        StrptimeOptions {
-            format: Some(TIME_FORMAT.into()),
-            ..Default::default()
-        },
-        lit("raise"),
-    )
+    col("opened_at")
 }
 
 /// Windows opened and lapsed unanswered per business number, in the period.
