@@ -45,6 +45,10 @@ pub fn write_run(
     let checks = thresholds::evaluate(&settings.thresholds, &summary);
     summary["thresholds"] = Value::Array(checks.iter().map(thresholds::Check::to_json).collect());
     let previous = previous_month_summary(analysis, settings)?;
+    let shown: Vec<sections::Section> = sections
+        .iter()
+        .map(|s| s.for_display(settings.show_contacts))
+        .collect::<Result<_>>()?;
     stage("drawing the charts");
     let figures = figures::Figures::compute(&tables, &analysis.messages, settings)?;
     let mut svgs = Vec::new();
@@ -60,7 +64,7 @@ pub fn write_run(
         charts: &svgs,
         locale: &settings.locale,
         show_contacts: settings.show_contacts,
-        sections: &sections,
+        sections: &shown,
     };
     stage("writing the HTML report and tables");
     run.write("report.html", html::render(&page, &tables)?.as_bytes())?;
@@ -88,7 +92,7 @@ pub fn write_run(
     run.write("summary.json", json_text.as_bytes())?;
     run.write("summary.md", markdown::render(&summary).as_bytes())?;
     stage("writing the workbook");
-    let workbook = xlsx::render(&summary, &tables, &sections, settings.report_tz.name())?;
+    let workbook = xlsx::render(&summary, &tables, &shown, settings.report_tz.name())?;
     run.write("report.xlsx", &workbook)?;
     for section in &sections {
         let name = format!("tables/{}.csv", section.name);

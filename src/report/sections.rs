@@ -53,6 +53,35 @@ pub struct Section {
     pub money: Vec<String>,
 }
 
+impl Section {
+    /// The section as shown to people (HTML report, workbook): a `contact`
+    /// column masked like every contact there (`tables/<name>.csv` keeps
+    /// the numbers, as the other tables do).
+    pub fn for_display(&self, show_contacts: bool) -> Result<Section> {
+        let mut table = self.table.clone();
+        let masked = table
+            .column(CONTACT)
+            .ok()
+            .filter(|c| !show_contacts && c.dtype() == &DataType::String)
+            .map(|c| -> Result<Column> {
+                let values = c
+                    .str()?
+                    .apply_values(|v| super::html::mask_contact(v).into());
+                Ok(values.into_column())
+            })
+            .transpose()?;
+        if let Some(column) = masked {
+            table.with_column(column)?;
+        }
+        Ok(Section {
+            name: self.name.clone(),
+            title: self.title.clone(),
+            table,
+            money: self.money.clone(),
+        })
+    }
+}
+
 const BUILT_IN: [(&str, &str); 4] = [
     (
         "late_replies_by_business",

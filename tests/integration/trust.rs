@@ -195,3 +195,48 @@ fn padded_and_blank_values_read_as_trimmed_and_missing() {
     assert_eq!(windows.len(), 1);
     assert_eq!(windows[0]["inbound_count"], "1");
 }
+
+/// A SQL section that selects contacts shows them masked in the HTML report
+/// and the workbook (human-facing), and keeps them in its CSV table.
+#[test]
+fn contacts_from_sql_sections_are_masked_where_people_read_them() {
+    use calamine::{open_workbook, Reader, Xlsx};
+    let dir = TempDir::new().unwrap();
+    let log = write_csv(dir.path(), "a.csv", HEADER, &rows_a());
+    let queries = dir.path().join("queries");
+    std::fs::create_dir(&queries).unwrap();
+    std::fs::write(
+        queries.join("by_contact.sql"),
+        "-- Sends by contact\nSELECT contact, COUNT(*) AS sends FROM sends GROUP BY contact ORDER BY contact\n",
+    )
+    .unwrap();
+    let out = dir.path().join("run");
+    let queries_arg = queries.display().to_string();
+    report(&[log], &out, &["--queries", &queries_arg]);
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        !html.contains("966501234567"),
+        "a contact shown in report.html"
+    );
+    assert!(
+        html.contains("+9665•••••567"),
+        "the masked contact is shown"
+    );
+    let mut workbook: Xlsx<_> = open_workbook(out.join("report.xlsx")).unwrap();
+    let mut cells = Vec::new();
+    for name in workbook.sheet_names() {
+        let range = workbook.worksheet_range(&name).unwrap();
+        cells.extend(range.rows().flatten().map(|c| c.to_string()));
+    }
+    // The mask starts with "+", so the workbook cell is neutralised too.
+    assert!(cells.iter().any(|c| c == "'+9665•••••567"), "{cells:?}");
+    assert!(
+        !cells.iter().any(|c| c.contains("966501234567")),
+        "{cells:?}"
+    );
+    let table = read_rows(&out.join("tables/by_contact.csv"));
+    assert_eq!(
+        table[0]["contact"], "966501234567",
+        "the table keeps numbers"
+    );
+}
