@@ -118,13 +118,12 @@ fn trimmed_inputs(raw: &DataFrame) -> Result<Vec<Expr>> {
         })
         .map(String::from)
         .collect();
-    // Three tests that each look at one end of the value, not a regex
-    // that scans all of it.
+    // One regex pass per column (anchored at both ends, so it looks at the
+    // ends of a value, not all of it), and an empty-value test.
     let untidy = frames::columns_where(raw, &present, |c| {
         let text = || col(c).str();
         text()
-            .contains(lit(r"^\s"), true)
-            .or(text().contains(lit(r"\s$"), true))
+            .contains(lit(r"^\s|\s$"), true)
             .or(text().len_bytes().eq(lit(0u32)))
     })?;
     Ok(untidy
