@@ -69,6 +69,8 @@ pub struct Settings {
     pub latest_us: Option<i64>,
     /// `--hash-contacts`: the salt contacts are hashed with.
     pub contact_salt: Option<String>,
+    /// `--row-tables`: sends and windows as CSV, Parquet or both.
+    pub row_tables: crate::cli::RowTables,
 }
 
 impl Settings {
@@ -106,6 +108,7 @@ impl Settings {
             meta_analytics: None,
             thresholds: Default::default(),
             queries: None,
+            row_tables: crate::cli::RowTables::Csv,
         })
     }
 
@@ -121,6 +124,7 @@ impl Settings {
             }
         }
         self.queries = ci.queries.clone();
+        self.row_tables = ci.row_tables;
         if ci.hash_contacts {
             let salt = ci
                 .salt

@@ -68,12 +68,7 @@ pub fn write_run(
     };
     stage("writing the HTML report and tables");
     run.write("report.html", html::render(&page, &tables)?.as_bytes())?;
-    run.write_with("sends.csv", |out| {
-        tables::write_sends_csv(&tables.sends_full, out)
-    })?;
-    run.write_with("windows.csv", |out| {
-        tables::write_windows_csv(&tables.windows, out)
-    })?;
+    write_row_tables(&run, &tables, settings.row_tables)?;
     let mut named: Vec<(&str, &DataFrame)> = vec![
         ("summary.csv", &tables.summary),
         ("rejected.csv", &tables.rejected),
@@ -101,6 +96,32 @@ pub fn write_run(
     stage("publishing the run directory");
     run.publish()?;
     Ok(checks)
+}
+
+/// `sends` and `windows`, the tables with a row per message or window, in
+/// the formats `--row-tables` asks for.
+fn write_row_tables(
+    run: &publish::Staging,
+    tables: &tables::Tables,
+    formats: crate::cli::RowTables,
+) -> Result<()> {
+    if formats.csv() {
+        run.write_with("sends.csv", |out| {
+            tables::write_sends_csv(&tables.sends_full, out)
+        })?;
+        run.write_with("windows.csv", |out| {
+            tables::write_windows_csv(&tables.windows, out)
+        })?;
+    }
+    if formats.parquet() {
+        run.write_with("sends.parquet", |out| {
+            tables::write_sends_parquet(&tables.sends_full, out)
+        })?;
+        run.write_with("windows.parquet", |out| {
+            tables::write_windows_parquet(&tables.windows, out)
+        })?;
+    }
+    Ok(())
 }
 
 /// The previous month's summary, when the period is one month and the

@@ -104,11 +104,15 @@ fn utc_text(name: &str) -> Expr {
 /// the amounts still typed: [`sends_text`] and [`write_sends_csv`] format
 /// them.
 fn sends_columns() -> Vec<Expr> {
+    sends_columns_with(utc_text(TS).alias("timestamp"))
+}
+
+fn sends_columns_with(timestamp: Expr) -> Vec<Expr> {
     vec![
         col(MESSAGE_ID),
         col(BUSINESS_NUMBER),
         col(CONTACT),
-        utc_text(TS).alias("timestamp"),
+        timestamp,
         col(COUNTRY),
         col(MARKET),
         col(TYPE),
@@ -166,6 +170,28 @@ fn write_sends_csv_by(
         }
         Ok(table)
     })
+}
+
+/// Writes `sends.parquet`: the columns of `sends.csv`, the timestamp a UTC
+/// datetime and the rate date a date; amounts stay exact decimal text.
+pub fn write_sends_parquet(sends_full: &DataFrame, out: &mut dyn std::io::Write) -> Result<()> {
+    let mut table = sends_full
+        .clone()
+        .lazy()
+        .select(sends_columns_with(col(TS).alias("timestamp")))
+        .collect()?;
+    for amount in ["cost", "avoidable_cost"] {
+        frames::map_per_distinct(&mut table, amount, amount, nanos_text)?;
+    }
+    ParquetWriter::new(out).finish(&mut table)?;
+    Ok(())
+}
+
+/// Writes `windows.parquet`: the columns of `windows.csv`, instants as UTC
+/// datetimes.
+pub fn write_windows_parquet(windows: &DataFrame, out: &mut dyn std::io::Write) -> Result<()> {
+    ParquetWriter::new(out).finish(&mut windows.clone())?;
+    Ok(())
 }
 
 /// Writes `windows.csv` chunk by chunk, instants as RFC 3339 text.

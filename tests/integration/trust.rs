@@ -240,3 +240,63 @@ fn contacts_from_sql_sections_are_masked_where_people_read_them() {
         "the table keeps numbers"
     );
 }
+
+/// `--row-tables parquet` writes sends and windows as Parquet with the
+/// rows and values of the CSV tables (instants typed), and no CSV of them;
+/// `both` writes both, and the CSV is the default run's.
+#[test]
+fn parquet_row_tables_hold_what_the_csv_tables_hold() {
+    use polars::prelude::*;
+    let dir = TempDir::new().unwrap();
+    let log = write_csv(dir.path(), "a.csv", HEADER, &rows_a());
+    let (csv_run, both, parquet_only) = (
+        dir.path().join("csv"),
+        dir.path().join("both"),
+        dir.path().join("parquet"),
+    );
+    report(std::slice::from_ref(&log), &csv_run, &[]);
+    report(std::slice::from_ref(&log), &both, &["--row-tables", "both"]);
+    report(&[log], &parquet_only, &["--row-tables", "parquet"]);
+    for table in ["sends", "windows"] {
+        let csv = std::fs::read(csv_run.join(format!("{table}.csv"))).unwrap();
+        assert_eq!(
+            std::fs::read(both.join(format!("{table}.csv"))).unwrap(),
+            csv
+        );
+        assert!(!parquet_only.join(format!("{table}.csv")).exists());
+        let parquet = parquet_only.join(format!("{table}.parquet"));
+        assert_eq!(
+            std::fs::read(&parquet).unwrap(),
+            std::fs::read(both.join(format!("{table}.parquet"))).unwrap(),
+            "{table}.parquet is the same in both runs"
+        );
+        let frame = ParquetReader::new(std::fs::File::open(&parquet).unwrap())
+            .finish()
+            .unwrap();
+        let rows = read_rows(&csv_run.join(format!("{table}.csv")));
+        assert_eq!(frame.height(), rows.len(), "{table}");
+        let instant = if table == "sends" {
+            "timestamp"
+        } else {
+            "opened_at"
+        };
+        let texts = frame
+            .clone()
+            .lazy()
+            .select([col(instant).dt().strftime("%Y-%m-%dT%H:%M:%S%.fZ")])
+            .collect()
+            .unwrap();
+        let texts = texts.column(instant).unwrap().str().unwrap().clone();
+        for (i, row) in rows.iter().enumerate() {
+            assert_eq!(texts.get(i), Some(row[instant].as_str()), "{table} row {i}");
+        }
+        if table == "sends" {
+            let costs = frame.column("cost").unwrap().str().unwrap().clone();
+            let ids = frame.column("message_id").unwrap().str().unwrap().clone();
+            for (i, row) in rows.iter().enumerate() {
+                assert_eq!(ids.get(i), Some(row["message_id"].as_str()));
+                assert_eq!(costs.get(i).unwrap_or(""), row["cost"], "cost of row {i}");
+            }
+        }
+    }
+}
