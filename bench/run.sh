@@ -3,7 +3,7 @@
 # messages per contact over 90 days, so 55000 contacts ≈ 1M rows):
 #   1. generate a seeded Parquet log with `window-ledger generate`;
 #   2. time `window-ledger report` on it (release build), with its stage
-#      timings (WINDOW_LEDGER_TIMINGS);
+#      timings (WINDOW_LEDGER_TIMINGS), and again with --row-tables parquet;
 #   3. time the DuckDB peer (bench/peer.sql) on the same file; on the
 #      first size, check that it agrees with window-ledger's sends.csv on
 #      every class and cost (the run stops if not);
@@ -49,8 +49,8 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
   echo "- release build; seed 7; 90 days from 2026-08-01; 3 business numbers"
   echo "- wall s / CPU s (user+sys) / peak RSS MiB, each from /usr/bin/time -v"
   echo
-  echo "| rows | generate | window-ledger report | DuckDB peer | floor | report / peer | report / floor |"
-  echo "|---:|---:|---:|---:|---:|---:|---:|"
+  echo "| rows | generate | window-ledger report | report, Parquet row tables | DuckDB peer | floor | report / peer | report / floor | Parquet run / peer | Parquet run / floor |"
+  echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 } > "$WORK/RESULTS.md"
 : > "$WORK/stages.md"
 
@@ -60,6 +60,7 @@ for contacts in "${SIZES[@]}"; do
   read -r gw gc gr < <(measure "$BIN" generate --contacts "$contacts" --days 90 --seed 7 --out "$log")
   WINDOW_LEDGER_TIMINGS=1 "$BIN" report --quiet --input "$log" --out "$WORK/run-$contacts" 2> "$WORK/stages-$contacts.txt"
   read -r rw rc rr < <(measure "$BIN" report --quiet --input "$log" --out "$WORK/run-$contacts")
+  read -r qw qc qr < <(measure "$BIN" report --quiet --row-tables parquet --input "$log" --out "$WORK/run-parquet-$contacts")
   read -r pw pc pr < <(measure python3 bench/peer.py run "$log" "$WORK/peer-$contacts.parquet")
   if [ "$first" = 1 ]; then
     python3 bench/peer.py compare "$WORK/peer-$contacts.parquet" "$WORK/run-$contacts/sends.csv" | tee "$WORK/agreement.txt"
@@ -67,7 +68,7 @@ for contacts in "${SIZES[@]}"; do
   fi
   read -r fw fc fr < <(measure "$FLOOR" "$log")
   rows=$(python3 -c "import json;print(json.load(open('$WORK/run-$contacts/summary.json'))['rows']['read'])")
-  echo "| $rows | $gw / $gc / $gr | $rw / $rc / $rr | $pw / $pc / $pr | $fw / $fc / $fr | $(ratio "$rw" "$pw") | $(ratio "$rw" "$fw") |" >> "$WORK/RESULTS.md"
+  echo "| $rows | $gw / $gc / $gr | $rw / $rc / $rr | $qw / $qc / $qr | $pw / $pc / $pr | $fw / $fc / $fr | $(ratio "$rw" "$pw") | $(ratio "$rw" "$fw") | $(ratio "$qw" "$pw") | $(ratio "$qw" "$fw") |" >> "$WORK/RESULTS.md"
   { echo; echo "Stages of \`report\` on $rows rows (seconds since start):"; echo; echo '```'; cat "$WORK/stages-$contacts.txt"; echo '```'; } >> "$WORK/stages.md"
 done
 {
