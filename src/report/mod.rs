@@ -66,8 +66,9 @@ pub fn write_run(
         show_contacts: settings.show_contacts,
         sections: &shown,
     };
-    stage("writing the HTML report and tables");
+    stage("writing the HTML report");
     run.write("report.html", html::render(&page, &tables)?.as_bytes())?;
+    stage("writing the tables");
     write_row_tables(&run, &tables, settings.row_tables)?;
     let mut named: Vec<(&str, &DataFrame)> = vec![
         ("summary.csv", &tables.summary),
