@@ -159,6 +159,7 @@ pub fn write_csv(frame: &DataFrame, out: &mut dyn std::io::Write, header: bool) 
     let mut frame = safe::neutralized(frame)?;
     CsvWriter::new(out)
         .include_header(header)
+        .with_datetime_format(Some(tables::TIME_FORMAT.into()))
         .finish(&mut frame)?;
     Ok(())
 }

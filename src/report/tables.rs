@@ -162,7 +162,11 @@ fn write_sends_csv_by(
     chunk_rows: usize,
 ) -> Result<()> {
     write_csv_by(sends_full, out, chunk_rows, |chunk| {
-        let mut table = chunk.lazy().select(sends_columns()).collect()?;
+        // The CSV writer formats the timestamp as it writes (TIME_FORMAT).
+        let mut table = chunk
+            .lazy()
+            .select(sends_columns_with(col(TS).alias("timestamp")))
+            .collect()?;
         frames::dates_as_text(&mut table, RATE_FROM, RATE_DATE_FORMAT)?;
         // Amounts repeat (one per rate): formatted once per distinct amount.
         for amount in ["cost", "avoidable_cost"] {
@@ -196,9 +200,8 @@ pub fn write_windows_parquet(windows: &DataFrame, out: &mut dyn std::io::Write) 
 
 /// Writes `windows.csv` chunk by chunk, instants as RFC 3339 text.
 pub fn write_windows_csv(windows: &DataFrame, out: &mut dyn std::io::Write) -> Result<()> {
-    write_csv_by(windows, out, SENDS_CHUNK, |chunk| {
-        Ok(windows_text(chunk.lazy()).collect()?)
-    })
+    // The CSV writer formats the instants as it writes (TIME_FORMAT).
+    write_csv_by(windows, out, SENDS_CHUNK, Ok)
 }
 
 /// The windows table with `opened_at` and `closes_at` as text, as in
