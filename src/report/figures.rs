@@ -256,7 +256,7 @@ fn response_buckets(windows: &DataFrame) -> Result<[u64; 8]> {
 }
 
 fn windows_by_week(windows: &DataFrame, settings: &Settings) -> Result<Vec<WeekWindows>> {
-    let opened = super::tables::opened_at_instant();
+    let opened = col("opened_at");
     let frame = windows
         .clone()
         .lazy()

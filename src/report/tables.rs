@@ -100,19 +100,14 @@ fn utc_text(name: &str) -> Expr {
     col(name).dt().strftime(TIME_FORMAT).alias(name)
 }
 
-/// The columns of `sends.csv` (DOMAIN.md §6) in order, the rate date and
-/// the amounts still typed: [`sends_text`] and [`write_sends_csv`] format
-/// them.
-fn sends_columns() -> Vec<Expr> {
-    sends_columns_with(utc_text(TS).alias("timestamp"))
-}
-
-fn sends_columns_with(timestamp: Expr) -> Vec<Expr> {
+/// The columns of `sends.csv` (DOMAIN.md §6) in order, `timestamp` given
+/// by the caller and the rate date and the amounts still typed.
+fn sends_columns(timestamp: Expr) -> Vec<Expr> {
     vec![
         col(MESSAGE_ID),
         col(BUSINESS_NUMBER),
         col(CONTACT),
-        timestamp,
+        timestamp.alias("timestamp"),
         col(COUNTRY),
         col(MARKET),
         col(TYPE),
@@ -131,18 +126,28 @@ fn sends_columns_with(timestamp: Expr) -> Vec<Expr> {
     ]
 }
 
-const RATE_DATE_FORMAT: &str = "%Y-%m-%d";
-
 /// The `sends` table as text, lazily (for SQL sections: only the columns a
 /// query reads are formatted), with `extra` columns after it.
 pub fn sends_text(sends_full: LazyFrame, extra: Vec<Expr>) -> LazyFrame {
-    let mut columns = sends_columns();
+    let mut columns = sends_columns(utc_text(TS));
     columns.extend(extra);
     sends_full.select(columns).with_columns([
-        col(RATE_FROM).dt().strftime(RATE_DATE_FORMAT),
+        col(RATE_FROM).dt().strftime("%Y-%m-%d"),
         nanos_text(col("cost")).alias("cost"),
         nanos_text(col("avoidable_cost")).alias("avoidable_cost"),
     ])
+}
+
+/// The `sends` table as written to a file: amounts as exact decimal text
+/// (formatted once per distinct amount: they repeat, one per rate), the
+/// timestamp and rate date typed. The CSV writer formats those as it writes
+/// (TIME_FORMAT, `%Y-%m-%d`); Parquet keeps them typed.
+fn sends_export(sends_full: DataFrame) -> Result<DataFrame> {
+    let mut table = sends_full.lazy().select(sends_columns(col(TS))).collect()?;
+    for amount in ["cost", "avoidable_cost"] {
+        frames::map_per_distinct(&mut table, amount, amount, nanos_text)?;
+    }
+    Ok(table)
 }
 
 /// Rows of `sends.csv` formatted at a time: the text of a chunk exists only
@@ -153,41 +158,13 @@ const SENDS_CHUNK: usize = 1 << 20;
 /// Writes `sends.csv` from the typed sends, chunk by chunk (the bytes are
 /// those of the whole table written at once).
 pub fn write_sends_csv(sends_full: &DataFrame, out: &mut dyn std::io::Write) -> Result<()> {
-    write_sends_csv_by(sends_full, out, SENDS_CHUNK)
-}
-
-fn write_sends_csv_by(
-    sends_full: &DataFrame,
-    out: &mut dyn std::io::Write,
-    chunk_rows: usize,
-) -> Result<()> {
-    write_csv_by(sends_full, out, chunk_rows, |chunk| {
-        // The CSV writer formats the timestamp as it writes (TIME_FORMAT).
-        let mut table = chunk
-            .lazy()
-            .select(sends_columns_with(col(TS).alias("timestamp")))
-            .collect()?;
-        frames::dates_as_text(&mut table, RATE_FROM, RATE_DATE_FORMAT)?;
-        // Amounts repeat (one per rate): formatted once per distinct amount.
-        for amount in ["cost", "avoidable_cost"] {
-            frames::map_per_distinct(&mut table, amount, amount, nanos_text)?;
-        }
-        Ok(table)
-    })
+    write_csv_by(sends_full, out, SENDS_CHUNK, sends_export)
 }
 
 /// Writes `sends.parquet`: the columns of `sends.csv`, the timestamp a UTC
 /// datetime and the rate date a date; amounts stay exact decimal text.
 pub fn write_sends_parquet(sends_full: &DataFrame, out: &mut dyn std::io::Write) -> Result<()> {
-    let mut table = sends_full
-        .clone()
-        .lazy()
-        .select(sends_columns_with(col(TS).alias("timestamp")))
-        .collect()?;
-    for amount in ["cost", "avoidable_cost"] {
-        frames::map_per_distinct(&mut table, amount, amount, nanos_text)?;
-    }
-    ParquetWriter::new(out).finish(&mut table)?;
+    ParquetWriter::new(out).finish(&mut sends_export(sends_full.clone())?)?;
     Ok(())
 }
 
@@ -262,12 +239,6 @@ pub fn summary_table(sends: &DataFrame) -> Result<DataFrame> {
             ["cost", "avoidable_cost", "late_reply_cost"].map(|c| nanos_text(col(c)).alias(c)),
         )
         .collect()?)
-}
-
-/// `opened_at` of the windows table, a UTC instant (text only in
-/// `windows.csv` and SQL).
-pub fn opened_at_instant() -> Expr {
-    col("opened_at")
 }
 
 /// Windows opened and lapsed unanswered per business number, in the period.
@@ -366,7 +337,7 @@ mod tests {
 
     fn csv_by(frame: &DataFrame, chunk_rows: usize) -> String {
         let mut bytes = Vec::new();
-        write_sends_csv_by(frame, &mut bytes, chunk_rows).unwrap();
+        write_csv_by(frame, &mut bytes, chunk_rows, sends_export).unwrap();
         String::from_utf8(bytes).unwrap()
     }
 

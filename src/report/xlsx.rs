@@ -536,11 +536,7 @@ fn window_columns() -> Columns {
 /// Windows opened per day of the report time zone.
 fn daily_windows(tables: &Tables, tz: &str) -> Result<DataFrame> {
     let zone = TimeZone::opt_try_new(Some(tz))?.unwrap_or(TimeZone::UTC);
-    let opened = super::tables::opened_at_instant()
-        .dt()
-        .convert_time_zone(zone)
-        .dt()
-        .date();
+    let opened = col("opened_at").dt().convert_time_zone(zone).dt().date();
     Ok(tables
         .windows
         .clone()
