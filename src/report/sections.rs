@@ -169,7 +169,7 @@ fn query(name: &str, sql: &str, origin: &str) -> Query {
 pub fn context(analysis: &Analysis, tables: &Tables) -> Result<SQLContext> {
     let ctx = SQLContext::new();
     ctx.register("messages", messages_table(&analysis.messages));
-    ctx.register("sends", sends_table(tables)?);
+    ctx.register("sends", sends_table(tables));
     ctx.register(
         "windows",
         super::tables::windows_text(tables.windows.clone().lazy()),
@@ -202,15 +202,15 @@ fn messages_table(messages: &DataFrame) -> LazyFrame {
     ])
 }
 
-fn sends_table(tables: &Tables) -> Result<LazyFrame> {
-    Ok(crate::report::tables::sends_text(
+fn sends_table(tables: &Tables) -> LazyFrame {
+    crate::report::tables::sends_text(
         tables.sends_full.clone().lazy(),
         vec![
             col("month"),
             col(COST).alias("cost_nanos"),
             col(AVOIDABLE).alias("avoidable_cost_nanos"),
         ],
-    ))
+    )
 }
 
 fn summary_table(tables: &Tables) -> LazyFrame {
