@@ -141,41 +141,81 @@ struct Generator {
     span: i64,
     next_id: u64,
     seed: u64,
+    businesses: Vec<String>,
     out: Columns,
 }
 
+/// The whole log as one frame, sorted by (timestamp, message_id).
 pub fn generate(options: &GenerateOptions) -> Result<DataFrame> {
-    if options.contacts == 0 || options.days == 0 || options.businesses == 0 {
-        return Err(bad_input!(
-            "--contacts, --days and --businesses must be at least 1"
-        ));
+    let mut generator = Generator::new(options)?;
+    generator.contacts(0..options.contacts)?;
+    generator.take_frame()
+}
+
+/// Contacts generated and sorted at a time by [`write`]: about 1.8M rows,
+/// so a 100M-row log never holds more than one such chunk in memory.
+pub const CHUNK_CONTACTS: u32 = 100_000;
+
+/// Writes the log to `path` (Parquet or CSV, by extension) in chunks of
+/// [`CHUNK_CONTACTS`] contacts and returns its row count. Each chunk is
+/// sorted by (timestamp, message_id); a log of at most one chunk is the
+/// frame [`generate`] returns, and larger ones have the same rows, in
+/// time order within each chunk (the report does not depend on row order).
+pub fn write(options: &GenerateOptions, path: &Path) -> Result<u64> {
+    write_in_chunks(options, path, CHUNK_CONTACTS)
+}
+
+fn write_in_chunks(options: &GenerateOptions, path: &Path, chunk: u32) -> Result<u64> {
+    let mut generator = Generator::new(options)?;
+    let mut sink = LogSink::create(path)?;
+    let mut from = 0;
+    while from < options.contacts {
+        let to = from.saturating_add(chunk).min(options.contacts);
+        generator.contacts(from..to)?;
+        sink.write(&mut generator.take_frame()?)?;
+        from = to;
     }
-    let start = options
-        .start
-        .and_hms_opt(0, 0, 0)
-        .expect("midnight")
-        .and_utc()
-        .timestamp_micros();
-    let mut generator = Generator {
-        rng: ChaCha8Rng::seed_from_u64(options.seed),
-        start,
-        span: options.days as i64 * DAY,
-        next_id: 0,
-        seed: options.seed,
-        out: Columns::with_capacity(options.contacts as usize * 30),
-    };
-    let businesses: Vec<String> = (1..=options.businesses)
-        .map(|i| format!("9661100{i:05}"))
-        .collect();
-    for index in 0..options.contacts {
-        let (country, contact) = generator.contact_number(index);
-        let business = &businesses[(index % options.businesses) as usize];
-        let messages = generator.contact_history(country);
-        for message in messages {
-            generator.push(business, &contact, message);
+    sink.finish()
+}
+
+impl Generator {
+    fn new(options: &GenerateOptions) -> Result<Self> {
+        if options.contacts == 0 || options.days == 0 || options.businesses == 0 {
+            return Err(bad_input!(
+                "--contacts, --days and --businesses must be at least 1"
+            ));
         }
+        let start = options
+            .start
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight")
+            .and_utc()
+            .timestamp_micros();
+        Ok(Generator {
+            rng: ChaCha8Rng::seed_from_u64(options.seed),
+            start,
+            span: options.days as i64 * DAY,
+            next_id: 0,
+            seed: options.seed,
+            businesses: (1..=options.businesses)
+                .map(|i| format!("9661100{i:05}"))
+                .collect(),
+            out: Columns::with_capacity(options.contacts.min(CHUNK_CONTACTS) as usize * 30),
+        })
     }
-    generator.into_frame()
+
+    /// Generates the histories of the contacts `range`, in order (the
+    /// random stream continues from the previous call).
+    fn contacts(&mut self, range: std::ops::Range<u32>) -> Result<()> {
+        for index in range {
+            let (country, contact) = self.contact_number(index);
+            let business = self.businesses[index as usize % self.businesses.len()].clone();
+            for message in self.contact_history(country) {
+                self.push(&business, &contact, message);
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Columns {
@@ -395,8 +435,9 @@ impl Generator {
         }
     }
 
-    fn into_frame(self) -> Result<DataFrame> {
-        let c = self.out;
+    /// The rows generated since the last call, sorted by time.
+    fn take_frame(&mut self) -> Result<DataFrame> {
+        let c = std::mem::replace(&mut self.out, Columns::with_capacity(0));
         let height = c.message_id.len();
         let frame = DataFrame::new(
             height,
@@ -424,37 +465,136 @@ impl Generator {
     }
 }
 
-/// Writes a generated log as Parquet or CSV, by the path's extension.
-pub fn write(frame: &mut DataFrame, path: &Path) -> Result<()> {
-    let extension = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("creating {}", parent.display()))?;
-    }
-    let file = std::fs::File::create(path)
-        .map_err(|e| bad_input!("{}: cannot write it ({e})", path.display()))?;
-    match extension.as_str() {
-        "parquet" => {
-            ParquetWriter::new(file).finish(frame)?;
+/// Where [`write`] puts the chunks: one Parquet file written a row group
+/// at a time, or one CSV table.
+struct LogSink {
+    file: std::io::BufWriter<std::fs::File>,
+    parquet: Option<polars::io::parquet::write::BatchedWriter<std::fs::File>>,
+    is_parquet: bool,
+    header_written: bool,
+    rows: u64,
+}
+
+impl LogSink {
+    fn create(path: &Path) -> Result<Self> {
+        let extension = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        if !matches!(extension.as_str(), "parquet" | "csv") {
+            return Err(bad_input!(
+                "{}: name the output .parquet or .csv",
+                path.display()
+            ));
         }
-        "csv" => {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
+        }
+        let file = std::fs::File::create(path)
+            .map_err(|e| bad_input!("{}: cannot write it ({e})", path.display()))?;
+        Ok(LogSink {
+            file: std::io::BufWriter::new(file),
+            parquet: None,
+            is_parquet: extension == "parquet",
+            header_written: false,
+            rows: 0,
+        })
+    }
+
+    fn write(&mut self, frame: &mut DataFrame) -> Result<()> {
+        if self.is_parquet {
+            if self.parquet.is_none() {
+                let handle = self.file.get_ref().try_clone()?;
+                self.parquet = Some(ParquetWriter::new(handle).batched(&frame.schema())?);
+            }
+            self.parquet.as_mut().expect("created").write_batch(frame)?;
+        } else {
             let mut text = frame
                 .clone()
                 .lazy()
                 .with_column(col("timestamp").dt().strftime("%Y-%m-%dT%H:%M:%S%.fZ"))
                 .collect()?;
-            CsvWriter::new(file).finish(&mut text)?;
+            CsvWriter::new(&mut self.file)
+                .include_header(!self.header_written)
+                .finish(&mut text)?;
+            self.header_written = true;
         }
-        _ => {
-            return Err(bad_input!(
-                "{}: name the output .parquet or .csv",
-                path.display()
-            ))
+        self.rows += frame.height() as u64;
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<u64> {
+        use std::io::Write;
+        match self.parquet {
+            Some(writer) => {
+                writer.finish()?;
+            }
+            None => self.file.flush()?,
+        }
+        Ok(self.rows)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(contacts: u32) -> GenerateOptions {
+        GenerateOptions {
+            contacts,
+            days: 30,
+            start: NaiveDate::from_ymd_opt(2026, 3, 1).expect("date"),
+            businesses: 2,
+            seed: 11,
         }
     }
-    Ok(())
+
+    fn read_parquet(path: &Path) -> DataFrame {
+        ParquetReader::new(std::fs::File::open(path).unwrap())
+            .finish()
+            .unwrap()
+    }
+
+    fn sorted(frame: DataFrame) -> DataFrame {
+        let keys: Vec<PlSmallStr> = frame.get_column_names_owned();
+        frame
+            .lazy()
+            .sort(keys, SortMultipleOptions::default())
+            .collect()
+            .unwrap()
+    }
+
+    #[test]
+    fn chunks_hold_the_rows_of_the_whole_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let whole = generate(&options(40)).unwrap();
+        let one = dir.path().join("one.parquet");
+        let rows = write_in_chunks(&options(40), &one, 40).unwrap();
+        assert_eq!(rows as usize, whole.height());
+        assert!(
+            read_parquet(&one).equals_missing(&whole),
+            "one chunk is the frame itself"
+        );
+
+        let chunked = dir.path().join("chunked.parquet");
+        assert_eq!(write_in_chunks(&options(40), &chunked, 7).unwrap(), rows);
+        let chunked = read_parquet(&chunked);
+        assert!(
+            !chunked.equals_missing(&whole),
+            "chunks are sorted one by one"
+        );
+        assert!(sorted(chunked).equals_missing(&sorted(whole)));
+    }
+
+    #[test]
+    fn chunked_csv_has_one_header() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.csv");
+        let rows = write_in_chunks(&options(20), &path, 3).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().count() as u64, rows + 1);
+        assert_eq!(text.matches("message_id").count(), 1);
+    }
 }

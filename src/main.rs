@@ -152,10 +152,9 @@ fn demo(args: DemoArgs) -> Result<()> {
         businesses: 3,
         seed: args.seed,
     };
-    let mut log = generate::generate(&options)?;
     let input =
         std::env::temp_dir().join(format!("window-ledger-demo-{}.parquet", std::process::id()));
-    generate::write(&mut log, &input)?;
+    let rows = generate::write(&options, &input)?;
     // The log covers UTC days; reporting whole Riyadh days keeps a few
     // hours of November out of the charts as an almost empty month.
     let run = window_ledger::cli::RunArgs {
@@ -179,11 +178,10 @@ fn demo(args: DemoArgs) -> Result<()> {
     let analysis = window_ledger::analyse_with(ingested, &book, &settings, &mut |_| {})?;
     window_ledger::report::write_run(&analysis, &settings, &mut |_| {})?;
     // Keep the log beside the report, so the run can be repeated by hand.
-    generate::write(&mut log, &args.out.join("input").join("demo-log.parquet"))?;
+    generate::write(&options, &args.out.join("input").join("demo-log.parquet"))?;
     eprintln!(
-        "wrote {} ({} demo messages; open {}/report.html or summary.md)",
+        "wrote {} ({rows} demo messages; open {}/report.html or summary.md)",
         args.out.display(),
-        log.height(),
         args.out.display()
     );
     Ok(())
@@ -203,8 +201,7 @@ fn generate_log(args: GenerateArgs) -> Result<()> {
         businesses: args.businesses,
         seed: args.seed,
     };
-    let mut log = generate::generate(&options)?;
-    generate::write(&mut log, &args.out)?;
-    eprintln!("wrote {} ({} rows)", args.out.display(), log.height());
+    let rows = generate::write(&options, &args.out)?;
+    eprintln!("wrote {} ({rows} rows)", args.out.display());
     Ok(())
 }
