@@ -23,7 +23,10 @@ pub struct Tables {
     pub windows: DataFrame,
     pub summary: DataFrame,
     pub rejected: DataFrame,
-    /// Outbound messages in the period, internal columns kept (for figures).
+    /// Outbound messages in the period, internal columns kept (for figures),
+    /// in the order of the messages: (business number, contact, time,
+    /// message_id), the order of `windows.csv`. One customer's sends are
+    /// together, and a table made per range of pairs is a slice of it.
     pub sends_full: DataFrame,
     /// The same sends priced under `--compare-regime`.
     pub comparison: Option<DataFrame>,
@@ -40,7 +43,6 @@ impl Tables {
                 .lazy()
                 .filter(col(IS_INBOUND).not().and(in_period(col(TS_US), settings)))
                 .with_column(month_of(col(TS), settings)?.alias("month"))
-                .sort_by_exprs([col(TS), col(MESSAGE_ID)], SortMultipleOptions::default())
                 .collect()?;
             frames::dates_as_text(&mut sends, "month", "%Y-%m")?;
             Ok(sends)

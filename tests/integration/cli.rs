@@ -328,6 +328,26 @@ fn demo_writes_a_full_run() {
         assert!(by_class[class].as_u64().unwrap() > 0, "demo has {class}");
     }
     assert!(summary["rows"]["duplicates"].as_u64().unwrap() <= 20);
+    assert_in_pair_order(&out.join("sends.csv"));
+}
+
+/// Rows are ordered by (business_number, contact, timestamp, message_id),
+/// the order of `windows.csv` (README, "Row order").
+fn assert_in_pair_order(sends: &std::path::Path) {
+    let key = |row: &std::collections::BTreeMap<String, String>| {
+        let at = chrono::DateTime::parse_from_rfc3339(&row["timestamp"]).unwrap();
+        (
+            row["business_number"].clone(),
+            row["contact"].clone(),
+            at,
+            row["message_id"].clone(),
+        )
+    };
+    let keys: Vec<_> = read_rows(sends).iter().map(key).collect();
+    assert!(keys.len() > 100, "{} sends", keys.len());
+    for pair in keys.windows(2) {
+        assert!(pair[0] <= pair[1], "{:?} before {:?}", pair[0], pair[1]);
+    }
 }
 
 #[test]
