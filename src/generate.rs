@@ -507,7 +507,7 @@ impl LogSink {
         if self.is_parquet {
             if self.parquet.is_none() {
                 let handle = self.file.get_ref().try_clone()?;
-                self.parquet = Some(ParquetWriter::new(handle).batched(&frame.schema())?);
+                self.parquet = Some(ParquetWriter::new(handle).batched(frame.schema())?);
             }
             self.parquet.as_mut().expect("created").write_batch(frame)?;
         } else {
