@@ -35,6 +35,19 @@ pub fn looked_up(
     Ok(aligned)
 }
 
+/// The rows of `frame` where `predicate` holds, each column filtered in
+/// place. polars' lazy filter cuts a wide frame into one part per thread;
+/// a column added to its result afterwards has other chunk bounds, and
+/// every later lazy step then re-aligns (copies) all columns.
+pub fn filtered(frame: &DataFrame, predicate: Expr) -> Result<DataFrame> {
+    let mask = frame
+        .clone()
+        .lazy()
+        .select([predicate.alias("_keep")])
+        .collect()?;
+    Ok(frame.filter(mask.column("_keep")?.bool()?)?)
+}
+
 /// Sets column `into` to `f` of `column`, evaluated once per distinct
 /// value (for columns of a few repeated values: types, statuses, dates).
 pub fn map_per_distinct(

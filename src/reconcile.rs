@@ -97,9 +97,13 @@ pub fn reconcile(
     if with_pricing == 0 && re_engagement == 0 && analytics.is_none() {
         return Ok(None);
     }
+    // Only rows with Meta's pricing or a 131047 failure are compared or
+    // listed: the rest of the sends (most of them, in an export without
+    // Meta's fields) are never copied.
     let checked = sends
         .clone()
         .lazy()
+        .filter(col(PRICING_TYPE).is_not_null().or(is_re_engagement()))
         .with_columns([
             expected_type().alias(EXPECTED_TYPE),
             is_re_engagement().alias("re_engagement"),

@@ -38,12 +38,19 @@ pub struct Tables {
 impl Tables {
     pub fn build(analysis: &Analysis, settings: &Settings) -> Result<Self> {
         let period_sends = |messages: &DataFrame| -> Result<DataFrame> {
-            let mut sends = messages
-                .clone()
-                .lazy()
-                .filter(col(IS_INBOUND).not().and(in_period(col(TS_US), settings)))
-                .with_column(month_of(col(TS), settings)?.alias("month"))
-                .collect()?;
+            let in_period = col(IS_INBOUND).not().and(in_period(col(TS_US), settings));
+            let mut sends = frames::filtered(messages, in_period)?;
+            let quarter = sends.column(TS_US)?.i64()?.clone() / QUARTER_HOUR_US;
+            sends.with_column(quarter.into_column().with_name(QUARTER_HOUR.into()))?;
+            let zone = report_zone(settings)?;
+            frames::map_per_distinct(&mut sends, QUARTER_HOUR, "month", |quarter| {
+                let start = (quarter * lit(QUARTER_HOUR_US)).cast(DataType::Datetime(
+                    TimeUnit::Microseconds,
+                    Some(TimeZone::UTC),
+                ));
+                month_in(start, &zone)
+            })?;
+            let mut sends = sends.drop(QUARTER_HOUR)?;
             frames::dates_as_text(&mut sends, "month", "%Y-%m")?;
             Ok(sends)
         };
@@ -76,6 +83,12 @@ impl Tables {
     }
 }
 
+/// Months are found once per quarter hour of the sends, not per send: every
+/// zone's offset since 2010 is a whole number of quarter hours, so all
+/// instants of a quarter hour fall in one local month.
+const QUARTER_HOUR_US: i64 = 900_000_000;
+const QUARTER_HOUR: &str = "_quarter_hour";
+
 /// `[from, to)` of the reporting period, on an Int64 µs column.
 pub fn in_period(ts_us: Expr, settings: &Settings) -> Expr {
     let from = settings
@@ -89,13 +102,14 @@ pub fn in_period(ts_us: Expr, settings: &Settings) -> Expr {
     from.and(to)
 }
 
+fn report_zone(settings: &Settings) -> Result<TimeZone> {
+    Ok(TimeZone::opt_try_new(Some(settings.report_tz.name()))?.unwrap_or(TimeZone::UTC))
+}
+
 /// The month of an instant in the report time zone (§8.12), as the Date
 /// of its first day (`frames::dates_as_text` makes it `YYYY-MM`).
-pub fn month_of(ts: Expr, settings: &Settings) -> Result<Expr> {
-    let tz = TimeZone::opt_try_new(Some(settings.report_tz.name()))?.unwrap_or(TimeZone::UTC);
-    Ok(frames::month_start(
-        ts.dt().convert_time_zone(tz).dt().date(),
-    ))
+fn month_in(ts: Expr, zone: &TimeZone) -> Expr {
+    frames::month_start(ts.dt().convert_time_zone(zone.clone()).dt().date())
 }
 
 fn utc_text(name: &str) -> Expr {
