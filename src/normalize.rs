@@ -63,16 +63,15 @@ pub fn normalize(raw: DataFrame, checks: Checks) -> Result<Normalized> {
         .with_columns(checks)
         .drop(by_name([TIMESTAMP_PARTS, KNOWN_DIRECTION], false, false))
         .collect()?;
-    let rejected = checked
-        .clone()
+    // Filtered column by column (frames::filtered): the frame is wide, and
+    // later steps add columns to it.
+    let rejected = frames::filtered(&checked, col(REJECT_CODE).is_not_null())?
         .lazy()
-        .filter(col(REJECT_CODE).is_not_null())
         .with_column(reasons.alias(REJECT_REASON))
         .select(rejected_columns())
         .collect()?;
-    let valid = checked
+    let valid = frames::filtered(&checked, col(REJECT_CODE).is_null())?
         .lazy()
-        .filter(col(REJECT_CODE).is_null())
         .with_column(
             col(MESSAGE_ID)
                 .is_first_distinct()
@@ -83,18 +82,20 @@ pub fn normalize(raw: DataFrame, checks: Checks) -> Result<Normalized> {
     let duplicates_by_file = count_by_file(valid.clone().lazy().filter(col(IS_DUPLICATE)))?;
     let rejected_by_file = count_by_file(rejected.clone().lazy())?;
     // Where a row came from is only needed for rejected rows and counts.
-    let messages = valid.lazy().filter(col(IS_DUPLICATE).not()).drop(cols([
-        SOURCE_FILE,
-        FILE_INDEX,
-        SOURCE_ROW,
-        SOURCE_LINE,
-        INGEST_ERROR,
-        TIMESTAMP,
-        TIMESTAMP_NATIVE,
-        REJECT_CODE,
-        IS_DUPLICATE,
-    ]));
-    let mut messages = messages.collect()?;
+    let first_copies = !valid.column(IS_DUPLICATE)?.bool()?;
+    let mut messages = valid
+        .drop_many([
+            SOURCE_FILE,
+            FILE_INDEX,
+            SOURCE_ROW,
+            SOURCE_LINE,
+            INGEST_ERROR,
+            TIMESTAMP,
+            TIMESTAMP_NATIVE,
+            REJECT_CODE,
+            IS_DUPLICATE,
+        ])
+        .filter(&first_copies)?;
     for column in [DIRECTION, TYPE, STATUS, ENTRY_POINT, CATEGORY] {
         frames::map_per_distinct(&mut messages, column, column, |v| v.str().to_lowercase())?;
     }
@@ -228,7 +229,17 @@ fn rejected_columns() -> Vec<Expr> {
         col(REJECT_REASON),
         col(FILE_INDEX),
     ];
-    columns.extend(INPUT_COLUMNS.iter().map(|c| col(*c)));
+    columns.extend(INPUT_COLUMNS.iter().map(|&c| {
+        match c {
+            // A native Parquet instant has no text (ingest::parquet): shown in UTC.
+            TIMESTAMP => col(TIMESTAMP).fill_null(
+                col(TIMESTAMP_NATIVE)
+                    .dt()
+                    .strftime(crate::report::tables::TIME_FORMAT),
+            ),
+            _ => col(c),
+        }
+    }));
     columns
 }
 

@@ -79,7 +79,7 @@ mod tests {
         fn random_bytes_never_panic(body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400)) {
             let mut bytes = b"message_id,contact,direction,timestamp,type\n".to_vec();
             bytes.extend(body);
-            let spec = ReadSpec { mapping: &Mapping::identity(), required: &crate::schema::REQUIRED_COLUMNS };
+            let spec = ReadSpec { mapping: &Mapping::identity(), required: &crate::schema::REQUIRED_COLUMNS, timestamp_text: false };
             if let Err(e) = read(Box::new(std::io::Cursor::new(bytes)), "x.csv", &spec) {
                 proptest::prop_assert_eq!(crate::error::exit_code(&e), 2, "{}", e);
             }

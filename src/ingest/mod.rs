@@ -93,6 +93,10 @@ impl ReadOptions {
 pub(crate) struct ReadSpec<'a> {
     pub mapping: &'a Mapping,
     pub required: &'a [&'a str],
+    /// Whether a native Parquet timestamp is also wanted as text: send logs
+    /// complete webhook rows with it; message logs only show it in
+    /// `rejected.csv`, so theirs is formatted for rejected rows only.
+    pub timestamp_text: bool,
 }
 
 /// One file to read.
@@ -176,10 +180,12 @@ pub fn read_inputs(inputs: &[PathBuf], options: &ReadOptions) -> Result<Ingested
             Role::Messages => ReadSpec {
                 mapping: &options.mapping,
                 required: &schema::REQUIRED_COLUMNS,
+                timestamp_text: false,
             },
             Role::SendLog => ReadSpec {
                 mapping: &Mapping::identity(),
                 required: &SEND_LOG_REQUIRED,
+                timestamp_text: true,
             },
         };
         frames.push(Some(read_file(file, &name, &options.input_tz, &spec)?));
@@ -430,6 +436,7 @@ pub fn read_bytes(bytes: &[u8], name: &str, format: Format) -> Result<DataFrame>
     let spec = ReadSpec {
         mapping: &Mapping::identity(),
         required: &schema::REQUIRED_COLUMNS,
+        timestamp_text: false,
     };
     let frame = match format {
         Format::Csv => csv::read(input(), name, &spec)?,

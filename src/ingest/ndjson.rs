@@ -99,7 +99,7 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn random_bytes_are_rows_or_rejections(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)) {
-            let spec = ReadSpec { mapping: &super::super::Mapping::identity(), required: &[] };
+            let spec = ReadSpec { mapping: &super::super::Mapping::identity(), required: &[], timestamp_text: false };
             read(Box::new(std::io::Cursor::new(bytes)), "x.ndjson", &spec).unwrap();
         }
     }

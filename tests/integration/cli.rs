@@ -441,3 +441,43 @@ fn a_killed_run_never_leaves_half_a_report() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+#[test]
+fn rejected_rows_of_a_native_parquet_timestamp_show_it_in_utc() {
+    use polars::prelude::*;
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("log.parquet");
+    let at = 1_773_136_800_500_000i64; // 2026-03-10T10:00:00.5Z
+    let mut frame = df!(
+        "message_id" => ["m1", "m2", "m3"],
+        "contact" => [Some("+966501234567"), None, Some("+966501234567")],
+        "direction" => ["inbound", "outbound", "outbound"],
+        "timestamp" => [at, at + 60_000_000, at + 120_000_000],
+        "type" => ["text", "text", "text"],
+    )
+    .unwrap()
+    .lazy()
+    .with_column(col("timestamp").cast(DataType::Datetime(
+        TimeUnit::Microseconds,
+        Some(TimeZone::UTC),
+    )))
+    .collect()
+    .unwrap();
+    ParquetWriter::new(std::fs::File::create(&path).unwrap())
+        .finish(&mut frame)
+        .unwrap();
+    let out = dir.path().join("out");
+    ledger()
+        .args(["report", "--allow-rejected", "--input"])
+        .arg(&path)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    let rejected = read_rows(&out.join("rejected.csv"));
+    assert_eq!(rejected.len(), 1, "{rejected:?}");
+    assert_eq!(rejected[0]["message_id"], "m2");
+    assert_eq!(rejected[0]["reason"], "missing contact");
+    assert_eq!(rejected[0]["timestamp"], "2026-03-10T10:01:00.500Z");
+    assert_eq!(read_rows(&out.join("sends.csv")).len(), 1);
+}
