@@ -31,6 +31,7 @@ pub const DAY_US: i64 = 86_400_000_000;
 /// Internal columns later stages reuse.
 pub const TS_US: &str = "ts_us";
 pub const PAIR_ID: &str = "pair_id";
+const PAIR_KEY: &str = "_pair_key";
 pub const WINDOW_START: &str = "window_start";
 pub const ANSWERS: &str = "answers_window";
 
@@ -44,20 +45,23 @@ pub fn reconstruct(messages: LazyFrame, rule: WindowRule) -> LazyFrame {
         WindowRule::CustomerOnly => col(IS_INBOUND),
         WindowRule::AnyMessage => col(IS_INBOUND).or(col(FAILED).not()),
     };
-    let sorted = messages.sort_by_exprs(
-        [
-            col(BUSINESS_KEY),
-            col(CONTACT_KEY),
-            col(TS),
-            col(IS_INBOUND).not(),
-            col(MESSAGE_ID),
-        ],
-        SortMultipleOptions::default(),
-    );
+    // Both keys in one integer: the sort then orders pairs by comparing
+    // one value in place, and only rows of the same pair look further.
+    let pair_key = (col(BUSINESS_KEY).cast(DataType::UInt64) * lit(1u64 << 32))
+        + col(CONTACT_KEY).cast(DataType::UInt64);
+    let sorted = messages
+        .with_column(pair_key.alias(PAIR_KEY))
+        .sort_by_exprs(
+            [
+                col(PAIR_KEY),
+                col(TS),
+                col(IS_INBOUND).not(),
+                col(MESSAGE_ID),
+            ],
+            SortMultipleOptions::default(),
+        );
     let ffill = |e: Expr| e.fill_null_with_strategy(FillNullStrategy::Forward(None));
-    let pair_change = col(BUSINESS_KEY)
-        .neq_missing(col(BUSINESS_KEY).shift(lit(1)))
-        .or(col(CONTACT_KEY).neq_missing(col(CONTACT_KEY).shift(lit(1))));
+    let pair_change = col(PAIR_KEY).neq_missing(col(PAIR_KEY).shift(lit(1)));
     sorted
         .with_columns([
             col(TS).cast(DataType::Int64).alias(TS_US),
@@ -132,7 +136,13 @@ pub fn reconstruct(messages: LazyFrame, rule: WindowRule) -> LazyFrame {
                 .alias(ANSWERS),
         ])
         .with_columns(last_window_columns())
-        .drop(cols(["ext_pair", "ext_ts", "segment", "inbound_segment"]))
+        .drop(cols([
+            "ext_pair",
+            "ext_ts",
+            "segment",
+            "inbound_segment",
+            PAIR_KEY,
+        ]))
 }
 
 /// `last_window_id` and `last_window_answered` (§4's "the pair's most recent
