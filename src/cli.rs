@@ -234,6 +234,12 @@ pub struct RunArgs {
     #[arg(long)]
     pub show_contacts: bool,
 
+    /// Parquet logs with more rows than this are processed in parts, by
+    /// ranges of (business number, contact) pairs, one part in memory at a
+    /// time: the same results with far less memory. 0 never splits.
+    #[arg(long, value_name = "ROWS", default_value_t = crate::partition::DEFAULT_PARTITION_ROWS)]
+    pub partition_rows: u64,
+
     #[command(flatten)]
     pub pricing: PricingArgs,
 }

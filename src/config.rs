@@ -71,6 +71,8 @@ pub struct Settings {
     pub contact_salt: Option<String>,
     /// `--row-tables`: sends and windows as CSV, Parquet or both.
     pub row_tables: crate::cli::RowTables,
+    /// `--partition-rows` (`partition`; 0: one pass whatever the size).
+    pub partition_rows: u64,
 }
 
 impl Settings {
@@ -109,6 +111,7 @@ impl Settings {
             thresholds: Default::default(),
             queries: None,
             row_tables: crate::cli::RowTables::Csv,
+            partition_rows: run.partition_rows,
         })
     }
 
@@ -282,6 +285,7 @@ mod tests {
             rule: WindowRule::CustomerOnly,
             lang: "en".into(),
             show_contacts: false,
+            partition_rows: 0,
             pricing: PricingArgs::default(),
         }
     }

@@ -31,6 +31,7 @@ pub mod fuzzing;
 pub mod generate;
 pub mod ingest;
 pub mod normalize;
+pub mod partition;
 pub mod pricing;
 pub mod privacy;
 pub mod reconcile;
@@ -91,6 +92,9 @@ pub fn analyse_telling(settings: &Settings, stage: &mut dyn FnMut(&str)) -> Resu
     // Rate cards are checked before the first message is read.
     stage("checking rate cards");
     let book = load_rates(settings)?;
+    if let Some(plan) = partition::plan(settings)? {
+        return partition::analyse(plan, &book, settings, stage);
+    }
     stage("reading inputs");
     let ingested = ingest::read_inputs(&settings.inputs, &settings.read)?;
     if ingested.frame.height() == 0 {
@@ -135,10 +139,11 @@ pub fn analyse_with(
         latest_us: settings.latest_us,
     };
     let normalized = normalize::normalize(ingested.frame, checks)?;
-    let mut files = account_files(&ingested.files, &normalized);
-    // Outputs list files by path, so the order they were named in changes
-    // nothing but which copy of a repeated id is first (§8.4).
-    files.sort_by(|a, b| a.path.cmp(&b.path));
+    let files = account_files(
+        &ingested.files,
+        &normalized.rejected_by_file,
+        &normalized.duplicates_by_file,
+    );
     stage(&format!(
         "rebuilding windows of {} messages",
         normalized.messages.height()
@@ -161,6 +166,38 @@ pub fn analyse_with(
         None => None,
     };
     let messages = pricing::price(classified, book, &settings.pricing)?;
+    finish_analysis(
+        Stages {
+            messages,
+            comparison,
+            windows,
+            rejected: normalized.rejected,
+            files,
+            warnings: ingested.warnings,
+        },
+        book,
+        settings,
+    )
+}
+
+/// What the stages up to pricing made, in one pass or part by part
+/// (`partition`).
+pub(crate) struct Stages {
+    pub messages: DataFrame,
+    pub comparison: Option<DataFrame>,
+    pub windows: DataFrame,
+    pub rejected: DataFrame,
+    pub files: Vec<FileAccount>,
+    pub warnings: Vec<String>,
+}
+
+/// The analysis of priced messages: Meta's analytics read, warnings about
+/// rates, working columns dropped, contacts hashed when asked.
+pub(crate) fn finish_analysis(
+    stages: Stages,
+    book: &pricing::card::RateBook,
+    settings: &Settings,
+) -> Result<Analysis> {
     let meta_analytics = match &settings.meta_analytics {
         Some(path) => Some((
             path.display().to_string(),
@@ -168,13 +205,21 @@ pub fn analyse_with(
         )),
         None => None,
     };
-    let mut warnings = ingested.warnings;
-    warnings.extend(rate_warnings(book, &messages, settings.markets.as_deref())?);
+    let mut files = stages.files;
+    // Outputs list files by path, so the order they were named in changes
+    // nothing but which copy of a repeated id is first (§8.4).
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    let mut warnings = stages.warnings;
+    warnings.extend(rate_warnings(
+        book,
+        &stages.messages,
+        settings.markets.as_deref(),
+    )?);
     let mut analysis = Analysis {
-        messages: without_working_columns(messages)?,
-        comparison: comparison.map(without_working_columns).transpose()?,
-        windows,
-        rejected: normalized.rejected,
+        messages: without_working_columns(stages.messages)?,
+        comparison: stages.comparison.map(without_working_columns).transpose()?,
+        windows: stages.windows,
+        rejected: stages.rejected,
         files,
         warnings,
         rate_sources: book.sources.clone(),
@@ -247,9 +292,10 @@ fn rate_warnings(
     Ok(warnings)
 }
 
-fn account_files(
+pub(crate) fn account_files(
     reads: &[ingest::FileRead],
-    normalized: &normalize::Normalized,
+    rejected_by_file: &[(u32, u64)],
+    duplicates_by_file: &[(u32, u64)],
 ) -> Vec<FileAccount> {
     let count = |pairs: &[(u32, u64)], index: usize| {
         pairs
@@ -261,8 +307,8 @@ fn account_files(
         .iter()
         .enumerate()
         .map(|(index, read)| {
-            let rejected = count(&normalized.rejected_by_file, index);
-            let duplicates = count(&normalized.duplicates_by_file, index);
+            let rejected = count(rejected_by_file, index);
+            let duplicates = count(duplicates_by_file, index);
             FileAccount {
                 path: read.path.clone(),
                 format: read.format.name(),

@@ -167,6 +167,7 @@ fn demo(args: DemoArgs) -> Result<()> {
         rule: window_ledger::cli::WindowRule::CustomerOnly,
         lang: args.lang.clone(),
         show_contacts: false,
+        partition_rows: 0,
         pricing: window_ledger::cli::PricingArgs::default(),
     };
     let settings = Settings::resolve(vec![input.clone()], Some(args.out.clone()), &run)?;

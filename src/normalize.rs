@@ -44,25 +44,7 @@ pub struct Checks<'a> {
 }
 
 pub fn normalize(raw: DataFrame, checks: Checks) -> Result<Normalized> {
-    let all_native = raw.column(TIMESTAMP_NATIVE)?.null_count() == 0;
-    let trimmed = trimmed_inputs(&raw)?;
-    let mut raw = raw.lazy().with_columns(trimmed).collect()?;
-    frames::map_per_distinct(&mut raw, DIRECTION, KNOWN_DIRECTION, |d| {
-        d.str().to_lowercase().is_in(
-            lit(Series::new("d".into(), ["inbound", "outbound"])).implode(false),
-            false,
-        )
-    })?;
-    let mut checked = raw.lazy();
-    if !all_native {
-        checked = checked
-            .with_column(timestamps::rfc3339_parts(timestamp_text())?.alias(TIMESTAMP_PARTS));
-    }
-    let (checks, reasons) = row_checks(checks, all_native)?;
-    let checked = checked
-        .with_columns(checks)
-        .drop(by_name([TIMESTAMP_PARTS, KNOWN_DIRECTION], false, false))
-        .collect()?;
+    let (checked, reasons) = checked(raw, checks)?;
     // Filtered column by column (frames::filtered): the frame is wide, and
     // later steps add columns to it.
     let rejected = frames::filtered(&checked, col(REJECT_CODE).is_not_null())?
@@ -72,12 +54,7 @@ pub fn normalize(raw: DataFrame, checks: Checks) -> Result<Normalized> {
         .collect()?;
     let valid = frames::filtered(&checked, col(REJECT_CODE).is_null())?
         .lazy()
-        .with_column(
-            col(MESSAGE_ID)
-                .is_first_distinct()
-                .not()
-                .alias(IS_DUPLICATE),
-        )
+        .with_column(duplicate(&checked).alias(IS_DUPLICATE))
         .collect()?;
     // The raw columns go as soon as nothing needs them: on 10M rows they are
     // a gigabyte the later steps would otherwise hold on to.
@@ -98,6 +75,7 @@ pub fn normalize(raw: DataFrame, checks: Checks) -> Result<Normalized> {
             REJECT_CODE,
             IS_DUPLICATE,
         ])
+        .drop_many([FORCED_DUPLICATE])
         .filter(&first_copies)?;
     drop(valid);
     for column in [DIRECTION, TYPE, STATUS, ENTRY_POINT, CATEGORY] {
@@ -110,6 +88,80 @@ pub fn normalize(raw: DataFrame, checks: Checks) -> Result<Normalized> {
         duplicates_by_file,
         rejected_by_file,
     })
+}
+
+/// Set by a pair-partitioned run (`partition`) on rows whose first valid
+/// copy is in another part of the input: a duplicate wherever it stands.
+pub const FORCED_DUPLICATE: &str = "_forced_duplicate";
+
+/// The raw rows after the checks of §2 and §8: `_reject_code` (null for a
+/// good row) and `ts` added, and the expression that gives a code's reason.
+fn checked(raw: DataFrame, checks: Checks) -> Result<(DataFrame, Expr)> {
+    let all_native = raw.column(TIMESTAMP_NATIVE)?.null_count() == 0;
+    let trimmed = trimmed_inputs(&raw)?;
+    let mut raw = raw.lazy().with_columns(trimmed).collect()?;
+    frames::map_per_distinct(&mut raw, DIRECTION, KNOWN_DIRECTION, |d| {
+        d.str().to_lowercase().is_in(
+            lit(Series::new("d".into(), ["inbound", "outbound"])).implode(false),
+            false,
+        )
+    })?;
+    let mut checked = raw.lazy();
+    if !all_native {
+        checked = checked
+            .with_column(timestamps::rfc3339_parts(timestamp_text())?.alias(TIMESTAMP_PARTS));
+    }
+    let (checks, reasons) = row_checks(checks, all_native)?;
+    let checked = checked
+        .with_columns(checks)
+        .drop(by_name([TIMESTAMP_PARTS, KNOWN_DIRECTION], false, false))
+        .collect()?;
+    Ok((checked, reasons))
+}
+
+/// §8.4 on valid rows: a repeated id after its first copy (in input order).
+fn duplicate(checked: &DataFrame) -> Expr {
+    let repeated = col(MESSAGE_ID).is_first_distinct().not();
+    match checked.schema().contains(FORCED_DUPLICATE) {
+        true => repeated.or(col(FORCED_DUPLICATE)),
+        false => repeated,
+    }
+}
+
+/// The rows of `raw` that [`normalize`] counts as duplicates, as
+/// (`file_index`, `source_row`): a pair-partitioned run asks this of the
+/// rows whose ids occur in more than one part, all of them together.
+pub fn duplicate_rows(raw: DataFrame, checks: Checks) -> Result<DataFrame> {
+    let (checked, _) = checked(raw, checks)?;
+    let valid = frames::filtered(&checked, col(REJECT_CODE).is_null())?;
+    Ok(valid
+        .lazy()
+        .filter(duplicate(&checked))
+        .select([col(FILE_INDEX), col(SOURCE_ROW)])
+        .collect()?)
+}
+
+/// The pair every raw row belongs to, as `windows` will see it: the
+/// business number and contact trimmed (§8.21), a missing business number
+/// `default`, both normalised (§8.7). Computed once per distinct value.
+pub fn pair_numbers(raw: &DataFrame) -> Result<DataFrame> {
+    let tidy = |value: Expr| {
+        let trimmed = value.str().strip_chars(lit(NULL));
+        when(trimmed.clone().str().len_bytes().eq(lit(0u32)))
+            .then(lit(NULL).cast(DataType::String))
+            .otherwise(trimmed)
+    };
+    let mut pairs = raw
+        .select([BUSINESS_NUMBER, CONTACT])?
+        .lazy()
+        // A missing value is not one of the distinct values mapped below.
+        .with_column(col(BUSINESS_NUMBER).fill_null(lit("default")))
+        .collect()?;
+    frames::map_per_distinct(&mut pairs, BUSINESS_NUMBER, BUSINESS_NUMBER, |b| {
+        normalized_number(tidy(b).fill_null(lit("default")))
+    })?;
+    frames::map_per_distinct(&mut pairs, CONTACT, CONTACT, |c| normalized_number(tidy(c)))?;
+    Ok(pairs)
 }
 
 /// §8.21: every field is trimmed; empty after trimming is missing. Only

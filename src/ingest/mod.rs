@@ -241,6 +241,82 @@ pub fn read_inputs(inputs: &[PathBuf], options: &ReadOptions) -> Result<Ingested
     })
 }
 
+/// The message logs of a run when a pair-partitioned run can read them in
+/// slices (`partition`): every one Parquet, and no send logs (they complete
+/// rows by message id across the whole input). `None` otherwise; the
+/// warnings are those `read_inputs` gives about skipped files.
+pub fn sliceable_inputs(
+    inputs: &[PathBuf],
+    options: &ReadOptions,
+) -> Result<Option<(Vec<InputFile>, Vec<String>)>> {
+    if !options.send_logs.is_empty() {
+        return Ok(None);
+    }
+    let (files, warnings) = expand_inputs(inputs, options.format)?;
+    if files.is_empty() || files.iter().any(|f| f.format != Format::Parquet) {
+        return Ok(None);
+    }
+    Ok(Some((files, warnings)))
+}
+
+fn message_spec(options: &ReadOptions) -> ReadSpec<'_> {
+    ReadSpec {
+        mapping: &options.mapping,
+        required: &schema::REQUIRED_COLUMNS,
+        timestamp_text: false,
+    }
+}
+
+/// Rows `[offset, offset + len)` of a Parquet message log, as
+/// `read_inputs` reads them: raw strings with provenance (`index` is the
+/// file's place among the inputs), columns in [`raw_columns`] order.
+pub fn read_slice(
+    file: &InputFile,
+    index: u32,
+    options: &ReadOptions,
+    slice: (usize, usize),
+) -> Result<DataFrame> {
+    let name = file.path.display().to_string();
+    let spec = message_spec(options);
+    let frame = parquet::read_rows(&file.path, &name, &options.input_tz, &spec, Some(slice))?;
+    Ok(add_provenance(frame, &name, index)?.select(raw_columns())?)
+}
+
+/// Only the raw `business_number` and `contact` of rows `[offset, offset +
+/// len)` of a Parquet message log (a pair-partitioned run's first pass).
+pub fn read_numbers(
+    file: &InputFile,
+    options: &ReadOptions,
+    slice: (usize, usize),
+) -> Result<DataFrame> {
+    let name = file.path.display().to_string();
+    let spec = message_spec(options);
+    parquet::read_columns(
+        &file.path,
+        &name,
+        &spec,
+        &[schema::BUSINESS_NUMBER, schema::CONTACT],
+        slice,
+    )
+}
+
+/// The row counts of a Parquet file's row groups.
+pub fn parquet_row_groups(file: &InputFile) -> Result<Vec<usize>> {
+    parquet::row_groups(&file.path, &file.path.display().to_string())
+}
+
+/// The accounting entry of a message log read in slices.
+pub fn message_file_read(file: &InputFile, rows: u64) -> FileRead {
+    FileRead {
+        path: file.path.display().to_string(),
+        format: file.format,
+        role: Role::Messages,
+        rows,
+        merged: 0,
+        webhook: None,
+    }
+}
+
 fn skipped_warning(path: &Path, stats: &WebhookStats) -> Option<String> {
     if stats.skipped_changes.is_empty() && stats.value_errors == 0 {
         return None;

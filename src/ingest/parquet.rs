@@ -15,8 +15,23 @@ use crate::bad_input;
 use crate::schema;
 
 pub fn read(path: &Path, name: &str, input_tz: &str, spec: &ReadSpec) -> Result<DataFrame> {
-    let file = File::open(path).map_err(|e| bad_input!("{name}: cannot open it ({e})"))?;
-    let mut frame = ParquetReader::new(file)
+    read_rows(path, name, input_tz, spec, None)
+}
+
+/// Rows `[offset, offset + len)` of a file (all of it for `None`), read as
+/// [`read`] reads the file; `SOURCE_ROW` counts from the file's first row,
+/// so a slice's rows keep the numbers they have in the whole file.
+pub fn read_rows(
+    path: &Path,
+    name: &str,
+    input_tz: &str,
+    spec: &ReadSpec,
+    slice: Option<(usize, usize)>,
+) -> Result<DataFrame> {
+    let reader = open(path, name)?;
+    let first_row = slice.map_or(0, |(offset, _)| offset as u64);
+    let mut frame = reader
+        .with_slice(slice)
         .finish()
         .map_err(|e| bad_input!("{name}: cannot be read as Parquet ({e})"))?;
     let names = header_names(frame.get_column_names().iter().map(|n| n.as_str()));
@@ -39,7 +54,7 @@ pub fn read(path: &Path, name: &str, input_tz: &str, spec: &ReadSpec) -> Result<
         }
     }
     exprs.push(native_timestamp(native, input_tz)?);
-    let rows: Vec<u64> = (1..=height as u64).collect();
+    let rows: Vec<u64> = (first_row + 1..=first_row + height as u64).collect();
     let mut raw = frame.lazy().select(exprs).collect()?;
     raw.with_column(Column::new(schema::SOURCE_ROW.into(), rows))?;
     raw.with_column(Column::full_null(
@@ -53,6 +68,68 @@ pub fn read(path: &Path, name: &str, input_tz: &str, spec: &ReadSpec) -> Result<
         &DataType::String,
     ))?;
     Ok(raw)
+}
+
+/// Only the canonical columns `wanted`, as the mapping makes them, of rows
+/// `[offset, offset + len)`: only the file columns they are made from are
+/// read (a pair-partitioned run reads the numbers first, `partition`).
+pub fn read_columns(
+    path: &Path,
+    name: &str,
+    spec: &ReadSpec,
+    wanted: &[&str],
+    slice: (usize, usize),
+) -> Result<DataFrame> {
+    let mut reader = open(path, name)?;
+    let schema = reader
+        .schema()
+        .map_err(|e| bad_input!("{name}: cannot be read as Parquet ({e})"))?;
+    let names = header_names(schema.iter_names().map(|n| n.as_str()));
+    let resolved = spec.mapping.resolve(&names);
+    resolved.check_required(spec.mapping, name, spec.required, &names)?;
+    let exprs: Vec<Expr> = resolved
+        .exprs()
+        .into_iter()
+        .filter(|e| {
+            e.clone()
+                .meta()
+                .output_name()
+                .is_ok_and(|n| wanted.contains(&n.as_str()))
+        })
+        .collect();
+    let mut roots: Vec<usize> = Vec::new();
+    for e in &exprs {
+        for root in e.clone().meta().root_names() {
+            if let Some(i) = names.iter().position(|n| n.as_str() == root.as_str()) {
+                if !roots.contains(&i) {
+                    roots.push(i);
+                }
+            }
+        }
+    }
+    roots.sort_unstable();
+    let mut frame = reader
+        .with_projection(Some(roots.clone()))
+        .with_slice(Some(slice))
+        .finish()
+        .map_err(|e| bad_input!("{name}: cannot be read as Parquet ({e})"))?;
+    let projected: Vec<String> = roots.iter().map(|&i| names[i].clone()).collect();
+    frame.set_column_names(&projected)?;
+    Ok(frame.lazy().select(exprs).collect()?)
+}
+
+/// The number of rows of each row group of a file, in order.
+pub fn row_groups(path: &Path, name: &str) -> Result<Vec<usize>> {
+    let mut reader = open(path, name)?;
+    let metadata = reader
+        .get_metadata()
+        .map_err(|e| bad_input!("{name}: cannot be read as Parquet ({e})"))?;
+    Ok(metadata.row_groups.iter().map(|g| g.num_rows()).collect())
+}
+
+fn open(path: &Path, name: &str) -> Result<ParquetReader<File>> {
+    let file = File::open(path).map_err(|e| bad_input!("{name}: cannot open it ({e})"))?;
+    Ok(ParquetReader::new(file))
 }
 
 fn native_timestamp(source: Option<(&str, DataType)>, input_tz: &str) -> Result<Expr> {

@@ -275,38 +275,44 @@ fn days_to_date(days: i32) -> NaiveDate {
 /// sorted, on integer keys; the ids that fit in the tier are few (at most
 /// `free_tier` per business and month) and are matched back by id.
 fn with_service_tier(priced: LazyFrame, free_tier: u64) -> Result<LazyFrame> {
-    let service = col(REGIME)
+    let priced = priced
+        .with_column(is_service().alias(IS_SERVICE))
+        .collect()?;
+    let rows = priced.clone().lazy().filter(col(IS_SERVICE));
+    let free = first_in_tier(rows, BUSINESS_KEY, free_tier)
+        .select([col(MESSAGE_ID)])
+        .collect()?;
+    Ok(priced.lazy().with_column(in_free_tier(&free)?))
+}
+
+const IS_SERVICE: &str = "is_service";
+const IN_FREE_TIER: &str = "in_free_tier";
+
+/// A delivered free-form reply in a window under pmp-2026-10: a service
+/// message, free within the tier (§5.2) unless a free entry point already
+/// made it free (§8.16).
+fn is_service() -> Expr {
+    col(REGIME)
         .eq(lit(Regime::Pmp202610.name()))
         .and(col(IS_INBOUND).not())
         .and(col(IS_TEMPLATE).not())
         .and(col(FAILED).not())
         .and(col(IN_WINDOW))
         .and(col(IN_FEP).not())
-        .fill_null(false);
-    let priced = priced.with_column(service.alias("is_service")).collect()?;
+        .fill_null(false)
+}
+
+/// The service `rows` among the first `free_tier` of their business number
+/// (`business`: its key or its text, which sort alike) and billing month,
+/// in (timestamp, message_id) order.
+fn first_in_tier(rows: LazyFrame, business: &str, free_tier: u64) -> LazyFrame {
     let ffill = |e: Expr| e.fill_null_with_strategy(FillNullStrategy::Forward(None));
-    let group_change = col(BUSINESS_KEY)
-        .neq_missing(col(BUSINESS_KEY).shift(lit(1)))
+    let group_change = col(business)
+        .neq_missing(col(business).shift(lit(1)))
         .or(col(BILLING_MONTH).neq_missing(col(BILLING_MONTH).shift(lit(1))));
-    let free = priced
-        .clone()
-        .lazy()
-        .filter(col("is_service"))
-        .select([
-            col(BUSINESS_KEY),
-            col(BILLING_MONTH),
-            col(TS),
-            col(MESSAGE_ID),
-        ])
-        .sort_by_exprs(
-            [
-                col(BUSINESS_KEY),
-                col(BILLING_MONTH),
-                col(TS),
-                col(MESSAGE_ID),
-            ],
-            SortMultipleOptions::default(),
-        )
+    let order = [col(business), col(BILLING_MONTH), col(TS), col(MESSAGE_ID)];
+    rows.select(order.clone())
+        .sort_by_exprs(order, SortMultipleOptions::default())
         .with_row_index("seq", None)
         .with_column(
             (col("seq").cast(DataType::Int64)
@@ -315,18 +321,58 @@ fn with_service_tier(priced: LazyFrame, free_tier: u64) -> Result<LazyFrame> {
                         .then(col("seq").cast(DataType::Int64))
                         .otherwise(lit(NULL).cast(DataType::Int64)),
                 ))
-            .lt(lit(free_tier as i64))
+            .lt(lit(free_tier.min(i64::MAX as u64) as i64))
             .alias("in_tier"),
         )
         .filter(col("in_tier"))
-        .select([col(MESSAGE_ID)])
-        .collect()?;
+        .drop(cols(["seq", "in_tier"]))
+}
+
+fn in_free_tier(free: &DataFrame) -> Result<Expr> {
     let free_ids = free.column(MESSAGE_ID)?.as_materialized_series().clone();
-    Ok(priced.lazy().with_column(
-        col("is_service")
-            .and(col(MESSAGE_ID).is_in(lit(free_ids).implode(false), false))
-            .alias("in_free_tier"),
-    ))
+    Ok(col(IS_SERVICE)
+        .and(col(MESSAGE_ID).is_in(lit(free_ids).implode(false), false))
+        .alias(IN_FREE_TIER))
+}
+
+/// A pair-partitioned run prices each part on its own, then fixes the free
+/// tier, which spans the parts (a business number's service messages are
+/// spread over them). [`tier_candidates`] of a priced part are the only
+/// rows of it that can be free; [`free_tier_ids`] picks the free ones of
+/// all parts' candidates; [`with_free_ids`] reprices a part with them.
+pub fn tier_candidates(priced: &DataFrame, free_tier: u64) -> Result<DataFrame> {
+    let rows = priced.clone().lazy().filter(col(IS_SERVICE));
+    Ok(first_in_tier(rows, BUSINESS_NUMBER, free_tier).collect()?)
+}
+
+/// The ids in the free tier, from the candidates of every part.
+pub fn free_tier_ids(candidates: Vec<DataFrame>, free_tier: u64) -> Result<DataFrame> {
+    if candidates.is_empty() {
+        return Ok(DataFrame::new_infer_height(vec![Column::new_empty(
+            MESSAGE_ID.into(),
+            &DataType::String,
+        )])?);
+    }
+    let all = concat(
+        candidates
+            .into_iter()
+            .map(IntoLazy::lazy)
+            .collect::<Vec<_>>(),
+        UnionArgs::default(),
+    )?;
+    Ok(first_in_tier(all, BUSINESS_NUMBER, free_tier)
+        .select([col(MESSAGE_ID)])
+        .collect()?)
+}
+
+/// A part priced by [`price`], with the run's free tier instead of its own.
+pub fn with_free_ids(priced: DataFrame, free: &DataFrame) -> Result<DataFrame> {
+    Ok(priced
+        .lazy()
+        .with_column(in_free_tier(free)?)
+        .with_column(pricing_rule().alias(PRICING_RULE))
+        .with_columns(money_columns())
+        .collect()?)
 }
 
 /// §5.3 and the precedence of §8.10 (with §8.19 first).
@@ -360,7 +406,9 @@ fn pricing_rule() -> Expr {
 /// A needed rate that is missing stops the run (§5.1, §8.5) unless the user
 /// allowed unpriced rows. Avoidable templates under pmp-2026-10 also need
 /// the market's service rate (§5.4, §8.18).
-fn check_missing_rates(priced: &DataFrame, params: &PricingParams) -> Result<()> {
+/// Stops the run when a row needs a rate no card has (unless
+/// `--allow-unpriced`), naming the first such market, category and date.
+pub fn check_missing_rates(priced: &DataFrame, params: &PricingParams) -> Result<()> {
     let needs_service = col(CLASS)
         .eq(lit("template_avoidable"))
         .and(col(PRICING_RULE).eq(lit("charged")))

@@ -6,6 +6,7 @@ mod common;
 mod examples;
 mod finance;
 mod fuzz_corpus;
+mod partitions;
 mod pricing;
 mod properties;
 mod reports;

@@ -159,6 +159,7 @@ fn run(
         rule,
         lang: "en".into(),
         show_contacts: false,
+        partition_rows: 0,
         pricing: window_ledger::cli::PricingArgs {
             allow_unpriced: true,
             ..Default::default()

@@ -1,0 +1,629 @@
+//! Pair-partitioned runs (issue 6): a log with more rows than
+//! `--partition-rows` is cut into parts by ranges of (business number,
+//! contact) pairs, and each part goes through normalize → windows →
+//! classify → pricing on its own, so that a stage holds one part at a time.
+//!
+//! This is exact because the rules of DOMAIN.md that look at more than one
+//! row look within one pair (windows §3, classes §4, free entry points
+//! §8.16), with two exceptions that are handled across the parts:
+//! - duplicate message ids (§2, §8.4) may repeat across pairs: the rows
+//!   whose id (hashed) occurs in more than one part are checked together
+//!   first, and each part is told which of its rows repeat a valid copy
+//!   that comes earlier in the input ([`normalize::FORCED_DUPLICATE`]);
+//! - the pmp-2026-10 free tier (§5.2) counts a business number's service
+//!   messages of a month over all its pairs: each part is priced with its
+//!   own tier and keeps the rows that could be free; the run's free ids are
+//!   picked from all of them, and each part is repriced with those.
+//!
+//! Parts are contiguous ranges of pairs in the order `windows` sorts them
+//! (normalised business number, then contact, as text), so the parts'
+//! tables, concatenated in order, are the tables of a single pass: window
+//! ids continue from one part to the next, and rejected rows are put back
+//! in input order.
+//!
+//! The input is read twice before the parts are processed: the two number
+//! columns, to count the rows of every pair and cut the ranges; then every
+//! column, each slice's rows appended to its part's Parquet file in a
+//! temporary directory beside the run directory (removed at the end). Only
+//! Parquet message logs are read in slices; other inputs, and runs with
+//! send logs, take the single pass.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use polars::io::parquet::write::BatchedWriter;
+use polars::prelude::*;
+
+use crate::config::Settings;
+use crate::ingest::{self, InputFile};
+use crate::normalize;
+use crate::pricing::{self, card::RateBook};
+use crate::schema::*;
+use crate::{classify, windows, Analysis};
+
+/// `--partition-rows` when not given: a part of this many rows keeps a
+/// run's peak memory near 2 GiB.
+pub const DEFAULT_PARTITION_ROWS: u64 = 2_000_000;
+
+/// Rows read from a file at a time while the input is cut into parts.
+const SLICE_ROWS: usize = 1_000_000;
+
+/// The part of a row while it is routed.
+const PART: &str = "_part";
+/// A hash of the row's message id, kept in the part files so that the rows
+/// of ids that occur in several parts can be found again.
+const ID_HASH: &str = "_id_hash";
+
+/// The inputs of a run that is to be partitioned.
+pub struct Plan {
+    files: Vec<InputFile>,
+    /// Rows per file.
+    rows: Vec<u64>,
+    /// Row ranges (offset, length) of each file, read one at a time.
+    slices: Vec<Vec<(usize, usize)>>,
+    warnings: Vec<String>,
+}
+
+/// The plan of a partitioned run, or `None` when the single pass applies:
+/// partitioning is off (`--partition-rows 0`), the input is small enough,
+/// or it is not all Parquet message logs.
+pub fn plan(settings: &Settings) -> Result<Option<Plan>> {
+    if settings.partition_rows == 0 {
+        return Ok(None);
+    }
+    let Some((files, warnings)) = ingest::sliceable_inputs(&settings.inputs, &settings.read)?
+    else {
+        return Ok(None);
+    };
+    let mut rows = Vec::with_capacity(files.len());
+    let mut slices = Vec::with_capacity(files.len());
+    for file in &files {
+        let groups = ingest::parquet_row_groups(file)?;
+        rows.push(groups.iter().sum::<usize>() as u64);
+        slices.push(slices_of(&groups));
+    }
+    if rows.iter().sum::<u64>() <= settings.partition_rows {
+        return Ok(None);
+    }
+    Ok(Some(Plan {
+        files,
+        rows,
+        slices,
+        warnings,
+    }))
+}
+
+/// Slices that follow the row groups (a group is decoded once), joining
+/// small groups and cutting large ones to about [`SLICE_ROWS`] rows.
+fn slices_of(groups: &[usize]) -> Vec<(usize, usize)> {
+    let mut slices = Vec::new();
+    let (mut start, mut len) = (0usize, 0usize);
+    for &group in groups {
+        if len > 0 && len + group > SLICE_ROWS {
+            slices.push((start, len));
+            (start, len) = (start + len, 0);
+        }
+        len += group;
+        while len > 2 * SLICE_ROWS {
+            slices.push((start, SLICE_ROWS));
+            (start, len) = (start + SLICE_ROWS, len - SLICE_ROWS);
+        }
+    }
+    if len > 0 {
+        slices.push((start, len));
+    }
+    slices
+}
+
+/// One part's results, before the free tier is fixed.
+struct PartResult {
+    priced: DataFrame,
+    candidates: DataFrame,
+    comparison: Option<(DataFrame, DataFrame)>,
+    windows: DataFrame,
+    rejected: DataFrame,
+}
+
+/// Runs the stages of [`crate::analyse_with`] part by part.
+pub fn analyse(
+    plan: Plan,
+    book: &RateBook,
+    settings: &Settings,
+    stage: &mut dyn FnMut(&str),
+) -> Result<Analysis> {
+    let total: u64 = plan.rows.iter().sum();
+    stage(&format!("counting the pairs of {total} rows"));
+    let bounds = pair_bounds(&plan, settings)?;
+    let parts = bounds.len() + 1;
+    let dir = WorkDir::create(&settings.out_dir)?;
+    stage(&format!("cutting {total} rows into {parts} parts"));
+    let (paths, id_parts) = split(&plan, &bounds, &dir, settings)?;
+    let forced = forced_duplicates(&paths, id_parts, settings)?;
+    let checks = normalize::Checks {
+        input_tz: settings.input_tz.name(),
+        latest_us: settings.latest_us,
+    };
+    let mut results = Vec::with_capacity(parts);
+    let mut windows_before = 0i64;
+    let (mut duplicates, mut rejected) = (Vec::new(), Vec::new());
+    for (index, path) in paths.iter().enumerate() {
+        stage(&format!("part {} of {parts}: checking", index + 1));
+        let raw = read_part(path, &forced)?;
+        let normalized = normalize::normalize(raw, checks)?;
+        duplicates.extend(normalized.duplicates_by_file);
+        rejected.extend(normalized.rejected_by_file);
+        stage(&format!(
+            "part {} of {parts}: windows and pricing of {} messages",
+            index + 1,
+            normalized.messages.height()
+        ));
+        let result = analyse_part(
+            normalized.messages,
+            normalized.rejected,
+            windows_before,
+            book,
+            settings,
+        )?;
+        windows_before += result.windows.height() as i64;
+        results.push(result);
+    }
+    stage("pricing the free tier");
+    let files = plan
+        .files
+        .iter()
+        .zip(&plan.rows)
+        .map(|(file, &rows)| ingest::message_file_read(file, rows))
+        .collect::<Vec<_>>();
+    let assembled = assemble(results, settings)?;
+    crate::finish_analysis(
+        crate::Stages {
+            messages: assembled.messages,
+            comparison: assembled.comparison,
+            windows: assembled.windows,
+            rejected: assembled.rejected,
+            files: crate::account_files(&files, &sum_by_file(rejected), &sum_by_file(duplicates)),
+            warnings: plan.warnings,
+        },
+        book,
+        settings,
+    )
+}
+
+/// windows → classify → pricing of one part's messages.
+fn analyse_part(
+    messages: DataFrame,
+    rejected: DataFrame,
+    windows_before: i64,
+    book: &RateBook,
+    settings: &Settings,
+) -> Result<PartResult> {
+    let reconstructed = windows::reconstruct(messages.lazy(), settings.rule).with_columns([
+        (col(WINDOW_ID) + lit(windows_before)).alias(WINDOW_ID),
+        (col(LAST_WINDOW_ID) + lit(windows_before)).alias(LAST_WINDOW_ID),
+    ]);
+    let classified = classify::classify(reconstructed).collect()?;
+    let windows = windows::windows_table(classified.clone().lazy()).collect()?;
+    let free_tier = settings.pricing.service_free_tier;
+    // Missing rates are looked for once all parts are priced, so that the
+    // error names the same first gap as a single pass would.
+    let priced_with = |params: &pricing::PricingParams| -> Result<(DataFrame, DataFrame)> {
+        let params = pricing::PricingParams {
+            allow_unpriced: true,
+            ..params.clone()
+        };
+        let priced = pricing::price(classified.clone(), book, &params)?;
+        let candidates = pricing::tier_candidates(&priced, free_tier)?;
+        Ok((priced, candidates))
+    };
+    let comparison = match settings.compare_regime {
+        Some(regime) => Some(priced_with(&pricing::PricingParams {
+            regime: Some(regime),
+            ..settings.pricing.clone()
+        })?),
+        None => None,
+    };
+    let (priced, candidates) = priced_with(&settings.pricing)?;
+    Ok(PartResult {
+        priced,
+        candidates,
+        comparison,
+        windows,
+        rejected,
+    })
+}
+
+struct Assembled {
+    messages: DataFrame,
+    comparison: Option<DataFrame>,
+    windows: DataFrame,
+    rejected: DataFrame,
+}
+
+/// The parts put together, repriced with the run's free tier.
+fn assemble(results: Vec<PartResult>, settings: &Settings) -> Result<Assembled> {
+    let free_tier = settings.pricing.service_free_tier;
+    let free = pricing::free_tier_ids(
+        results.iter().map(|r| r.candidates.clone()).collect(),
+        free_tier,
+    )?;
+    let comparison_free = match settings.compare_regime {
+        Some(_) => Some(pricing::free_tier_ids(
+            results
+                .iter()
+                .filter_map(|r| r.comparison.as_ref().map(|c| c.1.clone()))
+                .collect(),
+            free_tier,
+        )?),
+        None => None,
+    };
+    let mut messages = Vec::with_capacity(results.len());
+    let mut comparison = Vec::new();
+    let (mut windows, mut rejected) = (Vec::new(), Vec::new());
+    for result in results {
+        messages.push(pricing::with_free_ids(result.priced, &free)?);
+        if let (Some((priced, _)), Some(free)) = (result.comparison, &comparison_free) {
+            comparison.push(pricing::with_free_ids(priced, free)?);
+        }
+        windows.push(result.windows);
+        rejected.push(result.rejected);
+    }
+    let rejected =
+        stacked(rejected)?.sort(["file_index", "row"], SortMultipleOptions::default())?;
+    let messages = stacked(messages)?;
+    // As in a single pass, the comparison is priced (and checked) first.
+    let comparison = match comparison.is_empty() {
+        true => None,
+        false => Some(stacked(comparison)?),
+    };
+    if let (Some(comparison), Some(regime)) = (&comparison, settings.compare_regime) {
+        let params = pricing::PricingParams {
+            regime: Some(regime),
+            ..settings.pricing.clone()
+        };
+        pricing::check_missing_rates(comparison, &params)?;
+    }
+    pricing::check_missing_rates(&messages, &settings.pricing)?;
+    Ok(Assembled {
+        messages,
+        comparison,
+        windows: stacked(windows)?,
+        rejected,
+    })
+}
+
+fn stacked(frames: Vec<DataFrame>) -> Result<DataFrame> {
+    let mut frames = frames.into_iter();
+    let mut all = frames.next().context("a run has at least one part")?;
+    for frame in frames {
+        all.vstack_mut_owned(frame)?;
+    }
+    all.rechunk_mut_par();
+    Ok(all)
+}
+
+fn sum_by_file(counts: Vec<(u32, u64)>) -> Vec<(u32, u64)> {
+    let mut sums: std::collections::BTreeMap<u32, u64> = Default::default();
+    for (file, n) in counts {
+        *sums.entry(file).or_default() += n;
+    }
+    sums.into_iter().collect()
+}
+
+/// A pair in the order `windows` sorts pairs (a missing contact, which
+/// only rejected rows have, first).
+type Pair = (String, Option<String>);
+
+/// The first pair of every part after the first: pairs are taken in order
+/// and a part is closed once it holds `--partition-rows` rows (a pair is
+/// never split, so a part may hold one pair more).
+fn pair_bounds(plan: &Plan, settings: &Settings) -> Result<Vec<Pair>> {
+    let mut counts = Vec::new();
+    for (file, slices) in plan.files.iter().zip(&plan.slices) {
+        for &slice in slices {
+            let numbers = ingest::read_numbers(file, &settings.read, slice)?;
+            let pairs = normalize::pair_numbers(&numbers)?;
+            counts.push(
+                pairs
+                    .lazy()
+                    .group_by([col(BUSINESS_NUMBER), col(CONTACT)])
+                    .agg([len().cast(DataType::UInt64).alias("rows")])
+                    .collect()?
+                    .lazy(),
+            );
+        }
+    }
+    let limit = settings.partition_rows;
+    let pairs = concat(counts, UnionArgs::default())?
+        .group_by([col(BUSINESS_NUMBER), col(CONTACT)])
+        .agg([col("rows").sum()])
+        .sort([BUSINESS_NUMBER, CONTACT], SortMultipleOptions::default())
+        .with_column(
+            (col("rows").cum_sum(false) - col("rows"))
+                .floor_div(lit(limit))
+                .alias(PART),
+        )
+        .filter(col(PART).neq(col(PART).shift(lit(1))))
+        .collect()?;
+    let business = pairs.column(BUSINESS_NUMBER)?.str()?.clone();
+    let contact = pairs.column(CONTACT)?.str()?.clone();
+    Ok(business
+        .iter()
+        .zip(contact.iter())
+        .map(|(b, c)| (b.unwrap_or_default().to_string(), c.map(String::from)))
+        .collect())
+}
+
+/// The part of each of `pairs`' rows: how many bounds are at or before it.
+fn parts_of(pairs: &DataFrame, bounds: &[Pair]) -> Result<Column> {
+    let distinct = pairs.unique_stable(None, UniqueKeepStrategy::First, None)?;
+    let business = distinct.column(BUSINESS_NUMBER)?.str()?.clone();
+    let contact = distinct.column(CONTACT)?.str()?.clone();
+    let part: Vec<u32> = business
+        .iter()
+        .zip(contact.iter())
+        .map(|(b, c)| {
+            let pair = (b.unwrap_or_default(), c);
+            bounds.partition_point(|(bb, bc)| (bb.as_str(), bc.as_deref()) <= pair) as u32
+        })
+        .collect();
+    let mut table = distinct;
+    table.with_column(Column::new(PART.into(), part))?;
+    let aligned = pairs
+        .clone()
+        .lazy()
+        .join(
+            table.lazy(),
+            [col(BUSINESS_NUMBER), col(CONTACT)],
+            [col(BUSINESS_NUMBER), col(CONTACT)],
+            JoinArgs {
+                maintain_order: MaintainOrderJoin::Left,
+                nulls_equal: true,
+                ..JoinArgs::new(JoinType::Left)
+            },
+        )
+        .collect()?;
+    Ok(aligned.column(PART)?.clone())
+}
+
+/// Reads every slice and appends its rows to their parts' files; returns
+/// the files and, for every row with an id, (id hash, part).
+fn split(
+    plan: &Plan,
+    bounds: &[Pair],
+    dir: &WorkDir,
+    settings: &Settings,
+) -> Result<(Vec<PathBuf>, DataFrame)> {
+    let parts = bounds.len() + 1;
+    let paths: Vec<PathBuf> = (0..parts)
+        .map(|p| dir.path.join(format!("part-{p:05}.parquet")))
+        .collect();
+    let mut writers: Vec<Option<BatchedWriter<File>>> = (0..parts).map(|_| None).collect();
+    let mut ids = Vec::new();
+    for (index, (file, slices)) in plan.files.iter().zip(&plan.slices).enumerate() {
+        for &slice in slices {
+            let mut raw = ingest::read_slice(file, index as u32, &settings.read, slice)?;
+            let part = parts_of(&normalize::pair_numbers(&raw)?, bounds)?;
+            raw.with_column(part)?;
+            let mut raw = raw
+                .lazy()
+                .with_column(col(MESSAGE_ID).hash(7, 11, 13, 17).alias(ID_HASH))
+                .collect()?;
+            ids.push(
+                raw.clone()
+                    .lazy()
+                    .filter(col(MESSAGE_ID).is_not_null())
+                    .select([col(ID_HASH), col(PART)])
+                    .collect()?
+                    .lazy(),
+            );
+            raw = raw.sort(
+                [PART],
+                SortMultipleOptions::default().with_maintain_order(true),
+            )?;
+            append_by_part(raw, &paths, &mut writers)?;
+        }
+    }
+    for writer in writers.into_iter().flatten() {
+        writer.finish()?;
+    }
+    Ok((paths, concat(ids, UnionArgs::default())?.collect()?))
+}
+
+/// Writes the rows of `raw` (sorted by part) to their parts' files.
+fn append_by_part(
+    raw: DataFrame,
+    paths: &[PathBuf],
+    writers: &mut [Option<BatchedWriter<File>>],
+) -> Result<()> {
+    let runs = raw
+        .clone()
+        .lazy()
+        .group_by([col(PART)])
+        .agg([len().alias("rows")])
+        .sort([PART], SortMultipleOptions::default())
+        .collect()?;
+    let rows = raw.drop(PART)?;
+    let mut offset = 0i64;
+    for (part, n) in runs
+        .column(PART)?
+        .u32()?
+        .iter()
+        .zip(runs.column("rows")?.u32()?.iter())
+    {
+        let (part, n) = (
+            part.unwrap_or_default() as usize,
+            n.unwrap_or_default() as usize,
+        );
+        let batch = rows.slice(offset, n);
+        offset += n as i64;
+        let writer = match &mut writers[part] {
+            Some(writer) => writer,
+            empty => {
+                let file = File::create(&paths[part])
+                    .with_context(|| format!("creating {}", paths[part].display()))?;
+                empty.insert(
+                    ParquetWriter::new(file)
+                        .with_compression(ParquetCompression::Snappy)
+                        .batched(batch.schema())?,
+                )
+            }
+        };
+        writer.write_batch(&batch)?;
+    }
+    Ok(())
+}
+
+/// Key of a row of the input: its file and its row in the file.
+fn row_key(file_index: Expr, source_row: Expr) -> Expr {
+    (file_index.cast(DataType::UInt64) * lit(1u64 << 40)) + source_row.cast(DataType::UInt64)
+}
+
+/// The rows (as [`row_key`]s) that repeat an earlier valid copy of their id
+/// held by another part. Found by checking together all rows whose id
+/// hash occurs in more than one part, in input order.
+fn forced_duplicates(
+    paths: &[PathBuf],
+    id_parts: DataFrame,
+    settings: &Settings,
+) -> Result<Option<Series>> {
+    let shared = id_parts
+        .lazy()
+        .sort([ID_HASH, PART], SortMultipleOptions::default())
+        .filter(
+            col(ID_HASH)
+                .eq(col(ID_HASH).shift(lit(1)))
+                .and(col(PART).neq(col(PART).shift(lit(1)))),
+        )
+        .select([col(ID_HASH)])
+        .unique(None, UniqueKeepStrategy::Any)
+        .collect()?;
+    if shared.height() == 0 {
+        return Ok(None);
+    }
+    let hashes = shared.column(ID_HASH)?.as_materialized_series().clone();
+    let mut copies = Vec::with_capacity(paths.len());
+    for path in paths {
+        copies.push(
+            read_file(path)?
+                .lazy()
+                .filter(col(ID_HASH).is_in(lit(hashes.clone()).implode(false), false))
+                .drop(cols([ID_HASH])),
+        );
+    }
+    let copies = concat(copies, UnionArgs::default())?
+        .sort([FILE_INDEX, SOURCE_ROW], SortMultipleOptions::default())
+        .collect()?;
+    let checks = normalize::Checks {
+        input_tz: settings.input_tz.name(),
+        latest_us: settings.latest_us,
+    };
+    let duplicates = normalize::duplicate_rows(copies, checks)?
+        .lazy()
+        .select([row_key(col(FILE_INDEX), col(SOURCE_ROW)).alias("key")])
+        .collect()?;
+    Ok(Some(
+        duplicates.column("key")?.as_materialized_series().clone(),
+    ))
+}
+
+fn read_file(path: &Path) -> Result<DataFrame> {
+    let file = File::open(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(ParquetReader::new(file).finish()?)
+}
+
+/// A part's raw rows, as `ingest` gives them, with the forced duplicates
+/// marked.
+fn read_part(path: &Path, forced: &Option<Series>) -> Result<DataFrame> {
+    let raw = read_file(path)?.drop(ID_HASH)?;
+    let Some(forced) = forced else {
+        return Ok(raw);
+    };
+    Ok(raw
+        .lazy()
+        .with_column(
+            row_key(col(FILE_INDEX), col(SOURCE_ROW))
+                .is_in(lit(forced.clone()).implode(false), false)
+                .alias(normalize::FORCED_DUPLICATE),
+        )
+        .collect()?)
+}
+
+/// The temporary directory of the part files, beside the run directory
+/// (same disk, and the user chose it), removed when the run ends.
+struct WorkDir {
+    path: PathBuf,
+}
+
+impl WorkDir {
+    fn create(out_dir: &Path) -> Result<Self> {
+        let parent = match out_dir.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let name = out_dir
+            .file_name()
+            .map_or("run".into(), |n| n.to_string_lossy().into_owned());
+        let path = parent.join(format!(".{name}.parts-{}", std::process::id()));
+        std::fs::create_dir_all(&path).with_context(|| {
+            format!(
+                "creating {} for the parts of a large input (check that the output's directory is writable, or raise --partition-rows)",
+                path.display()
+            )
+        })?;
+        Ok(WorkDir { path })
+    }
+}
+
+impl Drop for WorkDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slices_follow_row_groups() {
+        let m = SLICE_ROWS;
+        assert_eq!(slices_of(&[10, 20]), vec![(0, 30)]);
+        assert_eq!(slices_of(&[m, m]), vec![(0, m), (m, m)]);
+        assert_eq!(slices_of(&[m / 2, m / 2, 1]), vec![(0, m), (m, 1)]);
+        // A large group is cut; every row is in exactly one slice.
+        let cut = slices_of(&[5 * m + 3]);
+        assert_eq!(cut.iter().map(|s| s.1).sum::<usize>(), 5 * m + 3);
+        assert!(cut.windows(2).all(|w| w[0].0 + w[0].1 == w[1].0));
+        assert!(cut.iter().all(|s| s.1 <= 2 * m));
+        assert_eq!(slices_of(&[]), vec![]);
+    }
+
+    #[test]
+    fn a_pair_is_in_the_part_its_range_starts() {
+        let bounds: Vec<Pair> = vec![
+            ("1".into(), Some("5".into())),
+            ("2".into(), Some("1".into())),
+        ];
+        let pairs = DataFrame::new_infer_height(vec![
+            Column::new(BUSINESS_NUMBER.into(), ["1", "1", "1", "2", "10", "3", "1"]),
+            Column::new(
+                CONTACT.into(),
+                [
+                    Some("4"),
+                    Some("5"),
+                    Some("6"),
+                    Some("0"),
+                    Some("9"),
+                    None,
+                    None,
+                ],
+            ),
+        ])
+        .unwrap();
+        let parts = parts_of(&pairs, &bounds).unwrap();
+        let parts: Vec<Option<u32>> = parts.u32().unwrap().iter().collect();
+        // "10" sorts before "2" as text, as `windows` sorts it.
+        assert_eq!(parts, [0, 1, 1, 1, 1, 2, 0].map(Some).to_vec());
+    }
+}

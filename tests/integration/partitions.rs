@@ -1,0 +1,239 @@
+//! Pair-partitioned runs (issue 6) give the bytes of a single pass.
+
+use std::fs::File;
+use std::path::Path;
+
+use polars::prelude::*;
+
+use crate::common::{files_under, ledger, read_rows, summary_json};
+
+/// A generated log, plus a file of rows that test what crosses parts:
+/// ids repeated under other pairs (the first copy valid, or rejected, or in
+/// the other file), rejected rows, and business numbers spelled two ways.
+fn logs(dir: &Path) -> std::path::PathBuf {
+    let logs = dir.join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    let generated = logs.join("a.parquet");
+    ledger()
+        .args([
+            "generate",
+            "--contacts",
+            "400",
+            "--days",
+            "92",
+            "--seed",
+            "5",
+        ])
+        .arg("--out")
+        .arg(&generated)
+        .assert()
+        .success();
+    let first_id = ParquetReader::new(File::open(&generated).unwrap())
+        .finish()
+        .unwrap()
+        .column("message_id")
+        .unwrap()
+        .str()
+        .unwrap()
+        .get(0)
+        .unwrap()
+        .to_string();
+    let rows: [[Option<&str>; 7]; 9] = [
+        // id, business_number, contact, direction, timestamp, type, category
+        row(
+            "x1",
+            Some("+966 11 000 0001"),
+            Some("+447700900001"),
+            "outbound",
+            Some("2026-10-03T10:00:00Z"),
+            "template",
+        ),
+        row(
+            "x1",
+            Some("966110000001"),
+            Some("+966500000002"),
+            "outbound",
+            Some("2026-10-03T11:00:00Z"),
+            "template",
+        ),
+        row(
+            "x2",
+            None,
+            Some("+201000000003"),
+            "outbound",
+            None,
+            "template",
+        ),
+        row(
+            "x2",
+            None,
+            Some("+201000000004"),
+            "outbound",
+            Some("2026-10-04T10:00:00Z"),
+            "template",
+        ),
+        row(
+            &first_id,
+            None,
+            Some("+919800000005"),
+            "outbound",
+            Some("2026-10-05T10:00:00Z"),
+            "template",
+        ),
+        row(
+            "x3",
+            None,
+            None,
+            "outbound",
+            Some("2026-10-05T10:00:00Z"),
+            "text",
+        ),
+        row(
+            "x4",
+            None,
+            Some("+919800000006"),
+            "sideways",
+            Some("2026-10-05T10:00:00Z"),
+            "text",
+        ),
+        row(
+            "x5",
+            Some(" 966110000001 "),
+            Some("+966500000002"),
+            "inbound",
+            Some("2026-10-06T10:00:00Z"),
+            "text",
+        ),
+        row(
+            "x6",
+            Some("966110000001"),
+            Some("+966500000002"),
+            "outbound",
+            Some("2026-10-06T10:30:00Z"),
+            "text",
+        ),
+    ];
+    let names = [
+        "message_id",
+        "business_number",
+        "contact",
+        "direction",
+        "timestamp",
+        "type",
+        "category",
+    ];
+    let columns: Vec<Column> = names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            Column::new(
+                (*name).into(),
+                rows.iter().map(|r| r[i]).collect::<Vec<_>>(),
+            )
+        })
+        .collect();
+    let mut crafted = DataFrame::new_infer_height(columns).unwrap();
+    ParquetWriter::new(File::create(logs.join("b.parquet")).unwrap())
+        .finish(&mut crafted)
+        .unwrap();
+    logs
+}
+
+fn row<'a>(
+    id: &'a str,
+    business: Option<&'a str>,
+    contact: Option<&'a str>,
+    direction: &'a str,
+    timestamp: Option<&'a str>,
+    kind: &'a str,
+) -> [Option<&'a str>; 7] {
+    let category = (kind == "template").then_some("marketing");
+    [
+        Some(id),
+        business,
+        contact,
+        Some(direction),
+        timestamp,
+        Some(kind),
+        category,
+    ]
+}
+
+/// Runs `report` on `logs` with `--partition-rows rows`; returns stderr
+/// (the stage timings).
+fn report(logs: &Path, out: &Path, rows: &str) -> String {
+    let output = ledger()
+        .env("WINDOW_LEDGER_TIMINGS", "1")
+        .args(["report", "--allow-rejected", "--service-free-tier", "25"])
+        .args(["--compare-regime", "pmp-2025", "--partition-rows", rows])
+        .arg("--input")
+        .arg(logs)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "{stderr}");
+    stderr
+}
+
+#[test]
+fn a_run_in_parts_writes_the_bytes_of_a_single_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = logs(dir.path());
+    let single = dir.path().join("single");
+    let parts = dir.path().join("parts");
+    let single_log = report(&logs, &single, "0");
+    let parts_log = report(&logs, &parts, "900");
+    assert!(!single_log.contains("part 1 of"), "{single_log}");
+    let count = parts_log
+        .lines()
+        .find_map(|l| l.split("part 1 of ").nth(1))
+        .and_then(|rest| rest.split(':').next())
+        .and_then(|n| n.parse::<u32>().ok())
+        .unwrap_or_else(|| panic!("no parts in {parts_log}"));
+    assert!(count >= 5, "{count} parts");
+
+    let files = files_under(&single);
+    assert_eq!(files, files_under(&parts));
+    for file in &files {
+        let (a, b) = (
+            std::fs::read(single.join(file)).unwrap(),
+            std::fs::read(parts.join(file)).unwrap(),
+        );
+        assert!(a == b, "{} differs between the two runs", file.display());
+    }
+    // The part files are gone.
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".parts-"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+
+    // What the crafted rows test happened: x1's second copy (another pair)
+    // and the repeated generated id are duplicates; x2's first copy is
+    // rejected, so its second is kept.
+    let sends = read_rows(&single.join("sends.csv"));
+    let sent = |id: &str| sends.iter().filter(|r| r["message_id"] == id).count();
+    assert_eq!((sent("x1"), sent("x2"), sent("x6")), (1, 1, 1));
+    let x1 = sends.iter().find(|r| r["message_id"] == "x1").unwrap();
+    assert_eq!(x1["contact"], "447700900001");
+    let rejected = read_rows(&single.join("rejected.csv"));
+    let reasons: Vec<&str> = rejected.iter().map(|r| r["reason"].as_str()).collect();
+    assert_eq!(rejected.len(), 3, "{reasons:?}");
+    let summary = summary_json(&single);
+    let b = summary["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"].as_str().unwrap().ends_with("b.parquet"))
+        .unwrap();
+    assert_eq!(b["duplicates"], 2, "{b}");
+    // The free tier binds over the parts: 25 per business number and month.
+    let free = sends
+        .iter()
+        .filter(|r| r["pricing_rule"] == "free_service_tier")
+        .count();
+    assert!(free > 0 && free % 25 == 0, "{free} free service messages");
+}
