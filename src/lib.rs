@@ -36,6 +36,7 @@ pub mod pricing;
 pub mod privacy;
 pub mod reconcile;
 pub mod report;
+pub mod rows;
 pub mod schema;
 pub mod timestamps;
 pub mod windows;
@@ -67,16 +68,16 @@ pub struct FileAccount {
 pub struct Analysis {
     /// Every accepted message, sorted as `windows` sorts, with window and
     /// class columns.
-    pub messages: DataFrame,
+    pub messages: rows::Rows,
     /// One row per window (all history).
-    pub windows: DataFrame,
+    pub windows: rows::Rows,
     pub rejected: DataFrame,
     pub files: Vec<FileAccount>,
     pub warnings: Vec<String>,
     /// The rate cards and markets map that priced the run.
     pub rate_sources: Vec<String>,
     /// `--compare-regime`: the same messages priced under another regime.
-    pub comparison: Option<DataFrame>,
+    pub comparison: Option<rows::Rows>,
     /// `--meta-analytics`: the file and Meta's totals per month × country
     /// × pricing category.
     pub meta_analytics: Option<(String, DataFrame)>,
@@ -168,9 +169,12 @@ pub fn analyse_with(
     let messages = pricing::price(classified, book, &settings.pricing)?;
     finish_analysis(
         Stages {
-            messages,
-            comparison,
-            windows,
+            messages: without_working_columns(messages)?.into(),
+            comparison: comparison
+                .map(without_working_columns)
+                .transpose()?
+                .map(Into::into),
+            windows: windows.into(),
             rejected: normalized.rejected,
             files,
             warnings: ingested.warnings,
@@ -182,17 +186,19 @@ pub fn analyse_with(
 
 /// What the stages up to pricing made, in one pass or part by part
 /// (`partition`).
+///
+/// Messages come without the working columns of pricing.
 pub(crate) struct Stages {
-    pub messages: DataFrame,
-    pub comparison: Option<DataFrame>,
-    pub windows: DataFrame,
+    pub messages: rows::Rows,
+    pub comparison: Option<rows::Rows>,
+    pub windows: rows::Rows,
     pub rejected: DataFrame,
     pub files: Vec<FileAccount>,
     pub warnings: Vec<String>,
 }
 
 /// The analysis of priced messages: Meta's analytics read, warnings about
-/// rates, working columns dropped, contacts hashed when asked.
+/// rates, contacts hashed when asked.
 pub(crate) fn finish_analysis(
     stages: Stages,
     book: &pricing::card::RateBook,
@@ -216,8 +222,8 @@ pub(crate) fn finish_analysis(
         settings.markets.as_deref(),
     )?);
     let mut analysis = Analysis {
-        messages: without_working_columns(stages.messages)?,
-        comparison: stages.comparison.map(without_working_columns).transpose()?,
+        messages: stages.messages,
+        comparison: stages.comparison,
         windows: stages.windows,
         rejected: stages.rejected,
         files,
@@ -254,7 +260,7 @@ const WORKING_COLUMNS: [&str; 17] = [
     "has_entry_point",
 ];
 
-fn without_working_columns(messages: DataFrame) -> Result<DataFrame> {
+pub(crate) fn without_working_columns(messages: DataFrame) -> Result<DataFrame> {
     let present: Vec<&str> = WORKING_COLUMNS
         .into_iter()
         .filter(|c| messages.schema().contains(c))
@@ -264,16 +270,23 @@ fn without_working_columns(messages: DataFrame) -> Result<DataFrame> {
 
 fn rate_warnings(
     book: &pricing::card::RateBook,
-    messages: &DataFrame,
+    messages: &rows::Rows,
     markets: Option<&std::path::Path>,
 ) -> Result<Vec<String>> {
     let mut warnings: Vec<String> = book.notes.clone();
     let unpriced_regime = messages
-        .column(pricing::PRICING_RULE)?
-        .str()?
-        .iter()
-        .filter(|r| *r == Some("unpriced_regime"))
-        .count();
+        .clone()
+        .lazy()
+        .select([col(pricing::PRICING_RULE)
+            .eq(lit("unpriced_regime"))
+            .cast(DataType::UInt64)
+            .sum()
+            .alias("n")])
+        .collect()?
+        .column("n")?
+        .u64()?
+        .get(0)
+        .unwrap_or(0);
     if unpriced_regime > 0 {
         warnings.push(format!(
             "{unpriced_regime} outbound message(s) before 2025-07-01 fall under conversation-based pricing, which is not priced yet: they are listed as unpriced_regime and left out of spend totals"

@@ -30,6 +30,7 @@
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use polars::io::parquet::write::BatchedWriter;
@@ -39,6 +40,7 @@ use crate::config::Settings;
 use crate::ingest::{self, InputFile};
 use crate::normalize;
 use crate::pricing::{self, card::RateBook};
+use crate::rows::{PartsWriter, Rows, WorkDir};
 use crate::schema::*;
 use crate::{classify, windows, Analysis};
 
@@ -116,15 +118,6 @@ fn slices_of(groups: &[usize]) -> Vec<(usize, usize)> {
     slices
 }
 
-/// One part's results, before the free tier is fixed.
-struct PartResult {
-    priced: DataFrame,
-    candidates: DataFrame,
-    comparison: Option<(DataFrame, DataFrame)>,
-    windows: DataFrame,
-    rejected: DataFrame,
-}
-
 /// Runs the stages of [`crate::analyse_with`] part by part.
 pub fn analyse(
     plan: Plan,
@@ -138,51 +131,60 @@ pub fn analyse(
     let parts = bounds.len() + 1;
     let dir = WorkDir::create(&settings.out_dir)?;
     stage(&format!("cutting {total} rows into {parts} parts"));
-    let (paths, id_parts) = split(&plan, &bounds, &dir, settings)?;
-    let forced = forced_duplicates(&paths, id_parts, settings)?;
+    let (inputs, id_parts) = split(&plan, &bounds, &dir, settings)?;
+    let forced = forced_duplicates(&inputs, id_parts, settings)?;
     let checks = normalize::Checks {
         input_tz: settings.input_tz.name(),
         latest_us: settings.latest_us,
     };
-    let mut results = Vec::with_capacity(parts);
+    let mut priced = Priced::new(&dir, settings.compare_regime.is_some());
+    let mut windows = PartsWriter::new(&dir, "windows");
     let mut windows_before = 0i64;
-    let (mut duplicates, mut rejected) = (Vec::new(), Vec::new());
-    for (index, path) in paths.iter().enumerate() {
+    let (mut duplicates, mut rejected_counts, mut rejected) = (Vec::new(), Vec::new(), Vec::new());
+    for (index, path) in inputs.iter().enumerate() {
         stage(&format!("part {} of {parts}: checking", index + 1));
         let raw = read_part(path, &forced)?;
+        std::fs::remove_file(path).ok();
         let normalized = normalize::normalize(raw, checks)?;
         duplicates.extend(normalized.duplicates_by_file);
-        rejected.extend(normalized.rejected_by_file);
+        rejected_counts.extend(normalized.rejected_by_file);
+        rejected.push(normalized.rejected);
         stage(&format!(
             "part {} of {parts}: windows and pricing of {} messages",
             index + 1,
             normalized.messages.height()
         ));
-        let result = analyse_part(
+        let part_windows = analyse_part(
             normalized.messages,
-            normalized.rejected,
             windows_before,
             book,
             settings,
+            &mut priced,
         )?;
-        windows_before += result.windows.height() as i64;
-        results.push(result);
+        windows_before += part_windows.height() as i64;
+        windows.push(part_windows)?;
     }
     stage("pricing the free tier");
+    let (messages, comparison) = priced.with_run_tier(&dir, settings)?;
     let files = plan
         .files
         .iter()
         .zip(&plan.rows)
         .map(|(file, &rows)| ingest::message_file_read(file, rows))
         .collect::<Vec<_>>();
-    let assembled = assemble(results, settings)?;
+    let rejected =
+        stacked(rejected)?.sort(["file_index", "row"], SortMultipleOptions::default())?;
     crate::finish_analysis(
         crate::Stages {
-            messages: assembled.messages,
-            comparison: assembled.comparison,
-            windows: assembled.windows,
-            rejected: assembled.rejected,
-            files: crate::account_files(&files, &sum_by_file(rejected), &sum_by_file(duplicates)),
+            messages,
+            comparison,
+            windows: windows.finish(),
+            rejected,
+            files: crate::account_files(
+                &files,
+                &sum_by_file(rejected_counts),
+                &sum_by_file(duplicates),
+            ),
             warnings: plan.warnings,
         },
         book,
@@ -190,14 +192,15 @@ pub fn analyse(
     )
 }
 
-/// windows → classify → pricing of one part's messages.
+/// windows → classify → pricing of one part's messages; returns the part's
+/// windows.
 fn analyse_part(
     messages: DataFrame,
-    rejected: DataFrame,
     windows_before: i64,
     book: &RateBook,
     settings: &Settings,
-) -> Result<PartResult> {
+    priced: &mut Priced,
+) -> Result<DataFrame> {
     let reconstructed = windows::reconstruct(messages.lazy(), settings.rule).with_columns([
         (col(WINDOW_ID) + lit(windows_before)).alias(WINDOW_ID),
         (col(LAST_WINDOW_ID) + lit(windows_before)).alias(LAST_WINDOW_ID),
@@ -207,7 +210,7 @@ fn analyse_part(
     let free_tier = settings.pricing.service_free_tier;
     // Missing rates are looked for once all parts are priced, so that the
     // error names the same first gap as a single pass would.
-    let priced_with = |params: &pricing::PricingParams| -> Result<(DataFrame, DataFrame)> {
+    let price = |params: &pricing::PricingParams| -> Result<(DataFrame, DataFrame)> {
         let params = pricing::PricingParams {
             allow_unpriced: true,
             ..params.clone()
@@ -216,80 +219,90 @@ fn analyse_part(
         let candidates = pricing::tier_candidates(&priced, free_tier)?;
         Ok((priced, candidates))
     };
-    let comparison = match settings.compare_regime {
-        Some(regime) => Some(priced_with(&pricing::PricingParams {
+    if let (Some(regime), Some(compared)) = (settings.compare_regime, priced.compared.as_mut()) {
+        compared.push(price(&pricing::PricingParams {
             regime: Some(regime),
             ..settings.pricing.clone()
-        })?),
-        None => None,
-    };
-    let (priced, candidates) = priced_with(&settings.pricing)?;
-    Ok(PartResult {
-        priced,
-        candidates,
-        comparison,
-        windows,
-        rejected,
-    })
+        })?)?;
+    }
+    priced.main.push(price(&settings.pricing)?)?;
+    Ok(windows)
 }
 
-struct Assembled {
-    messages: DataFrame,
-    comparison: Option<DataFrame>,
-    windows: DataFrame,
-    rejected: DataFrame,
+/// The priced parts of a run (and of `--compare-regime`), before the free
+/// tier of the whole run is known.
+struct Priced {
+    main: PricedParts,
+    compared: Option<PricedParts>,
 }
 
-/// The parts put together, repriced with the run's free tier.
-fn assemble(results: Vec<PartResult>, settings: &Settings) -> Result<Assembled> {
-    let free_tier = settings.pricing.service_free_tier;
-    let free = pricing::free_tier_ids(
-        results.iter().map(|r| r.candidates.clone()).collect(),
-        free_tier,
-    )?;
-    let comparison_free = match settings.compare_regime {
-        Some(_) => Some(pricing::free_tier_ids(
-            results
-                .iter()
-                .filter_map(|r| r.comparison.as_ref().map(|c| c.1.clone()))
-                .collect(),
-            free_tier,
-        )?),
-        None => None,
-    };
-    let mut messages = Vec::with_capacity(results.len());
-    let mut comparison = Vec::new();
-    let (mut windows, mut rejected) = (Vec::new(), Vec::new());
-    for result in results {
-        messages.push(pricing::with_free_ids(result.priced, &free)?);
-        if let (Some((priced, _)), Some(free)) = (result.comparison, &comparison_free) {
-            comparison.push(pricing::with_free_ids(priced, free)?);
+struct PricedParts {
+    parts: PartsWriter,
+    candidates: Vec<DataFrame>,
+}
+
+impl PricedParts {
+    fn new(dir: &Arc<WorkDir>) -> Self {
+        PricedParts {
+            parts: PartsWriter::new(dir, "priced"),
+            candidates: Vec::new(),
         }
-        windows.push(result.windows);
-        rejected.push(result.rejected);
     }
-    let rejected =
-        stacked(rejected)?.sort(["file_index", "row"], SortMultipleOptions::default())?;
-    let messages = stacked(messages)?;
-    // As in a single pass, the comparison is priced (and checked) first.
-    let comparison = match comparison.is_empty() {
-        true => None,
-        false => Some(stacked(comparison)?),
-    };
-    if let (Some(comparison), Some(regime)) = (&comparison, settings.compare_regime) {
-        let params = pricing::PricingParams {
-            regime: Some(regime),
-            ..settings.pricing.clone()
+
+    fn push(&mut self, (priced, candidates): (DataFrame, DataFrame)) -> Result<()> {
+        self.candidates.push(candidates);
+        self.parts.push(priced)
+    }
+
+    /// The parts repriced with the run's free tier, checked for missing
+    /// rates, without the working columns.
+    fn with_run_tier(
+        self,
+        dir: &Arc<WorkDir>,
+        free_tier: u64,
+        params: &pricing::PricingParams,
+    ) -> Result<Rows> {
+        let free = pricing::free_tier_ids(self.candidates, free_tier)?;
+        let mut missing = Vec::new();
+        let mut out = PartsWriter::new(dir, "messages");
+        self.parts.finish().for_each_part(|part, _| {
+            let part = pricing::with_free_ids(part, &free)?;
+            missing.push(pricing::missing_rates(&part)?);
+            out.push(crate::without_working_columns(part)?)
+        })?;
+        pricing::report_missing_rates(stacked(missing)?, params)?;
+        Ok(out.finish())
+    }
+}
+
+impl Priced {
+    fn new(dir: &Arc<WorkDir>, compare: bool) -> Self {
+        Priced {
+            main: PricedParts::new(dir),
+            compared: compare.then(|| PricedParts::new(dir)),
+        }
+    }
+
+    fn with_run_tier(
+        self,
+        dir: &Arc<WorkDir>,
+        settings: &Settings,
+    ) -> Result<(Rows, Option<Rows>)> {
+        let free_tier = settings.pricing.service_free_tier;
+        // As in a single pass, the comparison is priced (and checked) first.
+        let comparison = match (self.compared, settings.compare_regime) {
+            (Some(compared), Some(regime)) => {
+                let params = pricing::PricingParams {
+                    regime: Some(regime),
+                    ..settings.pricing.clone()
+                };
+                Some(compared.with_run_tier(dir, free_tier, &params)?)
+            }
+            _ => None,
         };
-        pricing::check_missing_rates(comparison, &params)?;
+        let messages = self.main.with_run_tier(dir, free_tier, &settings.pricing)?;
+        Ok((messages, comparison))
     }
-    pricing::check_missing_rates(&messages, &settings.pricing)?;
-    Ok(Assembled {
-        messages,
-        comparison,
-        windows: stacked(windows)?,
-        rejected,
-    })
 }
 
 fn stacked(frames: Vec<DataFrame>) -> Result<DataFrame> {
@@ -547,38 +560,6 @@ fn read_part(path: &Path, forced: &Option<Series>) -> Result<DataFrame> {
                 .alias(normalize::FORCED_DUPLICATE),
         )
         .collect()?)
-}
-
-/// The temporary directory of the part files, beside the run directory
-/// (same disk, and the user chose it), removed when the run ends.
-struct WorkDir {
-    path: PathBuf,
-}
-
-impl WorkDir {
-    fn create(out_dir: &Path) -> Result<Self> {
-        let parent = match out_dir.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let name = out_dir
-            .file_name()
-            .map_or("run".into(), |n| n.to_string_lossy().into_owned());
-        let path = parent.join(format!(".{name}.parts-{}", std::process::id()));
-        std::fs::create_dir_all(&path).with_context(|| {
-            format!(
-                "creating {} for the parts of a large input (check that the output's directory is writable, or raise --partition-rows)",
-                path.display()
-            )
-        })?;
-        Ok(WorkDir { path })
-    }
-}
-
-impl Drop for WorkDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.path);
-    }
 }
 
 #[cfg(test)]

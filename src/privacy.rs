@@ -27,15 +27,12 @@ pub fn contact_hash(salt: &str, contact: &str) -> String {
 
 /// Replaces `contact` in the messages, windows and rejected rows.
 pub fn hash_contacts(analysis: &mut Analysis, salt: &str) -> Result<()> {
-    for frame in [
-        &mut analysis.messages,
-        &mut analysis.windows,
-        &mut analysis.rejected,
-    ] {
-        *frame = hashed(frame, salt)?;
+    for rows in [&mut analysis.messages, &mut analysis.windows] {
+        *rows = rows.map_parts("hashed", |part| hashed(&part, salt))?;
     }
+    analysis.rejected = hashed(&analysis.rejected, salt)?;
     if let Some(comparison) = &mut analysis.comparison {
-        *comparison = hashed(comparison, salt)?;
+        *comparison = comparison.map_parts("hashed", |part| hashed(&part, salt))?;
     }
     Ok(())
 }

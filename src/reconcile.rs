@@ -29,6 +29,7 @@ use serde_json::{json, Value};
 use crate::pricing::money::nanos_text;
 use crate::pricing::{BILLING_MONTH, COST, CURRENCY, PRICING_RULE, REGIME};
 use crate::report::count_where as count;
+use crate::rows::Table;
 use crate::schema::*;
 
 /// Rows of `reconciliation.csv`, the analytics comparison, and the figures
@@ -87,7 +88,7 @@ fn is_re_engagement() -> Expr {
 
 /// `None` when there is nothing of Meta's to compare with.
 pub fn reconcile(
-    sends: &DataFrame,
+    sends: &impl Table,
     what_if: bool,
     analytics: Option<(&str, &DataFrame)>,
 ) -> Result<Option<Reconciliation>> {
@@ -101,8 +102,7 @@ pub fn reconcile(
     // listed: the rest of the sends (most of them, in an export without
     // Meta's fields) are never copied.
     let checked = sends
-        .clone()
-        .lazy()
+        .scan()
         .filter(col(PRICING_TYPE).is_not_null().or(is_re_engagement()))
         .with_columns([
             expected_type().alias(EXPECTED_TYPE),
@@ -330,7 +330,7 @@ fn month_rows(by_month: &DataFrame) -> Result<Vec<Value>> {
 
 /// Our delivered volume and cost beside Meta's, per billing month ×
 /// country × pricing category (and our currency).
-fn analytics_comparison(sends: &DataFrame, points: &DataFrame) -> Result<DataFrame> {
+fn analytics_comparison(sends: &impl Table, points: &DataFrame) -> Result<DataFrame> {
     let keys = ["month", COUNTRY, "pricing_category"];
     let category = when(col(PRICING_RULE).eq(lit("free_entry_point")))
         .then(lit("SERVICE"))
@@ -338,8 +338,7 @@ fn analytics_comparison(sends: &DataFrame, points: &DataFrame) -> Result<DataFra
         .then(col(CATEGORY).str().to_uppercase())
         .otherwise(lit("SERVICE"));
     let ours = sends
-        .clone()
-        .lazy()
+        .scan()
         .filter(
             col(FAILED)
                 .not()

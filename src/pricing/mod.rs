@@ -409,12 +409,18 @@ fn pricing_rule() -> Expr {
 /// Stops the run when a row needs a rate no card has (unless
 /// `--allow-unpriced`), naming the first such market, category and date.
 pub fn check_missing_rates(priced: &DataFrame, params: &PricingParams) -> Result<()> {
+    report_missing_rates(missing_rates(priced)?, params)
+}
+
+/// The (market, category, date) combinations rows of `priced` need a rate
+/// for and have none; the missing rates of a run are those of its parts.
+pub fn missing_rates(priced: &DataFrame) -> Result<DataFrame> {
     let needs_service = col(CLASS)
         .eq(lit("template_avoidable"))
         .and(col(PRICING_RULE).eq(lit("charged")))
         .and(col(REGIME).eq(lit(Regime::Pmp202610.name())))
         .and(col("service_nanos").is_null());
-    let missing = priced
+    Ok(priced
         .clone()
         .lazy()
         .filter(
@@ -431,6 +437,14 @@ pub fn check_missing_rates(priced: &DataFrame, params: &PricingParams) -> Result
                 .alias("category"),
             col(PRICE_DATE),
         ])
+        .unique_stable(None, UniqueKeepStrategy::First)
+        .collect()?)
+}
+
+/// The error of [`check_missing_rates`] for the missing rates of a run.
+pub fn report_missing_rates(missing: DataFrame, params: &PricingParams) -> Result<()> {
+    let missing = missing
+        .lazy()
         .unique_stable(None, UniqueKeepStrategy::First)
         .sort([PRICE_DATE, MARKET, "category"], Default::default())
         .collect()?;

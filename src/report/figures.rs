@@ -7,6 +7,8 @@
 use anyhow::Result;
 use polars::prelude::*;
 
+use crate::rows::Table;
+
 use super::tables::Tables;
 use crate::config::Settings;
 use crate::pricing::{COST, CURRENCY};
@@ -66,14 +68,14 @@ pub struct Figures {
 }
 
 impl Figures {
-    pub fn compute(tables: &Tables, messages: &DataFrame, settings: &Settings) -> Result<Self> {
+    pub fn compute(tables: &Tables, messages: &impl Table, settings: &Settings) -> Result<Self> {
         let currency = main_currency(&tables.sends_full)?;
         Ok(Figures {
             spend_by_month: spend_by_month(&tables.sends_full, &currency)?,
             spend_by_country: spend_by_country(&tables.sends_full, &currency, 8)?,
             classes_by_week: classes_by_week(&tables.sends_full, settings)?,
             response_buckets: response_buckets(&tables.windows)?,
-            unanswered: tables.windows.height() as u64 - answered(&tables.windows)?,
+            unanswered: tables.windows.rows() as u64 - answered(&tables.windows)?,
             windows_by_week: windows_by_week(&tables.windows, settings)?,
             inbound_heat: inbound_heat(messages, settings)?,
             currency,
@@ -98,10 +100,9 @@ fn week_of(ts: Expr, settings: &Settings) -> Expr {
         .strftime("%Y-%m-%d")
 }
 
-fn main_currency(sends: &DataFrame) -> Result<String> {
+fn main_currency(sends: &impl Table) -> Result<String> {
     let top = sends
-        .clone()
-        .lazy()
+        .scan()
         .filter(col(CURRENCY).is_not_null().and(col(CURRENCY).neq(lit(""))))
         .group_by([col(CURRENCY)])
         .agg([col(COST).sum().alias("spend"), len().alias("n")])
@@ -148,10 +149,9 @@ fn class_cost(class: &str) -> Expr {
         .sum()
 }
 
-fn spend_by_month(sends: &DataFrame, currency: &str) -> Result<Vec<MonthSpend>> {
+fn spend_by_month(sends: &impl Table, currency: &str) -> Result<Vec<MonthSpend>> {
     let frame = sends
-        .clone()
-        .lazy()
+        .scan()
         .filter(col(CURRENCY).eq(lit(currency)))
         .group_by([col("month")])
         .agg([
@@ -179,10 +179,9 @@ fn spend_by_month(sends: &DataFrame, currency: &str) -> Result<Vec<MonthSpend>> 
         .collect())
 }
 
-fn spend_by_country(sends: &DataFrame, currency: &str, top: usize) -> Result<Vec<(String, i64)>> {
+fn spend_by_country(sends: &impl Table, currency: &str, top: usize) -> Result<Vec<(String, i64)>> {
     let frame = sends
-        .clone()
-        .lazy()
+        .scan()
         .filter(col(CURRENCY).eq(lit(currency)))
         .group_by([col(COUNTRY)])
         .agg([col(COST).sum().alias("spend")])
@@ -202,10 +201,9 @@ fn spend_by_country(sends: &DataFrame, currency: &str, top: usize) -> Result<Vec
     Ok(rows)
 }
 
-fn classes_by_week(sends: &DataFrame, settings: &Settings) -> Result<Vec<WeekClasses>> {
+fn classes_by_week(sends: &impl Table, settings: &Settings) -> Result<Vec<WeekClasses>> {
     let frame = sends
-        .clone()
-        .lazy()
+        .scan()
         .with_column(week_of(col(TS), settings).alias("week"))
         .group_by([col("week")])
         .agg(CLASSES.map(|c| col(CLASS).eq(lit(c)).cast(DataType::Int64).sum().alias(c)))
@@ -226,11 +224,11 @@ fn classes_by_week(sends: &DataFrame, settings: &Settings) -> Result<Vec<WeekCla
         .collect())
 }
 
-fn answered(windows: &DataFrame) -> Result<u64> {
-    Ok(windows.column("answered")?.bool()?.sum().unwrap_or(0) as u64)
+fn answered(windows: &impl Table) -> Result<u64> {
+    super::count_where(windows, col("answered"))
 }
 
-fn response_buckets(windows: &DataFrame) -> Result<[u64; 8]> {
+fn response_buckets(windows: &impl Table) -> Result<[u64; 8]> {
     let secs = col("first_response_secs");
     let mut bucket = lit(7i64);
     for (i, (upper, _)) in RESPONSE_BUCKETS.iter().enumerate().rev() {
@@ -239,8 +237,7 @@ fn response_buckets(windows: &DataFrame) -> Result<[u64; 8]> {
             .otherwise(bucket);
     }
     let frame = windows
-        .clone()
-        .lazy()
+        .scan()
         .filter(secs.is_not_null())
         .group_by([bucket.alias("bucket")])
         .agg([len().cast(DataType::Int64).alias("n")])
@@ -255,11 +252,10 @@ fn response_buckets(windows: &DataFrame) -> Result<[u64; 8]> {
     Ok(buckets)
 }
 
-fn windows_by_week(windows: &DataFrame, settings: &Settings) -> Result<Vec<WeekWindows>> {
+fn windows_by_week(windows: &impl Table, settings: &Settings) -> Result<Vec<WeekWindows>> {
     let opened = col("opened_at");
     let frame = windows
-        .clone()
-        .lazy()
+        .scan()
         .with_column(week_of(opened, settings).alias("week"))
         .group_by([col("week")])
         .agg([
@@ -285,11 +281,10 @@ fn windows_by_week(windows: &DataFrame, settings: &Settings) -> Result<Vec<WeekW
         .collect())
 }
 
-fn inbound_heat(messages: &DataFrame, settings: &Settings) -> Result<[[u64; 24]; 7]> {
+fn inbound_heat(messages: &impl Table, settings: &Settings) -> Result<[[u64; 24]; 7]> {
     let local = col(TS).dt().convert_time_zone(report_tz(settings));
     let frame = messages
-        .clone()
-        .lazy()
+        .scan()
         .filter(col(IS_INBOUND).and(super::tables::in_period(
             col(crate::windows::TS_US),
             settings,

@@ -6,6 +6,8 @@
 
 use anyhow::Result;
 use polars::prelude::*;
+
+use crate::rows::Table;
 use serde_json::{json, Map, Value};
 
 use super::tables::Tables;
@@ -99,16 +101,15 @@ pub fn micros_text(us: i64) -> String {
         .unwrap_or_default()
 }
 
-pub(crate) fn count_where(frame: &DataFrame, predicate: Expr) -> Result<u64> {
+pub(crate) fn count_where(frame: &impl Table, predicate: Expr) -> Result<u64> {
     let out = frame
-        .clone()
-        .lazy()
+        .scan()
         .select([predicate.cast(DataType::UInt64).sum().alias("n")])
         .collect()?;
     Ok(out.column("n")?.u64()?.get(0).unwrap_or(0))
 }
 
-fn outbound_figures(sends: &DataFrame) -> Result<Value> {
+fn outbound_figures(sends: &impl Table) -> Result<Value> {
     let mut by_class = Map::new();
     for class in CLASSES {
         by_class.insert(
@@ -117,7 +118,7 @@ fn outbound_figures(sends: &DataFrame) -> Result<Value> {
         );
     }
     Ok(json!({
-        "total": sends.height(),
+        "total": sends.rows(),
         "templates": count_where(sends, col(IS_TEMPLATE))?,
         "failed": count_where(sends, col(FAILED))?,
         "by_class": by_class,
@@ -125,10 +126,9 @@ fn outbound_figures(sends: &DataFrame) -> Result<Value> {
 }
 
 /// Spend per currency (never summed across currencies), as exact decimals.
-pub fn spend_by_currency(sends: &DataFrame) -> Result<Value> {
+pub fn spend_by_currency(sends: &impl Table) -> Result<Value> {
     let totals = sends
-        .clone()
-        .lazy()
+        .scan()
         .filter(
             col(crate::pricing::CURRENCY)
                 .is_not_null()
@@ -183,10 +183,9 @@ fn ratio(part: i64, whole: i64) -> Option<f64> {
     (whole > 0).then(|| (part as f64 / whole as f64 * 10_000.0).round() / 10_000.0)
 }
 
-fn regimes_used(sends: &DataFrame) -> Result<Vec<String>> {
+fn regimes_used(sends: &impl Table) -> Result<Vec<String>> {
     let regimes = sends
-        .clone()
-        .lazy()
+        .scan()
         .select([col(crate::pricing::REGIME)
             .unique()
             .sort(Default::default())])
@@ -200,19 +199,18 @@ fn regimes_used(sends: &DataFrame) -> Result<Vec<String>> {
         .collect())
 }
 
-fn window_figures(windows: &DataFrame) -> Result<Value> {
+fn window_figures(windows: &impl Table) -> Result<Value> {
     let answered = count_where(windows, col("answered"))?;
     let within_hour = count_where(
         windows,
         col("first_response_secs").lt(lit(3600.0)).fill_null(false),
     )?;
     let median = windows
-        .clone()
-        .lazy()
+        .scan()
         .select([col("first_response_secs").median()])
         .collect()?;
     let median = median.column("first_response_secs")?.f64()?.get(0);
-    let opened = windows.height() as u64;
+    let opened = windows.rows() as u64;
     Ok(json!({
         "opened": opened,
         "answered": answered,
@@ -228,11 +226,10 @@ pub fn share(part: u64, whole: u64) -> Option<f64> {
     (whole > 0).then(|| (part as f64 / whole as f64 * 10_000.0).round() / 10_000.0)
 }
 
-fn data_quality(messages: &DataFrame) -> Result<Value> {
+fn data_quality(messages: &impl Table) -> Result<Value> {
     let outbound = col(IS_INBOUND).not();
     let unknown_country_contacts = messages
-        .clone()
-        .lazy()
+        .scan()
         .filter(col(COUNTRY).eq(lit(crate::country::UNKNOWN)))
         .select([col(CONTACT).n_unique().cast(DataType::UInt64).alias("n")])
         .collect()?;

@@ -178,7 +178,7 @@ pub fn context(analysis: &Analysis, tables: &Tables) -> Result<SQLContext> {
     Ok(ctx)
 }
 
-fn messages_table(messages: &DataFrame) -> LazyFrame {
+fn messages_table(messages: &crate::rows::Rows) -> LazyFrame {
     messages.clone().lazy().select([
         col(MESSAGE_ID),
         col(BUSINESS_NUMBER),

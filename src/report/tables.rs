@@ -12,6 +12,7 @@ use crate::config::Settings;
 use crate::frames;
 use crate::pricing::money::nanos_text;
 use crate::pricing::{AVOIDABLE, COST, CURRENCY, MARKET, PRICING_RULE, RATE_FROM, REGIME};
+use crate::rows::{Rows, Table};
 use crate::schema::*;
 use crate::windows::TS_US;
 use crate::Analysis;
@@ -20,16 +21,16 @@ use crate::Analysis;
 pub const TIME_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.fZ";
 
 pub struct Tables {
-    pub windows: DataFrame,
+    pub windows: Rows,
     pub summary: DataFrame,
     pub rejected: DataFrame,
     /// Outbound messages in the period, internal columns kept (for figures),
     /// in the order of the messages: (business number, contact, time,
     /// message_id), the order of `windows.csv`. One customer's sends are
     /// together, and a table made per range of pairs is a slice of it.
-    pub sends_full: DataFrame,
+    pub sends_full: Rows,
     /// The same sends priced under `--compare-regime`.
-    pub comparison: Option<DataFrame>,
+    pub comparison: Option<Rows>,
     /// Against Meta's own flags and analytics, when the input has them
     /// (set by [`Tables::reconciled`]).
     pub reconciliation: Option<crate::reconcile::Reconciliation>,
@@ -37,25 +38,11 @@ pub struct Tables {
 
 impl Tables {
     pub fn build(analysis: &Analysis, settings: &Settings) -> Result<Self> {
-        let period_sends = |messages: &DataFrame| -> Result<DataFrame> {
-            let in_period = col(IS_INBOUND).not().and(in_period(col(TS_US), settings));
-            let mut sends = frames::filtered(messages, in_period)?;
-            let quarter = sends.column(TS_US)?.i64()?.clone() / QUARTER_HOUR_US;
-            sends.with_column(quarter.into_column().with_name(QUARTER_HOUR.into()))?;
-            let zone = report_zone(settings)?;
-            frames::map_per_distinct(&mut sends, QUARTER_HOUR, "month", |quarter| {
-                let start = (quarter * lit(QUARTER_HOUR_US)).cast(DataType::Datetime(
-                    TimeUnit::Microseconds,
-                    Some(TimeZone::UTC),
-                ));
-                month_in(start, &zone)
-            })?;
-            let mut sends = sends.drop(QUARTER_HOUR)?;
-            frames::dates_as_text(&mut sends, "month", "%Y-%m")?;
-            Ok(sends)
+        let sends_of = |messages: &Rows| -> Result<Rows> {
+            messages.map_parts("sends", |part| period_sends(&part, settings))
         };
-        let sends_full = period_sends(&analysis.messages)?;
-        let comparison = analysis.comparison.as_ref().map(period_sends).transpose()?;
+        let sends_full = sends_of(&analysis.messages)?;
+        let comparison = analysis.comparison.as_ref().map(sends_of).transpose()?;
         Ok(Tables {
             reconciliation: None,
             windows: windows_table(&analysis.windows, settings)?,
@@ -65,6 +52,25 @@ impl Tables {
             comparison,
         })
     }
+}
+
+/// The outbound messages of the period (of one part), with their month.
+fn period_sends(messages: &DataFrame, settings: &Settings) -> Result<DataFrame> {
+    let in_period = col(IS_INBOUND).not().and(in_period(col(TS_US), settings));
+    let mut sends = frames::filtered(messages, in_period)?;
+    let quarter = sends.column(TS_US)?.i64()?.clone() / QUARTER_HOUR_US;
+    sends.with_column(quarter.into_column().with_name(QUARTER_HOUR.into()))?;
+    let zone = report_zone(settings)?;
+    frames::map_per_distinct(&mut sends, QUARTER_HOUR, "month", |quarter| {
+        let start = (quarter * lit(QUARTER_HOUR_US)).cast(DataType::Datetime(
+            TimeUnit::Microseconds,
+            Some(TimeZone::UTC),
+        ));
+        month_in(start, &zone)
+    })?;
+    let mut sends = sends.drop(QUARTER_HOUR)?;
+    frames::dates_as_text(&mut sends, "month", "%Y-%m")?;
+    Ok(sends)
 }
 
 impl Tables {
@@ -173,28 +179,53 @@ const SENDS_CHUNK: usize = 1 << 20;
 
 /// Writes `sends.csv` from the typed sends, chunk by chunk (the bytes are
 /// those of the whole table written at once).
-pub fn write_sends_csv(sends_full: &DataFrame, out: &mut dyn std::io::Write) -> Result<()> {
-    write_csv_by(sends_full, out, SENDS_CHUNK, sends_export)
+pub fn write_sends_csv(sends_full: &Rows, out: &mut dyn std::io::Write) -> Result<()> {
+    sends_full
+        .for_each_part(|part, first| write_csv_by(&part, out, first, SENDS_CHUNK, sends_export))
 }
 
 /// Writes `sends.parquet`: the columns of `sends.csv`, the timestamp a UTC
 /// datetime and the rate date a date; amounts stay exact decimal text.
-pub fn write_sends_parquet(sends_full: &DataFrame, out: &mut dyn std::io::Write) -> Result<()> {
-    ParquetWriter::new(out).finish(&mut sends_export(sends_full.clone())?)?;
+pub fn write_sends_parquet(sends_full: &Rows, out: &mut dyn std::io::Write) -> Result<()> {
+    write_parquet_by(sends_full, out, sends_export)
+}
+
+/// Writes a table as one Parquet file; parts become row groups as they
+/// are read (so a partitioned run's file has other row groups than a
+/// single pass's, with the same rows).
+fn write_parquet_by(
+    rows: &Rows,
+    out: &mut dyn std::io::Write,
+    as_written: impl Fn(DataFrame) -> Result<DataFrame>,
+) -> Result<()> {
+    if let Rows::Frame(frame) = rows {
+        ParquetWriter::new(out).finish(&mut as_written(frame.clone())?)?;
+        return Ok(());
+    }
+    let mut parts = rows.iter_parts();
+    let first = match parts.next() {
+        Some(part) => as_written(part?)?,
+        None => return Ok(()),
+    };
+    let mut writer = ParquetWriter::new(out).batched(first.schema())?;
+    writer.write_batch(&first)?;
+    for part in parts {
+        writer.write_batch(&as_written(part?)?)?;
+    }
+    writer.finish()?;
     Ok(())
 }
 
 /// Writes `windows.parquet`: the columns of `windows.csv`, instants as UTC
 /// datetimes.
-pub fn write_windows_parquet(windows: &DataFrame, out: &mut dyn std::io::Write) -> Result<()> {
-    ParquetWriter::new(out).finish(&mut windows.clone())?;
-    Ok(())
+pub fn write_windows_parquet(windows: &Rows, out: &mut dyn std::io::Write) -> Result<()> {
+    write_parquet_by(windows, out, Ok)
 }
 
 /// Writes `windows.csv` chunk by chunk, instants as RFC 3339 text.
-pub fn write_windows_csv(windows: &DataFrame, out: &mut dyn std::io::Write) -> Result<()> {
+pub fn write_windows_csv(windows: &Rows, out: &mut dyn std::io::Write) -> Result<()> {
     // The CSV writer formats the instants as it writes (TIME_FORMAT).
-    write_csv_by(windows, out, SENDS_CHUNK, Ok)
+    windows.for_each_part(|part, first| write_csv_by(&part, out, first, SENDS_CHUNK, Ok))
 }
 
 /// The windows table with `opened_at` and `closes_at` as text, as in
@@ -203,18 +234,19 @@ pub fn windows_text(windows: LazyFrame) -> LazyFrame {
     windows.with_columns([utc_text("opened_at"), utc_text("closes_at")])
 }
 
-/// Writes `frame` as one CSV table, `chunk_rows` rows made text by
-/// `as_text` at a time.
+/// Writes `frame` as CSV (after a header row when `header`), `chunk_rows`
+/// rows made text by `as_text` at a time.
 fn write_csv_by(
     frame: &DataFrame,
     out: &mut dyn std::io::Write,
+    header: bool,
     chunk_rows: usize,
     as_text: impl Fn(DataFrame) -> Result<DataFrame>,
 ) -> Result<()> {
     let mut offset = 0;
     loop {
         let table = as_text(frame.slice(offset as i64, chunk_rows))?;
-        super::write_csv(&table, out, offset == 0)?;
+        super::write_csv(&table, out, header && offset == 0)?;
         offset += chunk_rows;
         if offset >= frame.height() {
             return Ok(());
@@ -222,9 +254,12 @@ fn write_csv_by(
     }
 }
 
-fn windows_table(windows: &DataFrame, settings: &Settings) -> Result<DataFrame> {
+fn windows_table(windows: &Rows, settings: &Settings) -> Result<Rows> {
+    windows.map_parts("windows", |part| windows_in_period(part, settings))
+}
+
+fn windows_in_period(windows: DataFrame, settings: &Settings) -> Result<DataFrame> {
     Ok(windows
-        .clone()
         .lazy()
         .filter(in_period(col("opened_at").cast(DataType::Int64), settings))
         .select([
@@ -243,11 +278,10 @@ fn windows_table(windows: &DataFrame, settings: &Settings) -> Result<DataFrame> 
 }
 
 /// Month × country × market × category × class × currency (§5.4, §6).
-pub fn summary_table(sends: &DataFrame) -> Result<DataFrame> {
+pub fn summary_table(sends: &impl Table) -> Result<DataFrame> {
     let keys = ["month", COUNTRY, MARKET, CATEGORY, CLASS, CURRENCY];
     Ok(sends
-        .clone()
-        .lazy()
+        .scan()
         .group_by(keys.map(col))
         .agg(spend_aggregates())
         .sort(keys, SortMultipleOptions::default().with_nulls_last(false))
@@ -353,7 +387,7 @@ mod tests {
 
     fn csv_by(frame: &DataFrame, chunk_rows: usize) -> String {
         let mut bytes = Vec::new();
-        write_csv_by(frame, &mut bytes, chunk_rows, sends_export).unwrap();
+        write_csv_by(frame, &mut bytes, true, chunk_rows, sends_export).unwrap();
         String::from_utf8(bytes).unwrap()
     }
 

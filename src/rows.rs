@@ -1,0 +1,283 @@
+//! Tables with a row per message, send or window, held in memory or (a
+//! pair-partitioned run, `partition`) as one Parquet file per part in the
+//! run's work directory.
+//!
+//! The report reads such a table through [`Rows::lazy`] (aggregates: only
+//! the columns a query names are read) or part by part
+//! ([`Rows::for_each_part`]: the row tables, written as they are read), so
+//! a run over 100M messages never holds them all at once.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use polars::prelude::*;
+
+/// A table: a frame, or parts on disk, in order.
+#[derive(Clone)]
+pub enum Rows {
+    Frame(DataFrame),
+    Parts(Arc<Parts>),
+}
+
+/// The files of a table written part by part.
+pub struct Parts {
+    paths: Vec<PathBuf>,
+    heights: Vec<usize>,
+    dir: Arc<WorkDir>,
+}
+
+impl From<DataFrame> for Rows {
+    fn from(frame: DataFrame) -> Self {
+        Rows::Frame(frame)
+    }
+}
+
+impl Rows {
+    /// The whole table, lazily (parts are scanned, not read).
+    pub fn lazy(self) -> LazyFrame {
+        match self {
+            Rows::Frame(frame) => frame.lazy(),
+            Rows::Parts(parts) => {
+                let scans: Vec<LazyFrame> = parts
+                    .paths
+                    .iter()
+                    .map(|p| {
+                        LazyFrame::scan_parquet(
+                            PlRefPath::new(p.to_string_lossy().as_ref()),
+                            ScanArgsParquet::default(),
+                        )
+                        .expect("a part file written by this run")
+                    })
+                    .collect();
+                concat(scans, UnionArgs::default()).expect("parts of one schema")
+            }
+        }
+    }
+
+    pub fn height(&self) -> usize {
+        match self {
+            Rows::Frame(frame) => frame.height(),
+            Rows::Parts(parts) => parts.heights.iter().sum(),
+        }
+    }
+
+    /// Calls `each` with every part in order (a frame is one part);
+    /// `each` learns whether the part is the first.
+    pub fn for_each_part(&self, mut each: impl FnMut(DataFrame, bool) -> Result<()>) -> Result<()> {
+        match self {
+            Rows::Frame(frame) => each(frame.clone(), true),
+            Rows::Parts(parts) => {
+                for (i, path) in parts.paths.iter().enumerate() {
+                    each(read_parquet(path)?, i == 0)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Every part in order, read as it is reached.
+    pub fn iter_parts(&self) -> Box<dyn Iterator<Item = Result<DataFrame>> + '_> {
+        match self {
+            Rows::Frame(frame) => Box::new(std::iter::once(Ok(frame.clone()))),
+            Rows::Parts(parts) => Box::new(parts.paths.iter().map(|p| read_parquet(p))),
+        }
+    }
+
+    /// `f` of every part: a frame for a frame, new parts for parts.
+    pub fn map_parts(
+        &self,
+        name: &str,
+        mut f: impl FnMut(DataFrame) -> Result<DataFrame>,
+    ) -> Result<Rows> {
+        match self {
+            Rows::Frame(frame) => Ok(Rows::Frame(f(frame.clone())?)),
+            Rows::Parts(parts) => {
+                let mut out = PartsWriter::new(&parts.dir, name);
+                for path in &parts.paths {
+                    out.push(f(read_parquet(path)?)?)?;
+                }
+                Ok(out.finish())
+            }
+        }
+    }
+
+    /// The whole table in memory (for small tables and tests).
+    pub fn to_frame(&self) -> Result<DataFrame> {
+        match self {
+            Rows::Frame(frame) => Ok(frame.clone()),
+            Rows::Parts(_) => Ok(self.clone().lazy().collect()?),
+        }
+    }
+}
+
+impl Drop for Parts {
+    fn drop(&mut self) {
+        // A table's files go with it: a 100M-row run makes several.
+        for path in &self.paths {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// What the report's aggregates read: a frame or [`Rows`].
+pub trait Table {
+    /// The table, lazily.
+    fn scan(&self) -> LazyFrame;
+    fn rows(&self) -> usize;
+}
+
+impl Table for DataFrame {
+    fn scan(&self) -> LazyFrame {
+        self.clone().lazy()
+    }
+
+    fn rows(&self) -> usize {
+        self.height()
+    }
+}
+
+impl Table for Rows {
+    fn scan(&self) -> LazyFrame {
+        self.clone().lazy()
+    }
+
+    fn rows(&self) -> usize {
+        self.height()
+    }
+}
+
+impl Rows {
+    /// The rows where `predicate` holds, in memory (a frame is filtered
+    /// column by column, `frames::filtered`).
+    pub fn filtered(&self, predicate: Expr) -> Result<DataFrame> {
+        match self {
+            Rows::Frame(frame) => crate::frames::filtered(frame, predicate),
+            Rows::Parts(_) => Ok(self.clone().lazy().filter(predicate).collect()?),
+        }
+    }
+}
+
+fn read_parquet(path: &Path) -> Result<DataFrame> {
+    let file = std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(ParquetReader::new(file).finish()?)
+}
+
+/// Writes a table part by part into a work directory.
+pub struct PartsWriter {
+    dir: Arc<WorkDir>,
+    name: String,
+    paths: Vec<PathBuf>,
+    heights: Vec<usize>,
+}
+
+impl PartsWriter {
+    pub fn new(dir: &Arc<WorkDir>, name: &str) -> Self {
+        PartsWriter {
+            dir: dir.clone(),
+            name: format!("{name}-{}", dir.next_table()),
+            paths: Vec::new(),
+            heights: Vec::new(),
+        }
+    }
+
+    pub fn push(&mut self, mut frame: DataFrame) -> Result<()> {
+        let path = self
+            .dir
+            .path
+            .join(format!("{}-{:05}.parquet", self.name, self.paths.len()));
+        let file =
+            std::fs::File::create(&path).with_context(|| format!("writing {}", path.display()))?;
+        ParquetWriter::new(file)
+            .with_compression(ParquetCompression::Snappy)
+            .finish(&mut frame)?;
+        self.paths.push(path);
+        self.heights.push(frame.height());
+        Ok(())
+    }
+
+    pub fn finish(self) -> Rows {
+        Rows::Parts(Arc::new(Parts {
+            paths: self.paths,
+            heights: self.heights,
+            dir: self.dir,
+        }))
+    }
+}
+
+/// The temporary directory of a partitioned run, beside the run directory
+/// (same disk, and a place the user chose to write to); removed when the
+/// last table in it is dropped.
+pub struct WorkDir {
+    pub path: PathBuf,
+    tables: AtomicUsize,
+}
+
+impl WorkDir {
+    pub fn create(out_dir: &Path) -> Result<Arc<Self>> {
+        let parent = match out_dir.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let name = out_dir
+            .file_name()
+            .map_or("run".into(), |n| n.to_string_lossy().into_owned());
+        let path = parent.join(format!(".{name}.parts-{}", std::process::id()));
+        std::fs::create_dir_all(&path).with_context(|| {
+            format!(
+                "creating {} for the parts of a large input (check that the output's directory is writable and has room, or pass --partition-rows 0)",
+                path.display()
+            )
+        })?;
+        Ok(Arc::new(WorkDir {
+            path,
+            tables: AtomicUsize::new(0),
+        }))
+    }
+
+    fn next_table(&self) -> usize {
+        self.tables.fetch_add(1, Ordering::Relaxed)
+    }
+}
+
+impl Drop for WorkDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parts_read_back_as_the_frame_they_were_cut_from() {
+        let dir = tempfile::tempdir().unwrap();
+        let work = WorkDir::create(&dir.path().join("out")).unwrap();
+        let frame = df!("a" => [1i64, 2, 3, 4, 5], "b" => ["x", "y", "z", "w", "v"]).unwrap();
+        let mut writer = PartsWriter::new(&work, "t");
+        for (offset, len) in [(0, 2), (2, 0), (2, 3)] {
+            writer.push(frame.slice(offset, len)).unwrap();
+        }
+        let rows = writer.finish();
+        assert_eq!(rows.height(), 5);
+        assert!(rows.to_frame().unwrap().equals(&frame));
+        let doubled = rows
+            .map_parts("u", |p| {
+                Ok(p.lazy().with_column(col("a") * lit(2i64)).collect()?)
+            })
+            .unwrap();
+        let firsts = std::cell::RefCell::new(Vec::new());
+        doubled
+            .for_each_part(|p, first| {
+                firsts.borrow_mut().push((p.height(), first));
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(firsts.into_inner(), [(2, true), (0, false), (3, false)]);
+        let path = work.path.clone();
+        drop((work, rows, doubled));
+        assert!(!path.exists(), "the work directory goes with its tables");
+    }
+}
