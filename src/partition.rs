@@ -165,7 +165,7 @@ pub fn analyse(
         windows.push(part_windows)?;
     }
     stage("pricing the free tier");
-    let (messages, comparison) = priced.with_run_tier(&dir, settings)?;
+    let (messages, comparison) = priced.with_run_tier(settings)?;
     let files = plan
         .files
         .iter()
@@ -207,17 +207,14 @@ fn analyse_part(
     ]);
     let classified = classify::classify(reconstructed).collect()?;
     let windows = windows::windows_table(classified.clone().lazy()).collect()?;
-    let free_tier = settings.pricing.service_free_tier;
     // Missing rates are looked for once all parts are priced, so that the
     // error names the same first gap as a single pass would.
-    let price = |params: &pricing::PricingParams| -> Result<(DataFrame, DataFrame)> {
+    let price = |params: &pricing::PricingParams| -> Result<DataFrame> {
         let params = pricing::PricingParams {
             allow_unpriced: true,
             ..params.clone()
         };
-        let priced = pricing::price(classified.clone(), book, &params)?;
-        let candidates = pricing::tier_candidates(&priced, free_tier)?;
-        Ok((priced, candidates))
+        pricing::price(classified.clone(), book, &params)
     };
     if let (Some(regime), Some(compared)) = (settings.compare_regime, priced.compared.as_mut()) {
         compared.push(price(&pricing::PricingParams {
@@ -237,41 +234,48 @@ struct Priced {
 }
 
 struct PricedParts {
+    /// The parts, without pricing's working columns.
     parts: PartsWriter,
-    candidates: Vec<DataFrame>,
+    /// Each part's rows in its own free tier, with every column: the only
+    /// rows whose price can change once the run's tier is known (the run's
+    /// first N of a business number and month are among each part's).
+    free_rows: Vec<DataFrame>,
+    /// Each part's missing rates (`pricing::missing_rates`).
+    missing: Vec<DataFrame>,
 }
 
 impl PricedParts {
     fn new(dir: &Arc<WorkDir>) -> Self {
         PricedParts {
-            parts: PartsWriter::new(dir, "priced"),
-            candidates: Vec::new(),
+            parts: PartsWriter::new(dir, "messages"),
+            free_rows: Vec::new(),
+            missing: Vec::new(),
         }
     }
 
-    fn push(&mut self, (priced, candidates): (DataFrame, DataFrame)) -> Result<()> {
-        self.candidates.push(candidates);
-        self.parts.push(priced)
+    fn push(&mut self, priced: DataFrame) -> Result<()> {
+        self.free_rows.push(pricing::free_tier_rows(&priced)?);
+        self.missing.push(pricing::missing_rates(&priced)?);
+        self.parts.push(crate::without_working_columns(priced)?)
     }
 
-    /// The parts repriced with the run's free tier, checked for missing
-    /// rates, without the working columns.
-    fn with_run_tier(
-        self,
-        dir: &Arc<WorkDir>,
-        free_tier: u64,
-        params: &pricing::PricingParams,
-    ) -> Result<Rows> {
-        let free = pricing::free_tier_ids(self.candidates, free_tier)?;
-        let mut missing = Vec::new();
-        let mut out = PartsWriter::new(dir, "messages");
-        self.parts.finish().for_each_part(|part, _| {
-            let part = pricing::with_free_ids(part, &free)?;
-            missing.push(pricing::missing_rates(&part)?);
-            out.push(crate::without_working_columns(part)?)
-        })?;
-        pricing::report_missing_rates(stacked(missing)?, params)?;
-        Ok(out.finish())
+    /// The parts with the run's free tier (a patch of the rows that lose
+    /// their part's), checked for missing rates.
+    fn with_run_tier(mut self, free_tier: u64, params: &pricing::PricingParams) -> Result<Rows> {
+        let locally_free = stacked(std::mem::take(&mut self.free_rows))?;
+        let free = pricing::free_tier_ids(vec![locally_free.clone()], free_tier)?;
+        let ids = free.column(MESSAGE_ID)?.as_materialized_series().clone();
+        let lost = locally_free
+            .lazy()
+            .filter(col(MESSAGE_ID).is_in(lit(ids).implode(false), false).not())
+            .collect()?;
+        let repriced = pricing::with_free_ids(lost, &free)?;
+        self.missing.push(pricing::missing_rates(&repriced)?);
+        pricing::report_missing_rates(stacked(self.missing)?, params)?;
+        let patch = (repriced.height() > 0)
+            .then(|| repriced.select(pricing::TIER_PRICED_COLUMNS))
+            .transpose()?;
+        Ok(self.parts.finish_with_patch(patch))
     }
 }
 
@@ -283,11 +287,7 @@ impl Priced {
         }
     }
 
-    fn with_run_tier(
-        self,
-        dir: &Arc<WorkDir>,
-        settings: &Settings,
-    ) -> Result<(Rows, Option<Rows>)> {
+    fn with_run_tier(self, settings: &Settings) -> Result<(Rows, Option<Rows>)> {
         let free_tier = settings.pricing.service_free_tier;
         // As in a single pass, the comparison is priced (and checked) first.
         let comparison = match (self.compared, settings.compare_regime) {
@@ -296,11 +296,11 @@ impl Priced {
                     regime: Some(regime),
                     ..settings.pricing.clone()
                 };
-                Some(compared.with_run_tier(dir, free_tier, &params)?)
+                Some(compared.with_run_tier(free_tier, &params)?)
             }
             _ => None,
         };
-        let messages = self.main.with_run_tier(dir, free_tier, &settings.pricing)?;
+        let messages = self.main.with_run_tier(free_tier, &settings.pricing)?;
         Ok((messages, comparison))
     }
 }
@@ -334,16 +334,16 @@ fn pair_bounds(plan: &Plan, settings: &Settings) -> Result<Vec<Pair>> {
     let mut counts = Vec::new();
     for (file, slices) in plan.files.iter().zip(&plan.slices) {
         for &slice in slices {
-            let numbers = ingest::read_numbers(file, &settings.read, slice)?;
-            let pairs = normalize::pair_numbers(&numbers)?;
-            counts.push(
-                pairs
-                    .lazy()
-                    .group_by([col(BUSINESS_NUMBER), col(CONTACT)])
-                    .agg([len().cast(DataType::UInt64).alias("rows")])
-                    .collect()?
-                    .lazy(),
-            );
+            // Raw pairs are counted first: normalising is then done once
+            // per distinct raw pair, not per row.
+            let numbers = ingest::read_numbers(file, &settings.read, slice)?
+                .lazy()
+                .group_by([col(BUSINESS_NUMBER), col(CONTACT)])
+                .agg([len().cast(DataType::UInt64).alias("rows")])
+                .collect()?;
+            let mut pairs = normalize::pair_numbers(&numbers)?;
+            pairs.with_column(numbers.column("rows")?.clone())?;
+            counts.push(pairs.lazy());
         }
     }
     let limit = settings.partition_rows;
@@ -367,11 +367,15 @@ fn pair_bounds(plan: &Plan, settings: &Settings) -> Result<Vec<Pair>> {
         .collect())
 }
 
-/// The part of each of `pairs`' rows: how many bounds are at or before it.
-fn parts_of(pairs: &DataFrame, bounds: &[Pair]) -> Result<Column> {
-    let distinct = pairs.unique_stable(None, UniqueKeepStrategy::First, None)?;
-    let business = distinct.column(BUSINESS_NUMBER)?.str()?.clone();
-    let contact = distinct.column(CONTACT)?.str()?.clone();
+/// The part of each row of `raw`: how many bounds are at or before its
+/// pair. The pair is worked out once per distinct raw (business number,
+/// contact) and joined back.
+fn parts_of(raw: &DataFrame, bounds: &[Pair]) -> Result<Column> {
+    let numbers = raw.select([BUSINESS_NUMBER, CONTACT])?;
+    let distinct = numbers.unique_stable(None, UniqueKeepStrategy::First, None)?;
+    let pairs = normalize::pair_numbers(&distinct)?;
+    let business = pairs.column(BUSINESS_NUMBER)?.str()?.clone();
+    let contact = pairs.column(CONTACT)?.str()?.clone();
     let part: Vec<u32> = business
         .iter()
         .zip(contact.iter())
@@ -382,8 +386,7 @@ fn parts_of(pairs: &DataFrame, bounds: &[Pair]) -> Result<Column> {
         .collect();
     let mut table = distinct;
     table.with_column(Column::new(PART.into(), part))?;
-    let aligned = pairs
-        .clone()
+    let aligned = numbers
         .lazy()
         .join(
             table.lazy(),
@@ -416,7 +419,7 @@ fn split(
     for (index, (file, slices)) in plan.files.iter().zip(&plan.slices).enumerate() {
         for &slice in slices {
             let mut raw = ingest::read_slice(file, index as u32, &settings.read, slice)?;
-            let part = parts_of(&normalize::pair_numbers(&raw)?, bounds)?;
+            let part = parts_of(&raw, bounds)?;
             raw.with_column(part)?;
             let mut raw = raw
                 .lazy()
@@ -475,11 +478,7 @@ fn append_by_part(
             empty => {
                 let file = File::create(&paths[part])
                     .with_context(|| format!("creating {}", paths[part].display()))?;
-                empty.insert(
-                    ParquetWriter::new(file)
-                        .with_compression(ParquetCompression::Snappy)
-                        .batched(batch.schema())?,
-                )
+                empty.insert(crate::rows::work_file_writer(file).batched(batch.schema())?)
             }
         };
         writer.write_batch(&batch)?;

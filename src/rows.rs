@@ -26,6 +26,58 @@ pub struct Parts {
     paths: Vec<PathBuf>,
     heights: Vec<usize>,
     dir: Arc<WorkDir>,
+    /// New values of a few columns for a few rows (by `message_id`),
+    /// applied as the parts are read: a partitioned run learns the free
+    /// tier of the whole run after its parts are written.
+    patch: Option<DataFrame>,
+}
+
+impl Parts {
+    fn read(&self, index: usize) -> Result<DataFrame> {
+        let part = read_parquet(&self.paths[index])?;
+        match &self.patch {
+            None => Ok(part),
+            Some(patch) => Ok(patched(part.lazy(), patch).collect()?),
+        }
+    }
+}
+
+const PATCHED: &str = "_patched";
+
+/// `rows` with the columns of `patch` replaced where its `message_id`
+/// matches (row order kept).
+fn patched(rows: LazyFrame, patch: &DataFrame) -> LazyFrame {
+    let id = crate::schema::MESSAGE_ID;
+    let names: Vec<String> = patch
+        .get_column_names()
+        .into_iter()
+        .filter(|n| n.as_str() != id)
+        .map(|n| n.to_string())
+        .collect();
+    let new = |n: &str| format!("_new_{n}");
+    let mut right = vec![col(id), lit(true).alias(PATCHED)];
+    right.extend(names.iter().map(|n| col(n.as_str()).alias(new(n))));
+    let joined = rows.join(
+        patch.clone().lazy().select(right),
+        [col(id)],
+        [col(id)],
+        JoinArgs {
+            maintain_order: MaintainOrderJoin::Left,
+            ..JoinArgs::new(JoinType::Left)
+        },
+    );
+    let replaced: Vec<Expr> = names
+        .iter()
+        .map(|n| {
+            when(col(PATCHED).is_not_null())
+                .then(col(new(n)))
+                .otherwise(col(n.as_str()))
+                .alias(n.as_str())
+        })
+        .collect();
+    let mut helpers = vec![PATCHED.to_string()];
+    helpers.extend(names.iter().map(|n| new(n)));
+    joined.with_columns(replaced).drop(cols(helpers))
 }
 
 impl From<DataFrame> for Rows {
@@ -51,7 +103,11 @@ impl Rows {
                         .expect("a part file written by this run")
                     })
                     .collect();
-                concat(scans, UnionArgs::default()).expect("parts of one schema")
+                let all = concat(scans, UnionArgs::default()).expect("parts of one schema");
+                match &parts.patch {
+                    None => all,
+                    Some(patch) => patched(all, patch),
+                }
             }
         }
     }
@@ -69,8 +125,8 @@ impl Rows {
         match self {
             Rows::Frame(frame) => each(frame.clone(), true),
             Rows::Parts(parts) => {
-                for (i, path) in parts.paths.iter().enumerate() {
-                    each(read_parquet(path)?, i == 0)?;
+                for i in 0..parts.paths.len() {
+                    each(parts.read(i)?, i == 0)?;
                 }
                 Ok(())
             }
@@ -81,7 +137,7 @@ impl Rows {
     pub fn iter_parts(&self) -> Box<dyn Iterator<Item = Result<DataFrame>> + '_> {
         match self {
             Rows::Frame(frame) => Box::new(std::iter::once(Ok(frame.clone()))),
-            Rows::Parts(parts) => Box::new(parts.paths.iter().map(|p| read_parquet(p))),
+            Rows::Parts(parts) => Box::new((0..parts.paths.len()).map(|i| parts.read(i))),
         }
     }
 
@@ -95,8 +151,8 @@ impl Rows {
             Rows::Frame(frame) => Ok(Rows::Frame(f(frame.clone())?)),
             Rows::Parts(parts) => {
                 let mut out = PartsWriter::new(&parts.dir, name);
-                for path in &parts.paths {
-                    out.push(f(read_parquet(path)?)?)?;
+                for i in 0..parts.paths.len() {
+                    out.push(f(parts.read(i)?)?)?;
                 }
                 Ok(out.finish())
             }
@@ -189,21 +245,33 @@ impl PartsWriter {
             .join(format!("{}-{:05}.parquet", self.name, self.paths.len()));
         let file =
             std::fs::File::create(&path).with_context(|| format!("writing {}", path.display()))?;
-        ParquetWriter::new(file)
-            .with_compression(ParquetCompression::Snappy)
-            .finish(&mut frame)?;
+        work_file_writer(file).finish(&mut frame)?;
         self.paths.push(path);
         self.heights.push(frame.height());
         Ok(())
     }
 
     pub fn finish(self) -> Rows {
+        self.finish_with_patch(None)
+    }
+
+    /// The table, `patch` applied as it is read ([`Parts::patch`]).
+    pub fn finish_with_patch(self, patch: Option<DataFrame>) -> Rows {
         Rows::Parts(Arc::new(Parts {
             paths: self.paths,
             heights: self.heights,
             dir: self.dir,
+            patch,
         }))
     }
+}
+
+/// How the files of a work directory are written: for speed (they are
+/// read once or twice, on the same machine), not size.
+pub fn work_file_writer<W: std::io::Write>(out: W) -> ParquetWriter<W> {
+    ParquetWriter::new(out)
+        .with_compression(ParquetCompression::Lz4Raw)
+        .with_statistics(StatisticsOptions::empty())
 }
 
 /// The temporary directory of a partitioned run, beside the run directory

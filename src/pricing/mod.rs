@@ -337,15 +337,18 @@ fn in_free_tier(free: &DataFrame) -> Result<Expr> {
 
 /// A pair-partitioned run prices each part on its own, then fixes the free
 /// tier, which spans the parts (a business number's service messages are
-/// spread over them). [`tier_candidates`] of a priced part are the only
-/// rows of it that can be free; [`free_tier_ids`] picks the free ones of
-/// all parts' candidates; [`with_free_ids`] reprices a part with them.
-pub fn tier_candidates(priced: &DataFrame, free_tier: u64) -> Result<DataFrame> {
-    let rows = priced.clone().lazy().filter(col(IS_SERVICE));
-    Ok(first_in_tier(rows, BUSINESS_NUMBER, free_tier).collect()?)
+/// spread over them). A part's [`free_tier_rows`] are the only rows of it
+/// that can be free in the run; [`free_tier_ids`] picks the free ones of
+/// all parts' rows; [`with_free_ids`] reprices rows with them, which
+/// changes the [`TIER_PRICED_COLUMNS`].
+pub fn free_tier_rows(priced: &DataFrame) -> Result<DataFrame> {
+    crate::frames::filtered(priced, col(IN_FREE_TIER))
 }
 
-/// The ids in the free tier, from the candidates of every part.
+/// The columns the free tier decides, with the id they belong to.
+pub const TIER_PRICED_COLUMNS: [&str; 5] = [MESSAGE_ID, PRICING_RULE, COST, AVOIDABLE, CURRENCY];
+
+/// The ids in the free tier of the run, from every part's [`free_tier_rows`].
 pub fn free_tier_ids(candidates: Vec<DataFrame>, free_tier: u64) -> Result<DataFrame> {
     if candidates.is_empty() {
         return Ok(DataFrame::new_infer_height(vec![Column::new_empty(
