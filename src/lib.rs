@@ -81,6 +81,9 @@ pub struct Analysis {
     /// `--meta-analytics`: the file and Meta's totals per month × country
     /// × pricing category.
     pub meta_analytics: Option<(String, DataFrame)>,
+    /// The sends of the run's period, when the stages made them already
+    /// (a partitioned run makes them part by part as it prices).
+    pub period_sends: Option<report::tables::PeriodSends>,
 }
 
 /// Runs ingest → normalize → windows → classify.
@@ -169,6 +172,7 @@ pub fn analyse_with(
     let messages = pricing::price(classified, book, &settings.pricing)?;
     finish_analysis(
         Stages {
+            period_sends: None,
             messages: without_working_columns(messages)?.into(),
             comparison: comparison
                 .map(without_working_columns)
@@ -189,6 +193,7 @@ pub fn analyse_with(
 ///
 /// Messages come without the working columns of pricing.
 pub(crate) struct Stages {
+    pub period_sends: Option<report::tables::PeriodSends>,
     pub messages: rows::Rows,
     pub comparison: Option<rows::Rows>,
     pub windows: rows::Rows,
@@ -230,6 +235,7 @@ pub(crate) fn finish_analysis(
         warnings,
         rate_sources: book.sources.clone(),
         meta_analytics,
+        period_sends: stages.period_sends,
     };
     if let Some(salt) = &settings.contact_salt {
         privacy::hash_contacts(&mut analysis, salt)?;

@@ -40,6 +40,7 @@ use crate::config::Settings;
 use crate::ingest::{self, InputFile};
 use crate::normalize;
 use crate::pricing::{self, card::RateBook};
+use crate::report::tables::PeriodSends;
 use crate::rows::{PartsWriter, Rows, WorkDir};
 use crate::schema::*;
 use crate::{classify, windows, Analysis};
@@ -165,7 +166,7 @@ pub fn analyse(
         windows.push(part_windows)?;
     }
     stage("pricing the free tier");
-    let (messages, comparison) = priced.with_run_tier(settings)?;
+    let (messages, comparison, period_sends) = priced.with_run_tier(settings)?;
     let files = plan
         .files
         .iter()
@@ -176,6 +177,7 @@ pub fn analyse(
         stacked(rejected)?.sort(["file_index", "row"], SortMultipleOptions::default())?;
     crate::finish_analysis(
         crate::Stages {
+            period_sends: Some(period_sends),
             messages,
             comparison,
             windows: windows.finish(),
@@ -217,12 +219,13 @@ fn analyse_part(
         pricing::price(classified.clone(), book, &params)
     };
     if let (Some(regime), Some(compared)) = (settings.compare_regime, priced.compared.as_mut()) {
-        compared.push(price(&pricing::PricingParams {
+        let params = pricing::PricingParams {
             regime: Some(regime),
             ..settings.pricing.clone()
-        })?)?;
+        };
+        compared.push(price(&params)?, settings)?;
     }
-    priced.main.push(price(&settings.pricing)?)?;
+    priced.main.push(price(&settings.pricing)?, settings)?;
     Ok(windows)
 }
 
@@ -236,6 +239,8 @@ struct Priced {
 struct PricedParts {
     /// The parts, without pricing's working columns.
     parts: PartsWriter,
+    /// Their sends in the run's period (`report::tables::period_sends`).
+    sends: PartsWriter,
     /// Each part's rows in its own free tier, with every column: the only
     /// rows whose price can change once the run's tier is known (the run's
     /// first N of a business number and month are among each part's).
@@ -248,20 +253,29 @@ impl PricedParts {
     fn new(dir: &Arc<WorkDir>) -> Self {
         PricedParts {
             parts: PartsWriter::new(dir, "messages"),
+            sends: PartsWriter::new(dir, "sends"),
             free_rows: Vec::new(),
             missing: Vec::new(),
         }
     }
 
-    fn push(&mut self, priced: DataFrame) -> Result<()> {
+    fn push(&mut self, priced: DataFrame, settings: &Settings) -> Result<()> {
         self.free_rows.push(pricing::free_tier_rows(&priced)?);
         self.missing.push(pricing::missing_rates(&priced)?);
-        self.parts.push(crate::without_working_columns(priced)?)
+        let messages = crate::without_working_columns(priced)?;
+        self.sends
+            .push(crate::report::tables::period_sends(&messages, settings)?)?;
+        self.parts.push(messages)
     }
 
-    /// The parts with the run's free tier (a patch of the rows that lose
-    /// their part's), checked for missing rates.
-    fn with_run_tier(mut self, free_tier: u64, params: &pricing::PricingParams) -> Result<Rows> {
+    /// The parts and their sends with the run's free tier (a patch of the
+    /// rows that lose their part's), checked for missing rates. The sends,
+    /// which the report reads many times, are rewritten with the patch.
+    fn with_run_tier(
+        mut self,
+        free_tier: u64,
+        params: &pricing::PricingParams,
+    ) -> Result<(Rows, Rows)> {
         let locally_free = stacked(std::mem::take(&mut self.free_rows))?;
         let free = pricing::free_tier_ids(vec![locally_free.clone()], free_tier)?;
         let ids = free.column(MESSAGE_ID)?.as_materialized_series().clone();
@@ -275,7 +289,12 @@ impl PricedParts {
         let patch = (repriced.height() > 0)
             .then(|| repriced.select(pricing::TIER_PRICED_COLUMNS))
             .transpose()?;
-        Ok(self.parts.finish_with_patch(patch))
+        let sends = self.sends.finish_with_patch(patch.clone());
+        let sends = match patch {
+            Some(_) => sends.map_parts("sends", Ok)?,
+            None => sends,
+        };
+        Ok((self.parts.finish_with_patch(patch), sends))
     }
 }
 
@@ -287,7 +306,8 @@ impl Priced {
         }
     }
 
-    fn with_run_tier(self, settings: &Settings) -> Result<(Rows, Option<Rows>)> {
+    /// Messages, the comparison's messages, and the period's sends of both.
+    fn with_run_tier(self, settings: &Settings) -> Result<(Rows, Option<Rows>, PeriodSends)> {
         let free_tier = settings.pricing.service_free_tier;
         // As in a single pass, the comparison is priced (and checked) first.
         let comparison = match (self.compared, settings.compare_regime) {
@@ -300,8 +320,10 @@ impl Priced {
             }
             _ => None,
         };
-        let messages = self.main.with_run_tier(free_tier, &settings.pricing)?;
-        Ok((messages, comparison))
+        let (messages, sends) = self.main.with_run_tier(free_tier, &settings.pricing)?;
+        let (comparison, compared_sends) = comparison.unzip();
+        let period_sends = PeriodSends::new(settings, sends, compared_sends);
+        Ok((messages, comparison, period_sends))
     }
 }
 

@@ -34,6 +34,14 @@ pub fn hash_contacts(analysis: &mut Analysis, salt: &str) -> Result<()> {
     if let Some(comparison) = &mut analysis.comparison {
         *comparison = comparison.map_parts("hashed", |part| hashed(&part, salt))?;
     }
+    if let Some(sends) = &mut analysis.period_sends {
+        sends.sends = sends
+            .sends
+            .map_parts("hashed", |part| hashed(&part, salt))?;
+        if let Some(comparison) = &mut sends.comparison {
+            *comparison = comparison.map_parts("hashed", |part| hashed(&part, salt))?;
+        }
+    }
     Ok(())
 }
 

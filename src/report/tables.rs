@@ -36,13 +36,49 @@ pub struct Tables {
     pub reconciliation: Option<crate::reconcile::Reconciliation>,
 }
 
+/// The sends of one period (`sends_full` of [`Tables`]), made by the
+/// stages that priced the messages.
+pub struct PeriodSends {
+    period: (Option<i64>, Option<i64>, String),
+    pub sends: Rows,
+    pub comparison: Option<Rows>,
+}
+
+impl PeriodSends {
+    pub fn new(settings: &Settings, sends: Rows, comparison: Option<Rows>) -> Self {
+        PeriodSends {
+            period: period_key(settings),
+            sends,
+            comparison,
+        }
+    }
+}
+
+fn period_key(settings: &Settings) -> (Option<i64>, Option<i64>, String) {
+    let period = &settings.period;
+    (
+        period.from_us,
+        period.to_us,
+        settings.report_tz.name().to_string(),
+    )
+}
+
 impl Tables {
     pub fn build(analysis: &Analysis, settings: &Settings) -> Result<Self> {
         let sends_of = |messages: &Rows| -> Result<Rows> {
             messages.map_parts("sends", |part| period_sends(&part, settings))
         };
-        let sends_full = sends_of(&analysis.messages)?;
-        let comparison = analysis.comparison.as_ref().map(sends_of).transpose()?;
+        let made = analysis
+            .period_sends
+            .as_ref()
+            .filter(|made| made.period == period_key(settings));
+        let (sends_full, comparison) = match made {
+            Some(made) => (made.sends.clone(), made.comparison.clone()),
+            None => (
+                sends_of(&analysis.messages)?,
+                analysis.comparison.as_ref().map(sends_of).transpose()?,
+            ),
+        };
         Ok(Tables {
             reconciliation: None,
             windows: windows_table(&analysis.windows, settings)?,
@@ -55,7 +91,7 @@ impl Tables {
 }
 
 /// The outbound messages of the period (of one part), with their month.
-fn period_sends(messages: &DataFrame, settings: &Settings) -> Result<DataFrame> {
+pub(crate) fn period_sends(messages: &DataFrame, settings: &Settings) -> Result<DataFrame> {
     let in_period = col(IS_INBOUND).not().and(in_period(col(TS_US), settings));
     let mut sends = frames::filtered(messages, in_period)?;
     let quarter = sends.column(TS_US)?.i64()?.clone() / QUARTER_HOUR_US;
