@@ -106,3 +106,52 @@ pub fn columns_where(
     }
     Ok(hits)
 }
+
+/// `frame` with its text in buffers of its own. A filtered or gathered
+/// string column keeps pointing into the buffers of the column it came
+/// from: a few rows kept from each part of a partitioned run would keep
+/// every part's text alive.
+pub fn detached(frame: DataFrame) -> Result<DataFrame> {
+    let columns = frame
+        .columns()
+        .iter()
+        .map(|c| -> Result<Column> {
+            if c.dtype() != &DataType::String {
+                return Ok(c.clone());
+            }
+            let text = c.str()?;
+            let chunks: Vec<_> = text.downcast_iter().map(|a| a.clone().gc()).collect();
+            Ok(StringChunked::from_chunk_iter(text.name().clone(), chunks).into_column())
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(DataFrame::new(frame.height(), columns)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text_bytes(frame: &DataFrame) -> usize {
+        frame
+            .column("t")
+            .unwrap()
+            .str()
+            .unwrap()
+            .downcast_iter()
+            .map(|a| a.total_buffer_len())
+            .sum()
+    }
+
+    #[test]
+    fn detached_rows_hold_only_their_own_text() {
+        let long: Vec<String> = (0..10_000)
+            .map(|i| format!("a long enough text {i:08}"))
+            .collect();
+        let frame = df!("t" => long, "n" => (0..10_000i64).collect::<Vec<_>>()).unwrap();
+        let kept = filtered(&frame, col("n").lt(lit(2i64))).unwrap();
+        assert!(text_bytes(&kept) > 100_000, "a filter keeps the buffers");
+        let detached = detached(kept.clone()).unwrap();
+        assert!(detached.equals(&kept));
+        assert!(text_bytes(&detached) < 100, "{}", text_bytes(&detached));
+    }
+}

@@ -45,6 +45,7 @@ use anyhow::Result;
 use polars::prelude::*;
 
 use config::Settings;
+use rows::Streamed;
 
 /// Row accounting for one input file (DOMAIN.md §2: read = processed +
 /// rejected + duplicates).
@@ -288,7 +289,7 @@ fn rate_warnings(
             .cast(DataType::UInt64)
             .sum()
             .alias("n")])
-        .collect()?
+        .streamed()?
         .column("n")?
         .u64()?
         .get(0)

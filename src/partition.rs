@@ -37,6 +37,7 @@ use polars::io::parquet::write::BatchedWriter;
 use polars::prelude::*;
 
 use crate::config::Settings;
+use crate::frames;
 use crate::ingest::{self, InputFile};
 use crate::normalize;
 use crate::pricing::{self, card::RateBook};
@@ -149,7 +150,7 @@ pub fn analyse(
         let normalized = normalize::normalize(raw, checks)?;
         duplicates.extend(normalized.duplicates_by_file);
         rejected_counts.extend(normalized.rejected_by_file);
-        rejected.push(normalized.rejected);
+        rejected.push(frames::detached(normalized.rejected)?);
         stage(&format!(
             "part {} of {parts}: windows and pricing of {} messages",
             index + 1,
@@ -260,8 +261,11 @@ impl PricedParts {
     }
 
     fn push(&mut self, priced: DataFrame, settings: &Settings) -> Result<()> {
-        self.free_rows.push(pricing::free_tier_rows(&priced)?);
-        self.missing.push(pricing::missing_rates(&priced)?);
+        // Kept across parts: detached from this part's buffers.
+        self.free_rows
+            .push(frames::detached(pricing::free_tier_rows(&priced)?)?);
+        self.missing
+            .push(frames::detached(pricing::missing_rates(&priced)?)?);
         let messages = crate::without_working_columns(priced)?;
         self.sends
             .push(crate::report::tables::period_sends(&messages, settings)?)?;
@@ -365,7 +369,7 @@ fn pair_bounds(plan: &Plan, settings: &Settings) -> Result<Vec<Pair>> {
                 .collect()?;
             let mut pairs = normalize::pair_numbers(&numbers)?;
             pairs.with_column(numbers.column("rows")?.clone())?;
-            counts.push(pairs.lazy());
+            counts.push(frames::detached(pairs)?.lazy());
         }
     }
     let limit = settings.partition_rows;

@@ -24,6 +24,8 @@
 
 use anyhow::Result;
 use polars::prelude::*;
+
+use crate::rows::Streamed;
 use serde_json::{json, Value};
 
 use crate::pricing::money::nanos_text;
@@ -109,7 +111,7 @@ pub fn reconcile(
             is_re_engagement().alias("re_engagement"),
         ])
         .with_columns(agreement(what_if))
-        .collect()?;
+        .streamed()?;
     let inside = count(&checked, col("re_engagement").and(col(IN_WINDOW)))?;
     let compared = count(&checked, col("compared"))?;
     let agreed = count(&checked, col("compared").and(col("agrees")))?;
@@ -123,7 +125,7 @@ pub fn reconcile(
             col("agrees").cast(DataType::UInt64).sum().alias("agreed"),
         ])
         .sort(["month"], Default::default())
-        .collect()?;
+        .streamed()?;
     let analytics_table = analytics
         .map(|(_, points)| analytics_comparison(sends, points))
         .transpose()?;
@@ -308,7 +310,7 @@ fn disagreements(checked: &DataFrame) -> Result<DataFrame> {
         [col("timestamp"), col(MESSAGE_ID), col("check")],
         SortMultipleOptions::default(),
     )
-    .collect()?)
+    .streamed()?)
 }
 
 fn month_rows(by_month: &DataFrame) -> Result<Vec<Value>> {
@@ -386,7 +388,7 @@ fn analytics_comparison(sends: &impl Table, points: &DataFrame) -> Result<DataFr
             ["month", COUNTRY, "pricing_category", "currency_ours"],
             SortMultipleOptions::default().with_nulls_last(true),
         );
-    Ok(joined.collect()?)
+    Ok(joined.streamed()?)
 }
 
 fn analytics_summary(table: &DataFrame, file: &str) -> Result<Value> {

@@ -177,6 +177,19 @@ impl Drop for Parts {
     }
 }
 
+/// How the report collects its queries: with polars' streaming engine,
+/// which reads a table's parts as it goes, so that an aggregate over 50M
+/// sends holds its groups, not the rows.
+pub trait Streamed {
+    fn streamed(self) -> PolarsResult<DataFrame>;
+}
+
+impl Streamed for LazyFrame {
+    fn streamed(self) -> PolarsResult<DataFrame> {
+        Ok(self.collect_with_engine(Engine::Streaming)?.unwrap_single())
+    }
+}
+
 /// What the report's aggregates read: a frame or [`Rows`].
 pub trait Table {
     /// The table, lazily.

@@ -7,6 +7,8 @@
 use anyhow::Result;
 use polars::prelude::*;
 
+use crate::rows::Streamed;
+
 use crate::rows::Table;
 
 use super::tables::Tables;
@@ -111,7 +113,7 @@ fn main_currency(sends: &impl Table) -> Result<String> {
             SortMultipleOptions::default().with_order_descending_multi([true, true, false]),
         )
         .limit(1)
-        .collect()?;
+        .streamed()?;
     if top.height() == 0 {
         return Ok(String::new());
     }
@@ -161,7 +163,7 @@ fn spend_by_month(sends: &impl Table, currency: &str) -> Result<Vec<MonthSpend>>
             class_cost("freeform_in_window").alias("service"),
         ])
         .sort(["month"], Default::default())
-        .collect()?;
+        .streamed()?;
     let months = str_values(&frame, "month")?;
     let (needed, late) = (i64_values(&frame, "needed")?, i64_values(&frame, "late")?);
     let (avoidable, service) = (
@@ -189,7 +191,7 @@ fn spend_by_country(sends: &impl Table, currency: &str, top: usize) -> Result<Ve
             [col("spend"), col(COUNTRY)],
             SortMultipleOptions::default().with_order_descending_multi([true, false]),
         )
-        .collect()?;
+        .streamed()?;
     let countries = str_values(&frame, COUNTRY)?;
     let spend = i64_values(&frame, "spend")?;
     let mut rows: Vec<(String, i64)> = countries.into_iter().zip(spend).collect();
@@ -208,7 +210,7 @@ fn classes_by_week(sends: &impl Table, settings: &Settings) -> Result<Vec<WeekCl
         .group_by([col("week")])
         .agg(CLASSES.map(|c| col(CLASS).eq(lit(c)).cast(DataType::Int64).sum().alias(c)))
         .sort(["week"], Default::default())
-        .collect()?;
+        .streamed()?;
     let weeks = str_values(&frame, "week")?;
     let counts: Vec<Vec<i64>> = CLASSES
         .iter()
@@ -241,7 +243,7 @@ fn response_buckets(windows: &impl Table) -> Result<[u64; 8]> {
         .filter(secs.is_not_null())
         .group_by([bucket.alias("bucket")])
         .agg([len().cast(DataType::Int64).alias("n")])
-        .collect()?;
+        .streamed()?;
     let mut buckets = [0u64; 8];
     for (b, n) in i64_values(&frame, "bucket")?
         .into_iter()
@@ -267,7 +269,7 @@ fn windows_by_week(windows: &impl Table, settings: &Settings) -> Result<Vec<Week
                 .alias("lapsed"),
         ])
         .sort(["week"], Default::default())
-        .collect()?;
+        .streamed()?;
     let weeks = str_values(&frame, "week")?;
     let (opened, lapsed) = (i64_values(&frame, "opened")?, i64_values(&frame, "lapsed")?);
     Ok(weeks
@@ -299,7 +301,7 @@ fn inbound_heat(messages: &impl Table, settings: &Settings) -> Result<[[u64; 24]
             local.dt().hour().cast(DataType::Int64).alias("hour"),
         ])
         .agg([len().cast(DataType::Int64).alias("n")])
-        .collect()?;
+        .streamed()?;
     let mut heat = [[0u64; 24]; 7];
     let (days, hours, n) = (
         i64_values(&frame, "weekday")?,

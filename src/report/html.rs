@@ -10,6 +10,8 @@ use std::fmt::Write as _;
 
 use anyhow::Result;
 use polars::prelude::*;
+
+use crate::rows::Streamed;
 use serde_json::Value;
 
 use super::charts::CHARTS;
@@ -341,7 +343,7 @@ fn report_tables(out: &mut String, page: &Page, tables: &Tables) -> Result<()> {
         )
         .drop(cols(["order"]))
         .limit(20)
-        .collect()?;
+        .streamed()?;
     let headers = [
         "country",
         "market",
@@ -366,7 +368,7 @@ fn report_tables(out: &mut String, page: &Page, tables: &Tables) -> Result<()> {
             .concat(),
         )
         .sort([CATEGORY, CURRENCY], Default::default())
-        .collect()?;
+        .streamed()?;
     let headers = [
         "category",
         "currency",
@@ -400,7 +402,7 @@ fn report_tables(out: &mut String, page: &Page, tables: &Tables) -> Result<()> {
         )
         .limit(10)
         .with_column(nanos_text(col("avoidable")).alias("avoidable"))
-        .collect()?;
+        .streamed()?;
     let headers = ["template", "category", "currency", "count", "avoidable"];
     table(
         out,
@@ -446,7 +448,7 @@ fn business_numbers(out: &mut String, page: &Page, tables: &Tables) -> Result<()
             col("late_reply"),
         ])
         .sort([BUSINESS_NUMBER, CURRENCY], Default::default())
-        .collect()?;
+        .streamed()?;
     let headers = [
         "business_number",
         "currency",
@@ -480,7 +482,7 @@ fn lapsed_contacts(out: &mut String, page: &Page, tables: &Tables) -> Result<()>
             SortMultipleOptions::default().with_order_descending_multi([true, false, false]),
         )
         .limit(10)
-        .collect()?;
+        .streamed()?;
     let mut rows = text_rows(&frame)?;
     if !page.show_contacts {
         for row in &mut rows {
@@ -730,7 +732,7 @@ fn reconciliation(out: &mut String, page: &Page, tables: &Tables) -> Result<()> 
             col("detail"),
         ])
         .limit(RECONCILIATION_ROWS_SHOWN)
-        .collect()?;
+        .streamed()?;
     table(
         out,
         t,

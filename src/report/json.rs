@@ -7,6 +7,8 @@
 use anyhow::Result;
 use polars::prelude::*;
 
+use crate::rows::Streamed;
+
 use crate::rows::Table;
 use serde_json::{json, Map, Value};
 
@@ -105,7 +107,7 @@ pub(crate) fn count_where(frame: &impl Table, predicate: Expr) -> Result<u64> {
     let out = frame
         .scan()
         .select([predicate.cast(DataType::UInt64).sum().alias("n")])
-        .collect()?;
+        .streamed()?;
     Ok(out.column("n")?.u64()?.get(0).unwrap_or(0))
 }
 
@@ -137,7 +139,7 @@ pub fn spend_by_currency(sends: &impl Table) -> Result<Value> {
         .group_by([col(crate::pricing::CURRENCY)])
         .agg(super::tables::spend_aggregates())
         .sort([crate::pricing::CURRENCY], Default::default())
-        .collect()?;
+        .streamed()?;
     let column = |name: &str| -> Result<Vec<i64>> {
         Ok(totals
             .column(name)?
@@ -189,7 +191,7 @@ fn regimes_used(sends: &impl Table) -> Result<Vec<String>> {
         .select([col(crate::pricing::REGIME)
             .unique()
             .sort(Default::default())])
-        .collect()?;
+        .streamed()?;
     Ok(regimes
         .column(crate::pricing::REGIME)?
         .str()?
@@ -208,7 +210,7 @@ fn window_figures(windows: &impl Table) -> Result<Value> {
     let median = windows
         .scan()
         .select([col("first_response_secs").median()])
-        .collect()?;
+        .streamed()?;
     let median = median.column("first_response_secs")?.f64()?.get(0);
     let opened = windows.rows() as u64;
     Ok(json!({
@@ -232,7 +234,7 @@ fn data_quality(messages: &impl Table) -> Result<Value> {
         .scan()
         .filter(col(COUNTRY).eq(lit(crate::country::UNKNOWN)))
         .select([col(CONTACT).n_unique().cast(DataType::UInt64).alias("n")])
-        .collect()?;
+        .streamed()?;
     Ok(json!({
         "templates_unknown_category": count_where(messages, col(CATEGORY).eq(lit("unknown")).fill_null(false))?,
         "templates_missing_category": count_where(messages, col(IS_TEMPLATE).and(col("category_given").is_null()))?,

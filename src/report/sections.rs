@@ -24,6 +24,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use polars::prelude::*;
+
+use crate::rows::Streamed;
 use polars::sql::SQLContext;
 
 use super::tables::{spend_aggregates, Tables, TIME_FORMAT};
@@ -281,7 +283,7 @@ fn decimals(frame: DataFrame) -> Result<(DataFrame, Vec<String>)> {
             _ => col(name.as_str()),
         })
         .collect();
-    Ok((frame.lazy().select(exprs).collect()?, money))
+    Ok((frame.lazy().select(exprs).streamed()?, money))
 }
 
 /// Every section of the run, in file order.

@@ -8,6 +8,8 @@
 use anyhow::Result;
 use polars::prelude::*;
 
+use crate::rows::Streamed;
+
 use crate::config::Settings;
 use crate::frames;
 use crate::pricing::money::nanos_text;
@@ -201,7 +203,10 @@ pub fn sends_text(sends_full: LazyFrame, extra: Vec<Expr>) -> LazyFrame {
 /// timestamp and rate date typed. The CSV writer formats those as it writes
 /// (TIME_FORMAT, `%Y-%m-%d`); Parquet keeps them typed.
 fn sends_export(sends_full: DataFrame) -> Result<DataFrame> {
-    let mut table = sends_full.lazy().select(sends_columns(col(TS))).collect()?;
+    let mut table = sends_full
+        .lazy()
+        .select(sends_columns(col(TS)))
+        .streamed()?;
     for amount in ["cost", "avoidable_cost"] {
         frames::map_per_distinct(&mut table, amount, amount, nanos_text)?;
     }
@@ -310,7 +315,7 @@ fn windows_in_period(windows: DataFrame, settings: &Settings) -> Result<DataFram
             col("answered"),
             col("first_response_secs"),
         ])
-        .collect()?)
+        .streamed()?)
 }
 
 /// Month × country × market × category × class × currency (§5.4, §6).
@@ -324,7 +329,7 @@ pub fn summary_table(sends: &impl Table) -> Result<DataFrame> {
         .with_columns(
             ["cost", "avoidable_cost", "late_reply_cost"].map(|c| nanos_text(col(c)).alias(c)),
         )
-        .collect()?)
+        .streamed()?)
 }
 
 /// Windows opened and lapsed unanswered per business number, in the period.
@@ -370,7 +375,7 @@ fn rejected_table(rejected: &DataFrame) -> Result<DataFrame> {
         .lazy()
         .sort(["file", "row"], Default::default())
         .drop(cols([FILE_INDEX]))
-        .collect()?)
+        .streamed()?)
 }
 
 #[cfg(test)]

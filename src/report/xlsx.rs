@@ -16,6 +16,8 @@ use std::collections::BTreeMap;
 
 use anyhow::Result;
 use polars::prelude::*;
+
+use crate::rows::Streamed;
 use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook, Worksheet};
 use serde_json::Value;
 
@@ -445,7 +447,7 @@ fn spend(tables: &Tables) -> Result<DataFrame> {
         .group_by(keys.map(col))
         .agg(spend_aggregates())
         .sort(keys, SortMultipleOptions::default().with_nulls_last(false))
-        .collect()?)
+        .streamed()?)
 }
 
 fn avoidable_columns() -> Columns {
@@ -483,7 +485,7 @@ fn avoidable(tables: &Tables) -> Result<DataFrame> {
                 .with_order_descending_multi([true, false, false, false])
                 .with_nulls_last(true),
         )
-        .collect()?)
+        .streamed()?)
 }
 
 fn late_columns() -> Columns {
@@ -520,7 +522,7 @@ fn late_replies(tables: &Tables) -> Result<DataFrame> {
             [BUSINESS_NUMBER, CURRENCY],
             SortMultipleOptions::default().with_nulls_last(true),
         )
-        .collect()?)
+        .streamed()?)
 }
 
 fn window_columns() -> Columns {
@@ -556,7 +558,7 @@ fn daily_windows(tables: &Tables, tz: &str) -> Result<DataFrame> {
         ])
         .with_column(col("day").cast(DataType::Int32))
         .sort(["day"], Default::default())
-        .collect()?)
+        .streamed()?)
 }
 
 fn rate_columns() -> Columns {
@@ -592,5 +594,5 @@ fn rates_used(tables: &Tables) -> Result<DataFrame> {
         ])
         .with_column(col(RATE_FROM).cast(DataType::Int32))
         .sort(keys, SortMultipleOptions::default().with_nulls_last(true))
-        .collect()?)
+        .streamed()?)
 }
