@@ -248,10 +248,16 @@ fn write_parquet_by(
         Some(part) => as_written(part?)?,
         None => return Ok(()),
     };
+    // The batched writer takes a frame's chunks as row groups: its
+    // columns must be cut alike.
+    let aligned = |mut part: DataFrame| {
+        part.rechunk_mut_par();
+        part
+    };
     let mut writer = ParquetWriter::new(out).batched(first.schema())?;
-    writer.write_batch(&first)?;
+    writer.write_batch(&aligned(first))?;
     for part in parts {
-        writer.write_batch(&as_written(part?)?)?;
+        writer.write_batch(&aligned(as_written(part?)?))?;
     }
     writer.finish()?;
     Ok(())
