@@ -543,8 +543,7 @@ fn forced_duplicates(
     let mut copies = Vec::with_capacity(paths.len());
     for path in paths {
         copies.push(
-            read_file(path)?
-                .lazy()
+            crate::rows::scan_parquet(path)?
                 .filter(col(ID_HASH).is_in(lit(hashes.clone()).implode(false), false))
                 .drop(cols([ID_HASH])),
         );
@@ -565,15 +564,10 @@ fn forced_duplicates(
     ))
 }
 
-fn read_file(path: &Path) -> Result<DataFrame> {
-    let file = File::open(path).with_context(|| format!("reading {}", path.display()))?;
-    Ok(ParquetReader::new(file).finish()?)
-}
-
 /// A part's raw rows, as `ingest` gives them, with the forced duplicates
 /// marked.
 fn read_part(path: &Path, forced: &Option<Series>) -> Result<DataFrame> {
-    let raw = read_file(path)?.drop(ID_HASH)?;
+    let raw = crate::rows::read_parquet(path)?.drop(ID_HASH)?;
     let Some(forced) = forced else {
         return Ok(raw);
     };

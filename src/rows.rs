@@ -92,18 +92,17 @@ impl Rows {
         match self {
             Rows::Frame(frame) => frame.lazy(),
             Rows::Parts(parts) => {
-                let scans: Vec<LazyFrame> = parts
+                // One scan of all the files (a union of one scan per file
+                // miscounts `COUNT(*)` in polars 0.55).
+                let paths = parts
                     .paths
                     .iter()
-                    .map(|p| {
-                        LazyFrame::scan_parquet(
-                            PlRefPath::new(p.to_string_lossy().as_ref()),
-                            ScanArgsParquet::default(),
-                        )
-                        .expect("a part file written by this run")
-                    })
-                    .collect();
-                let all = concat(scans, UnionArgs::default()).expect("parts of one schema");
+                    .map(|p| PlRefPath::new(p.to_string_lossy().as_ref()));
+                let all = LazyFrame::scan_parquet_files(
+                    paths.collect::<Vec<_>>().into(),
+                    ScanArgsParquet::default(),
+                )
+                .expect("part files written by this run");
                 match &parts.patch {
                     None => all,
                     Some(patch) => patched(all, patch),
@@ -217,20 +216,19 @@ impl Table for Rows {
     }
 }
 
-impl Rows {
-    /// The rows where `predicate` holds, in memory (a frame is filtered
-    /// column by column, `frames::filtered`).
-    pub fn filtered(&self, predicate: Expr) -> Result<DataFrame> {
-        match self {
-            Rows::Frame(frame) => crate::frames::filtered(frame, predicate),
-            Rows::Parts(_) => Ok(self.clone().lazy().filter(predicate).collect()?),
-        }
-    }
-}
-
-fn read_parquet(path: &Path) -> Result<DataFrame> {
+/// A work file, whole.
+pub(crate) fn read_parquet(path: &Path) -> Result<DataFrame> {
     let file = std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
     Ok(ParquetReader::new(file).finish()?)
+}
+
+/// A work file, lazily: only the columns and rows a query asks for are read.
+pub(crate) fn scan_parquet(path: &Path) -> Result<LazyFrame> {
+    LazyFrame::scan_parquet(
+        PlRefPath::new(path.to_string_lossy().as_ref()),
+        ScanArgsParquet::default(),
+    )
+    .map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))
 }
 
 /// Writes a table part by part into a work directory.
@@ -288,8 +286,8 @@ pub fn work_file_writer<W: std::io::Write>(out: W) -> ParquetWriter<W> {
 }
 
 /// The temporary directory of a partitioned run, beside the run directory
-/// (same disk, and a place the user chose to write to); removed when the
-/// last table in it is dropped.
+/// (same disk, and a place the user chose to write to) or in the current
+/// directory; removed when the last table in it is dropped.
 pub struct WorkDir {
     pub path: PathBuf,
     tables: AtomicUsize,
@@ -297,8 +295,10 @@ pub struct WorkDir {
 
 impl WorkDir {
     pub fn create(out_dir: &Path) -> Result<Arc<Self>> {
+        // A parent that does not exist yet is not made for it (`query`
+        // names a run directory it never writes): the current one serves.
         let parent = match out_dir.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            Some(p) if !p.as_os_str().is_empty() && p.is_dir() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
         let name = out_dir
