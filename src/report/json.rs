@@ -111,18 +111,33 @@ pub(crate) fn count_where(frame: &impl Table, predicate: Expr) -> Result<u64> {
     Ok(out.column("n")?.u64()?.get(0).unwrap_or(0))
 }
 
+/// How many rows match each predicate, in one scan of the table (a run in
+/// parts reads its files once, not once per count).
+fn counts_where(frame: &impl Table, predicates: Vec<Expr>) -> Result<Vec<u64>> {
+    let sums: Vec<Expr> = predicates
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| p.cast(DataType::UInt64).sum().alias(format!("n{i}")))
+        .collect();
+    let n = sums.len();
+    let out = frame.scan().select(sums).streamed()?;
+    (0..n)
+        .map(|i| Ok(out.column(&format!("n{i}"))?.u64()?.get(0).unwrap_or(0)))
+        .collect()
+}
+
 fn outbound_figures(sends: &impl Table) -> Result<Value> {
+    let mut predicates: Vec<Expr> = CLASSES.iter().map(|c| col(CLASS).eq(lit(*c))).collect();
+    predicates.extend([col(IS_TEMPLATE), col(FAILED)]);
+    let counts = counts_where(sends, predicates)?;
     let mut by_class = Map::new();
-    for class in CLASSES {
-        by_class.insert(
-            class.into(),
-            json!(count_where(sends, col(CLASS).eq(lit(class)))?),
-        );
+    for (class, n) in CLASSES.iter().zip(&counts) {
+        by_class.insert((*class).into(), json!(n));
     }
     Ok(json!({
         "total": sends.rows(),
-        "templates": count_where(sends, col(IS_TEMPLATE))?,
-        "failed": count_where(sends, col(FAILED))?,
+        "templates": counts[CLASSES.len()],
+        "failed": counts[CLASSES.len() + 1],
         "by_class": by_class,
     }))
 }
@@ -165,11 +180,15 @@ pub fn spend_by_currency(sends: &impl Table) -> Result<Value> {
             "late_reply_share": ratio(late[i], cost[i]),
         }));
     }
-    let unpriced = count_where(sends, col(crate::pricing::PRICING_RULE).eq(lit("unpriced")))?;
-    let unpriced_regime = count_where(
+    let rule = || col(crate::pricing::PRICING_RULE);
+    let unpriced = counts_where(
         sends,
-        col(crate::pricing::PRICING_RULE).eq(lit("unpriced_regime")),
+        vec![
+            rule().eq(lit("unpriced")),
+            rule().eq(lit("unpriced_regime")),
+        ],
     )?;
+    let (unpriced, unpriced_regime) = (unpriced[0], unpriced[1]);
     Ok(
         json!({"by_currency": rows, "unpriced_rows": unpriced, "unpriced_regime_rows": unpriced_regime}),
     )
@@ -202,16 +221,26 @@ fn regimes_used(sends: &impl Table) -> Result<Vec<String>> {
 }
 
 fn window_figures(windows: &impl Table) -> Result<Value> {
-    let answered = count_where(windows, col("answered"))?;
-    let within_hour = count_where(
-        windows,
-        col("first_response_secs").lt(lit(3600.0)).fill_null(false),
-    )?;
-    let median = windows
+    let figures = windows
         .scan()
-        .select([col("first_response_secs").median()])
+        .select([
+            col("answered")
+                .cast(DataType::UInt64)
+                .sum()
+                .alias("answered"),
+            col("first_response_secs")
+                .lt(lit(3600.0))
+                .fill_null(false)
+                .cast(DataType::UInt64)
+                .sum()
+                .alias("within_hour"),
+            col("first_response_secs").median().alias("median"),
+        ])
         .streamed()?;
-    let median = median.column("first_response_secs")?.f64()?.get(0);
+    let count =
+        |name: &str| -> Result<u64> { Ok(figures.column(name)?.u64()?.get(0).unwrap_or(0)) };
+    let (answered, within_hour) = (count("answered")?, count("within_hour")?);
+    let median = figures.column("median")?.f64()?.get(0);
     let opened = windows.rows() as u64;
     Ok(json!({
         "opened": opened,
@@ -230,20 +259,30 @@ pub fn share(part: u64, whole: u64) -> Option<f64> {
 
 fn data_quality(messages: &impl Table) -> Result<Value> {
     let outbound = col(IS_INBOUND).not();
+    let counts = counts_where(
+        messages,
+        vec![
+            col(CATEGORY).eq(lit("unknown")).fill_null(false),
+            col(IS_TEMPLATE).and(col("category_given").is_null()),
+            outbound.clone().and(col(TYPE).is_null()),
+            col(IS_INBOUND).and(col(TYPE).is_null()),
+            outbound
+                .and(col(ERROR_CODE).is_not_null())
+                .and(col(STATUS).neq(lit("failed")))
+                .fill_null(false),
+        ],
+    )?;
     let unknown_country_contacts = messages
         .scan()
         .filter(col(COUNTRY).eq(lit(crate::country::UNKNOWN)))
         .select([col(CONTACT).n_unique().cast(DataType::UInt64).alias("n")])
         .streamed()?;
     Ok(json!({
-        "templates_unknown_category": count_where(messages, col(CATEGORY).eq(lit("unknown")).fill_null(false))?,
-        "templates_missing_category": count_where(messages, col(IS_TEMPLATE).and(col("category_given").is_null()))?,
-        "outbound_missing_type": count_where(messages, outbound.clone().and(col(TYPE).is_null()))?,
-        "inbound_missing_type": count_where(messages, col(IS_INBOUND).and(col(TYPE).is_null()))?,
-        "error_code_without_failed_status": count_where(
-            messages,
-            outbound.and(col(ERROR_CODE).is_not_null()).and(col(STATUS).neq(lit("failed"))).fill_null(false),
-        )?,
+        "templates_unknown_category": counts[0],
+        "templates_missing_category": counts[1],
+        "outbound_missing_type": counts[2],
+        "inbound_missing_type": counts[3],
+        "error_code_without_failed_status": counts[4],
         "contacts_unknown_country": unknown_country_contacts.column("n")?.u64()?.get(0).unwrap_or(0),
     }))
 }
