@@ -104,11 +104,7 @@ pub fn micros_text(us: i64) -> String {
 }
 
 pub(crate) fn count_where(frame: &impl Table, predicate: Expr) -> Result<u64> {
-    let out = frame
-        .scan()
-        .select([predicate.cast(DataType::UInt64).sum().alias("n")])
-        .streamed()?;
-    Ok(out.column("n")?.u64()?.get(0).unwrap_or(0))
+    Ok(counts_where(frame, vec![predicate])?[0])
 }
 
 /// How many rows match each predicate, in one scan of the table (a run in
