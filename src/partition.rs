@@ -23,17 +23,15 @@
 //!
 //! The input is read twice before the parts are processed: the two number
 //! columns, to count the rows of every pair and cut the ranges; then every
-//! column, each slice's rows appended to its part's Parquet file in a
+//! column, each slice's rows appended to its part's Arrow IPC file in a
 //! temporary directory beside the run directory (removed at the end). Only
 //! Parquet message logs are read in slices; other inputs, and runs with
 //! send logs, take the single pass.
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use polars::io::parquet::write::BatchedWriter;
 use polars::prelude::*;
 
 use crate::config::Settings;
@@ -42,7 +40,7 @@ use crate::ingest::{self, InputFile};
 use crate::normalize;
 use crate::pricing::{self, card::RateBook};
 use crate::report::tables::PeriodSends;
-use crate::rows::{PartsWriter, Rows, WorkDir};
+use crate::rows::{PartsWriter, Rows, WorkDir, WorkFileWriter};
 use crate::schema::*;
 use crate::{classify, windows, Analysis};
 
@@ -438,9 +436,9 @@ fn split(
 ) -> Result<(Vec<PathBuf>, DataFrame)> {
     let parts = bounds.len() + 1;
     let paths: Vec<PathBuf> = (0..parts)
-        .map(|p| dir.path.join(format!("part-{p:05}.parquet")))
+        .map(|p| dir.path.join(format!("part-{p:05}.arrow")))
         .collect();
-    let mut writers: Vec<Option<BatchedWriter<File>>> = (0..parts).map(|_| None).collect();
+    let mut writers: Vec<Option<WorkFileWriter>> = (0..parts).map(|_| None).collect();
     let mut ids = Vec::new();
     for (index, (file, slices)) in plan.files.iter().zip(&plan.slices).enumerate() {
         for &slice in slices {
@@ -476,7 +474,7 @@ fn split(
 fn append_by_part(
     raw: DataFrame,
     paths: &[PathBuf],
-    writers: &mut [Option<BatchedWriter<File>>],
+    writers: &mut [Option<WorkFileWriter>],
 ) -> Result<()> {
     let runs = raw
         .clone()
@@ -501,13 +499,9 @@ fn append_by_part(
         offset += n as i64;
         let writer = match &mut writers[part] {
             Some(writer) => writer,
-            empty => {
-                let file = File::create(&paths[part])
-                    .with_context(|| format!("creating {}", paths[part].display()))?;
-                empty.insert(crate::rows::work_file_writer(file).batched(batch.schema())?)
-            }
+            empty => empty.insert(WorkFileWriter::create(&paths[part], batch.schema())?),
         };
-        writer.write_batch(&batch)?;
+        writer.write(batch)?;
     }
     Ok(())
 }
@@ -540,15 +534,9 @@ fn forced_duplicates(
         return Ok(None);
     }
     let hashes = shared.column(ID_HASH)?.as_materialized_series().clone();
-    let mut copies = Vec::with_capacity(paths.len());
-    for path in paths {
-        copies.push(
-            crate::rows::scan_parquet(path)?
-                .filter(col(ID_HASH).is_in(lit(hashes.clone()).implode(false), false))
-                .drop(cols([ID_HASH])),
-        );
-    }
-    let copies = concat(copies, UnionArgs::default())?
+    let copies = crate::rows::scan_work_files(paths)?
+        .filter(col(ID_HASH).is_in(lit(hashes).implode(false), false))
+        .drop(cols([ID_HASH]))
         .sort([FILE_INDEX, SOURCE_ROW], SortMultipleOptions::default())
         .collect()?;
     let checks = normalize::Checks {
@@ -567,7 +555,7 @@ fn forced_duplicates(
 /// A part's raw rows, as `ingest` gives them, with the forced duplicates
 /// marked.
 fn read_part(path: &Path, forced: &Option<Series>) -> Result<DataFrame> {
-    let raw = crate::rows::read_parquet(path)?.drop(ID_HASH)?;
+    let raw = crate::rows::read_work_file(path)?.drop(ID_HASH)?;
     let Some(forced) = forced else {
         return Ok(raw);
     };
