@@ -414,16 +414,17 @@ pub fn normalized_number(value: Expr) -> Expr {
 /// computed once per distinct value and joined back: a log has far fewer
 /// numbers than messages, and `windows` then sorts integers, not text.
 fn with_numbers(messages: LazyFrame) -> Result<LazyFrame> {
-    let given = col(COUNTRY).str().to_uppercase();
-    let valid_given = when(given.clone().str().contains(lit("^[A-Z]{2}$"), true))
-        .then(given)
-        .otherwise(lit(NULL).cast(DataType::String));
-    let messages = messages
-        .with_column(valid_given.alias("country_given"))
-        .collect()?;
+    let valid_given = |country: Expr| {
+        let given = country.str().to_uppercase();
+        when(given.clone().str().contains(lit("^[A-Z]{2}$"), true))
+            .then(given)
+            .otherwise(lit(NULL).cast(DataType::String))
+    };
+    let mut messages = messages.collect()?;
+    // A log has a few dozen countries: checked once each, not per row.
+    frames::map_per_distinct(&mut messages, COUNTRY, "country_given", valid_given)?;
     let contacts = numbers_of(&messages, CONTACT, CONTACT_KEY, true)?;
     let businesses = numbers_of(&messages, BUSINESS_NUMBER, BUSINESS_KEY, false)?;
-    let mut messages = messages;
     for column in contacts.columns().iter().chain(businesses.columns()) {
         messages.with_column(column.clone())?;
     }
