@@ -255,10 +255,12 @@ fn run_with_money(ctx: &mut SQLContext, query: &Query) -> Result<(DataFrame, Vec
             query.origin
         )
     };
+    // Streamed, as the report's own aggregates are: a query over the sends
+    // of a 100M-message run holds its groups, not the sends' text.
     let frame = ctx
         .execute(&query.sql)
         .map_err(failed)?
-        .collect()
+        .streamed()
         .map_err(failed)?;
     decimals(frame)
 }
