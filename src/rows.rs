@@ -95,13 +95,9 @@ impl Rows {
             Rows::Parts(parts) => {
                 // One scan of all the files (a union of one scan per file
                 // miscounts `COUNT(*)` in polars 0.55).
-                let paths = parts
-                    .paths
-                    .iter()
-                    .map(|p| PlRefPath::new(p.to_string_lossy().as_ref()));
                 let all = LazyFrame::scan_parquet_files(
-                    paths.collect::<Vec<_>>().into(),
-                    ScanArgsParquet::default(),
+                    ref_paths(&parts.paths).into(),
+                    Default::default(),
                 )
                 .expect("part files written by this run");
                 match &parts.patch {
@@ -217,6 +213,14 @@ impl Table for Rows {
     }
 }
 
+/// Paths as polars' scans take them.
+fn ref_paths(paths: &[PathBuf]) -> Vec<PlRefPath> {
+    paths
+        .iter()
+        .map(|p| PlRefPath::new(p.to_string_lossy().as_ref()))
+        .collect()
+}
+
 /// A part of a table, whole.
 fn read_parquet(path: &Path) -> Result<DataFrame> {
     let file = File::open(path).with_context(|| format!("reading {}", path.display()))?;
@@ -236,9 +240,6 @@ fn parts_file_writer(file: File) -> ParquetWriter<File> {
 /// `partition`), lazily: only the columns and rows a query asks for are
 /// read.
 pub(crate) fn scan_work_files(paths: &[PathBuf]) -> Result<LazyFrame> {
-    let paths = paths
-        .iter()
-        .map(|p| PlRefPath::new(p.to_string_lossy().as_ref()));
     let options = IpcScanOptions {
         // SAFETY: a work file is written by this run ([`WorkFileWriter`])
         // from polars' own string columns, which are valid UTF-8, into a
@@ -248,7 +249,7 @@ pub(crate) fn scan_work_files(paths: &[PathBuf]) -> Result<LazyFrame> {
         ..IpcScanOptions::default()
     };
     LazyFrame::scan_ipc_sources(
-        ScanSources::Paths(paths.collect::<Vec<_>>().into()),
+        ScanSources::Paths(ref_paths(paths).into()),
         options,
         UnifiedScanArgs::default(),
     )

@@ -51,7 +51,7 @@ fn starts_like_formula(column: &str) -> Expr {
 /// A cheaper test that every cell [`starts_like_formula`] passes: the
 /// text sorts below `"0"` (a tab, a carriage return, `+`, `-`, the empty
 /// text and other punctuation) or from `"="` up to `"A"` (`=`, `>`, `?`,
-/// `@`). Two comparisons with the view's inline prefix instead of six
+/// `@`). Three comparisons with the view's inline prefix instead of six
 /// prefix tests: on 10M sends the six cost seconds, and digits and
 /// letters, which start nearly every cell, fail this at once.
 fn may_start_like_formula(column: &str) -> Expr {
