@@ -22,10 +22,28 @@ use window_ledger::{bad_input, error};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// mimalloc's `mi_option_purge_decommits`: its place in `mi_option_t` of
+/// mimalloc.h (v3, the one libmimalloc-sys 0.1.49 builds), which the
+/// crate gives no name.
+const MI_OPTION_PURGE_DECOMMITS: libmimalloc_sys::mi_option_t = 5;
+
+/// Memory mimalloc gives back is reset (the kernel takes the pages when it
+/// needs them) rather than decommitted. polars frees and allocates buffers
+/// of the same sizes part after part, and decommitting them made each
+/// reuse a new page fault: 20 s of system time in a 66 s run of 9.7M rows,
+/// against 7 s and 54 s so (peak RSS 1.96 -> 2.53 GB; `bench/RESULTS.md`).
+fn tune_allocator() {
+    // SAFETY: sets one integer option of the allocator, first thing in
+    // `main`, before any other thread runs; mimalloc reads it when it
+    // purges.
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DECOMMITS, 0) };
+}
+
 /// Exit code of a run whose report was written but breached a threshold.
 const THRESHOLD_BREACHED: u8 = 3;
 
 fn main() -> ExitCode {
+    tune_allocator();
     let cli = Cli::parse();
     match run(cli.command) {
         Ok(code) => ExitCode::from(code),
