@@ -470,12 +470,39 @@ fn split(
     Ok((paths, concat(ids, UnionArgs::default())?.collect()?))
 }
 
-/// Writes the rows of `raw` (sorted by part) to their parts' files.
+/// Writes the rows of `raw` (sorted by part) to their parts' files, each
+/// part's batch on a thread of its own: the IPC writer compresses a batch
+/// on one thread, and compression and the copies into the page cache were
+/// about half of cutting 9.7M rows into parts (perf).
 fn append_by_part(
     raw: DataFrame,
     paths: &[PathBuf],
     writers: &mut [Option<WorkFileWriter>],
 ) -> Result<()> {
+    let mut batches: Vec<Option<DataFrame>> = (0..writers.len()).map(|_| None).collect();
+    for (part, batch) in batches_by_part(raw)? {
+        if writers[part].is_none() {
+            writers[part] = Some(WorkFileWriter::create(&paths[part], batch.schema())?);
+        }
+        batches[part] = Some(batch);
+    }
+    std::thread::scope(|scope| {
+        let writing: Vec<_> = writers
+            .iter_mut()
+            .zip(batches)
+            .filter_map(|(writer, batch)| Some((writer.as_mut()?, batch?)))
+            .map(|(writer, batch)| scope.spawn(move || writer.write(batch)))
+            .collect();
+        writing.into_iter().try_for_each(|thread| {
+            thread
+                .join()
+                .map_err(|_| anyhow::anyhow!("a thread writing a part of the log panicked"))?
+        })
+    })
+}
+
+/// The rows of `raw` (sorted by part) cut into one batch per part.
+fn batches_by_part(raw: DataFrame) -> Result<Vec<(usize, DataFrame)>> {
     let runs = raw
         .clone()
         .lazy()
@@ -485,6 +512,7 @@ fn append_by_part(
         .collect()?;
     let rows = raw.drop(PART)?;
     let mut offset = 0i64;
+    let mut batches = Vec::new();
     for (part, n) in runs
         .column(PART)?
         .u32()?
@@ -495,15 +523,10 @@ fn append_by_part(
             part.unwrap_or_default() as usize,
             n.unwrap_or_default() as usize,
         );
-        let batch = rows.slice(offset, n);
+        batches.push((part, rows.slice(offset, n)));
         offset += n as i64;
-        let writer = match &mut writers[part] {
-            Some(writer) => writer,
-            empty => empty.insert(WorkFileWriter::create(&paths[part], batch.schema())?),
-        };
-        writer.write(batch)?;
     }
-    Ok(())
+    Ok(batches)
 }
 
 /// Key of a row of the input: its file and its row in the file.
