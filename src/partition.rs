@@ -222,9 +222,9 @@ fn analyse_part(
             regime: Some(regime),
             ..settings.pricing.clone()
         };
-        compared.push(price(&params)?, settings)?;
+        compared.push(price(&params)?)?;
     }
-    priced.main.push(price(&settings.pricing)?, settings)?;
+    priced.main.push(price(&settings.pricing)?)?;
     Ok(windows)
 }
 
@@ -236,10 +236,10 @@ struct Priced {
 }
 
 struct PricedParts {
-    /// The parts, without pricing's working columns.
+    /// The parts, without pricing's working columns. Their sends are made
+    /// from them once the run's free tier is known: written here, the
+    /// sends would be written twice, since the tier changes some of them.
     parts: PartsWriter,
-    /// Their sends in the run's period (`report::tables::period_sends`).
-    sends: PartsWriter,
     /// Each part's rows in its own free tier, with every column: the only
     /// rows whose price can change once the run's tier is known (the run's
     /// first N of a business number and month are among each part's).
@@ -252,31 +252,29 @@ impl PricedParts {
     fn new(dir: &Arc<WorkDir>) -> Self {
         PricedParts {
             parts: PartsWriter::new(dir, "messages"),
-            sends: PartsWriter::new(dir, "sends"),
             free_rows: Vec::new(),
             missing: Vec::new(),
         }
     }
 
-    fn push(&mut self, priced: DataFrame, settings: &Settings) -> Result<()> {
+    fn push(&mut self, priced: DataFrame) -> Result<()> {
         // Kept across parts: detached from this part's buffers.
         self.free_rows
             .push(frames::detached(pricing::free_tier_rows(&priced)?)?);
         self.missing
             .push(frames::detached(pricing::missing_rates(&priced)?)?);
-        let messages = crate::without_working_columns(priced)?;
-        self.sends
-            .push(crate::report::tables::period_sends(&messages, settings)?)?;
-        self.parts.push(messages)
+        self.parts.push(crate::without_working_columns(priced)?)
     }
 
-    /// The parts and their sends with the run's free tier (a patch of the
-    /// rows that lose their part's), checked for missing rates. The sends,
-    /// which the report reads many times, are rewritten with the patch.
+    /// The parts with the run's free tier (a patch of the rows that lose
+    /// their part's, applied as they are read), checked for missing rates,
+    /// and their sends in the run's period (`report::tables::period_sends`),
+    /// written with the patch applied: the report reads them many times.
     fn with_run_tier(
         mut self,
         free_tier: u64,
         params: &pricing::PricingParams,
+        settings: &Settings,
     ) -> Result<(Rows, Rows)> {
         let locally_free = stacked(std::mem::take(&mut self.free_rows))?;
         let free = pricing::free_tier_ids(vec![locally_free.clone()], free_tier)?;
@@ -291,12 +289,11 @@ impl PricedParts {
         let patch = (repriced.height() > 0)
             .then(|| repriced.select(pricing::TIER_PRICED_COLUMNS))
             .transpose()?;
-        let sends = self.sends.finish_with_patch(patch.clone());
-        let sends = match patch {
-            Some(_) => sends.map_parts("sends", Ok)?,
-            None => sends,
-        };
-        Ok((self.parts.finish_with_patch(patch), sends))
+        let messages = self.parts.finish_with_patch(patch);
+        let sends = messages.map_parts("sends", |part| {
+            crate::report::tables::period_sends(&part, settings)
+        })?;
+        Ok((messages, sends))
     }
 }
 
@@ -318,11 +315,13 @@ impl Priced {
                     regime: Some(regime),
                     ..settings.pricing.clone()
                 };
-                Some(compared.with_run_tier(free_tier, &params)?)
+                Some(compared.with_run_tier(free_tier, &params, settings)?)
             }
             _ => None,
         };
-        let (messages, sends) = self.main.with_run_tier(free_tier, &settings.pricing)?;
+        let (messages, sends) = self
+            .main
+            .with_run_tier(free_tier, &settings.pricing, settings)?;
         let (comparison, compared_sends) = comparison.unzip();
         let period_sends = PeriodSends::new(settings, sends, compared_sends);
         Ok((messages, comparison, period_sends))
