@@ -176,9 +176,8 @@ fn trimmed_inputs(raw: &DataFrame) -> Result<Vec<Expr>> {
         .map(String::from)
         .collect();
     // A value has whitespace at an end exactly when trimming shortens it
-    // (both use Unicode White_Space). Trimming takes a view of each value,
-    // and compared this way a column is checked in half the time the regex
-    // `^\s|\s$` took.
+    // (trimming and the regex `^\s|\s$` it replaces both use Unicode
+    // White_Space); compared this way, a column took half the regex's time.
     let untidy = frames::columns_where(raw, &present, |c| {
         let length = || col(c).str().len_bytes();
         let trimmed = col(c).str().strip_chars(lit(NULL)).str().len_bytes();

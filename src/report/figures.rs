@@ -11,7 +11,7 @@ use crate::rows::Streamed;
 
 use crate::rows::Table;
 
-use super::tables::Tables;
+use super::tables::{quarter_of, Tables, QUARTER_HOUR};
 use crate::config::Settings;
 use crate::pricing::{COST, CURRENCY};
 use crate::schema::*;
@@ -93,27 +93,13 @@ fn report_tz(settings: &Settings) -> TimeZone {
         .unwrap_or(TimeZone::UTC)
 }
 
-/// Charts count by local week, weekday and hour. Those are found once per
-/// quarter hour, not per message: every zone's offset since 2010 is a
-/// whole number of quarter hours (as months are found, `tables`), so the
-/// rows are first counted by quarter hour (an integer key) and the few
-/// thousand quarter hours then placed in the report time zone. On the 53M
-/// sends of a 97M-message run, the local time of each row was most of the
-/// charts' half minute.
-const QUARTER: &str = "_quarter_hour";
-const QUARTER_HOUR_US: i64 = 900_000_000;
-
-/// The quarter hour (since the epoch) of an instant in µs.
-fn quarter_of(ts_us: Expr) -> Expr {
-    ts_us.floor_div(lit(QUARTER_HOUR_US)).alias(QUARTER)
-}
-
-/// The first instant of a quarter hour, as a UTC datetime.
+/// Charts count by local week, weekday and hour, found per quarter hour
+/// (`tables::quarter_of`): the rows are first counted by that integer key,
+/// and only the few thousand quarter hours are placed in the report time
+/// zone. On the 53M sends of a 97M-message run, the local time of each row
+/// was most of the charts' half minute.
 fn quarter_start() -> Expr {
-    (col(QUARTER) * lit(QUARTER_HOUR_US)).cast(DataType::Datetime(
-        TimeUnit::Microseconds,
-        Some(TimeZone::UTC),
-    ))
+    super::tables::quarter_start(col(QUARTER_HOUR))
 }
 
 /// `rows` summed by report-time-zone week: `counts` per quarter hour of

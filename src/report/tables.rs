@@ -95,16 +95,11 @@ impl Tables {
 /// The outbound messages of the period (of one part), with their month.
 pub(crate) fn period_sends(messages: &DataFrame, settings: &Settings) -> Result<DataFrame> {
     let in_period = col(IS_INBOUND).not().and(in_period(col(TS_US), settings));
-    let mut sends = frames::filtered(messages, in_period)?;
-    let quarter = sends.column(TS_US)?.i64()?.clone() / QUARTER_HOUR_US;
-    sends.with_column(quarter.into_column().with_name(QUARTER_HOUR.into()))?;
+    let sends = frames::filtered(messages, in_period)?;
+    let mut sends = sends.lazy().with_column(quarter_of(col(TS_US))).collect()?;
     let zone = report_zone(settings)?;
     frames::map_per_distinct(&mut sends, QUARTER_HOUR, "month", |quarter| {
-        let start = (quarter * lit(QUARTER_HOUR_US)).cast(DataType::Datetime(
-            TimeUnit::Microseconds,
-            Some(TimeZone::UTC),
-        ));
-        month_in(start, &zone)
+        month_in(quarter_start(quarter), &zone)
     })?;
     let mut sends = sends.drop(QUARTER_HOUR)?;
     frames::dates_as_text(&mut sends, "month", "%Y-%m")?;
@@ -127,11 +122,26 @@ impl Tables {
     }
 }
 
-/// Months are found once per quarter hour of the sends, not per send: every
-/// zone's offset since 2010 is a whole number of quarter hours, so all
-/// instants of a quarter hour fall in one local month.
+/// Local months (here) and weeks, weekdays and hours (`figures`) are found
+/// once per quarter hour of the rows, not per row: every zone's offset
+/// since 2010 is a whole number of quarter hours, so all instants of a
+/// quarter hour fall in one local month, week, day and hour.
+pub(crate) const QUARTER_HOUR: &str = "_quarter_hour";
 const QUARTER_HOUR_US: i64 = 900_000_000;
-const QUARTER_HOUR: &str = "_quarter_hour";
+
+/// The quarter hour (since the epoch) of an instant in µs, as
+/// [`QUARTER_HOUR`].
+pub(crate) fn quarter_of(ts_us: Expr) -> Expr {
+    ts_us.floor_div(lit(QUARTER_HOUR_US)).alias(QUARTER_HOUR)
+}
+
+/// The first instant of a quarter hour, as a UTC datetime.
+pub(crate) fn quarter_start(quarter: Expr) -> Expr {
+    (quarter * lit(QUARTER_HOUR_US)).cast(DataType::Datetime(
+        TimeUnit::Microseconds,
+        Some(TimeZone::UTC),
+    ))
+}
 
 /// `[from, to)` of the reporting period, on an Int64 µs column.
 pub fn in_period(ts_us: Expr, settings: &Settings) -> Expr {
