@@ -394,6 +394,7 @@ fn windows_by_week<DB: DrawingBackend>(f: &Figures, root: &Area<DB>) -> DrawResu
     let x_format = |v: &f64| category_label(&labels, *v, 14);
     chart
         .configure_mesh()
+        .disable_x_mesh()
         .x_labels(labels.len() * 2 + 1)
         .x_label_formatter(&x_format)
         .y_label_formatter(&|v: &f64| format!("{v:.0}"))
