@@ -10,7 +10,10 @@
 //! without the directory. Staging and old directories left by killed runs
 //! (their process is gone) are removed by the next run.
 
+use std::fs::File;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Receiver, SyncSender};
 
 use anyhow::{Context, Result};
 
@@ -56,18 +59,32 @@ impl Staging {
         std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))
     }
 
-    /// Writes one file of the run through a buffered writer.
+    /// Writes one file of the run through a buffered writer whose buffers
+    /// reach the file on a thread of its own ([`HandOff`]).
     pub fn write_with(
         &self,
         name: &str,
-        fill: impl FnOnce(&mut dyn std::io::Write) -> Result<()>,
+        fill: impl FnOnce(&mut dyn Write) -> Result<()>,
     ) -> Result<()> {
         let path = self.dir.join(name);
-        let file =
-            std::fs::File::create(&path).with_context(|| format!("writing {}", path.display()))?;
-        let mut writer = std::io::BufWriter::with_capacity(1 << 20, file);
-        fill(&mut writer)?;
-        std::io::Write::flush(&mut writer).with_context(|| format!("writing {}", path.display()))
+        let file = File::create(&path).with_context(|| format!("writing {}", path.display()))?;
+        std::thread::scope(|scope| {
+            let (full, to_write) = mpsc::sync_channel::<Vec<u8>>(BUFFERS_QUEUED);
+            let (written, empty) = mpsc::sync_channel::<Vec<u8>>(BUFFERS_QUEUED + 1);
+            let writer = scope.spawn(move || write_buffers(file, to_write, written));
+            let mut out = HandOff {
+                buffer: Vec::with_capacity(BUFFER_BYTES),
+                full: Some(full),
+                empty,
+            };
+            let filled = fill(&mut out).and_then(|()| Ok(out.finish()?));
+            drop(out);
+            let stored = writer.join().expect("the file writer thread panicked");
+            // A failed write stops the writer, and then the filling fails
+            // too: the write's error is the cause.
+            stored.with_context(|| format!("writing {}", path.display()))?;
+            filled.with_context(|| format!("writing {}", path.display()))
+        })
     }
 
     /// Puts the run in place of `out_dir` (DOMAIN.md outputs are complete
@@ -84,6 +101,81 @@ impl Drop for Staging {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
     }
+}
+
+/// Bytes of a file handed to its writer thread at a time.
+const BUFFER_BYTES: usize = 8 << 20;
+
+/// Full buffers waiting for the writer thread.
+const BUFFERS_QUEUED: usize = 2;
+
+/// The writer `Staging::write_with` fills: bytes collect in a buffer, and a
+/// full buffer goes to the thread that writes the file, so the kernel's copy
+/// of it into the page cache overlaps the formatting of the next (writing
+/// `sends.csv` of 9.7M rows spent a third of its time inside `write`, with
+/// the formatting threads idle). Written buffers come back to be refilled.
+struct HandOff {
+    buffer: Vec<u8>,
+    full: Option<SyncSender<Vec<u8>>>,
+    empty: Receiver<Vec<u8>>,
+}
+
+impl HandOff {
+    fn hand_off(&mut self) -> io::Result<()> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        let next = match self.empty.try_recv() {
+            Ok(mut recycled) => {
+                recycled.clear();
+                recycled
+            }
+            Err(_) => Vec::with_capacity(BUFFER_BYTES),
+        };
+        let full = std::mem::replace(&mut self.buffer, next);
+        let stopped = || io::Error::new(io::ErrorKind::BrokenPipe, "the file writer stopped");
+        self.full
+            .as_ref()
+            .ok_or_else(stopped)?
+            .send(full)
+            .map_err(|_| stopped())
+    }
+
+    /// Hands off the last bytes and closes the channel, so the writer
+    /// thread ends once it has written them.
+    fn finish(&mut self) -> io::Result<()> {
+        let handed = self.hand_off();
+        self.full = None;
+        handed
+    }
+}
+
+impl Write for HandOff {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.buffer.extend_from_slice(bytes);
+        if self.buffer.len() >= BUFFER_BYTES {
+            self.hand_off()?;
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.hand_off()
+    }
+}
+
+/// The writer thread: writes buffers in the order they come, returning
+/// each to be refilled, until the channel closes or a write fails.
+fn write_buffers(
+    mut file: File,
+    to_write: Receiver<Vec<u8>>,
+    written: SyncSender<Vec<u8>>,
+) -> io::Result<()> {
+    for buffer in to_write {
+        file.write_all(&buffer)?;
+        let _ = written.try_send(buffer);
+    }
+    file.flush()
 }
 
 fn unwritable(out_dir: &Path, e: std::io::Error) -> anyhow::Error {
@@ -193,5 +285,67 @@ fn process_alive(pid: u32) -> bool {
         Path::new(&format!("/proc/{pid}")).exists()
     } else {
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Bytes of a pattern that does not repeat at buffer boundaries.
+    fn pattern(len: usize) -> Vec<u8> {
+        (0..len).map(|i| (i * 7 + i / 251) as u8).collect()
+    }
+
+    #[test]
+    fn handed_off_bytes_reach_the_file_in_order() {
+        let root = tempfile::tempdir().unwrap();
+        let run = Staging::create(&root.path().join("run")).unwrap();
+        let expected = pattern(BUFFER_BYTES * 2 + 12_345);
+        run.write_with("big.bin", |out| {
+            // Pieces of uneven sizes, one larger than a buffer, and flushes
+            // between them.
+            let mut rest = &expected[..];
+            for (i, size) in [1, 4095, BUFFER_BYTES + 3, 17, 1 << 20]
+                .iter()
+                .cycle()
+                .enumerate()
+            {
+                let take = (*size).min(rest.len());
+                out.write_all(&rest[..take])?;
+                rest = &rest[take..];
+                if i % 3 == 0 {
+                    out.flush()?;
+                }
+                if rest.is_empty() {
+                    return Ok(());
+                }
+            }
+            unreachable!()
+        })
+        .unwrap();
+        let written = std::fs::read(run.dir.join("big.bin")).unwrap();
+        assert_eq!(written.len(), expected.len());
+        assert!(
+            written == expected,
+            "the file differs from the bytes written"
+        );
+    }
+
+    #[test]
+    fn a_failed_fill_names_the_file_and_leaves_no_run() {
+        let root = tempfile::tempdir().unwrap();
+        let out_dir = root.path().join("run");
+        let run = Staging::create(&out_dir).unwrap();
+        let staged = run.dir.clone();
+        let failed = run.write_with("sends.csv", |out| {
+            out.write_all(&pattern(BUFFER_BYTES + 1))?;
+            anyhow::bail!("row 3 cannot be formatted")
+        });
+        let message = format!("{:#}", failed.unwrap_err());
+        assert!(message.contains("sends.csv"), "{message}");
+        assert!(message.contains("row 3 cannot be formatted"), "{message}");
+        drop(run);
+        assert!(!staged.exists() && !out_dir.exists());
     }
 }
