@@ -9,6 +9,7 @@
 use std::sync::Once;
 
 use anyhow::{anyhow, Result};
+use chrono::NaiveDate;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
@@ -125,6 +126,33 @@ fn money(nanos: i64) -> String {
 
 /// Category labels on an f64 axis centred on 0, 1, 2, …; at most `max`
 /// labels, so a long run of weeks does not overlap.
+/// `MM-DD` of each week's Monday (`YYYY-MM-DD`), with a `*` on a week the
+/// period covers only in part: its count is of fewer days than the others'
+/// (a first week of two days looks like a fall in activity otherwise).
+fn week_labels<'a>(
+    weeks: impl Iterator<Item = &'a str>,
+    (first, last): (Option<NaiveDate>, Option<NaiveDate>),
+) -> Vec<String> {
+    weeks
+        .map(|week| {
+            let monday = NaiveDate::parse_from_str(week, "%Y-%m-%d").ok();
+            let partial = monday.is_some_and(|monday| {
+                first.is_some_and(|first| monday < first)
+                    || last.is_some_and(|last| monday + chrono::Days::new(6) > last)
+            });
+            format!("{}{}", &week[5..], if partial { "*" } else { "" })
+        })
+        .collect()
+}
+
+fn weekly_title(what: &str, labels: &[String]) -> String {
+    if labels.iter().any(|l| l.ends_with('*')) {
+        format!("{what} (week starting; * part of the week)")
+    } else {
+        format!("{what} (week starting)")
+    }
+}
+
 fn category_label(labels: &[String], value: f64, max: usize) -> String {
     let i = value.round();
     let step = labels.len().div_ceil(max.max(1)).max(1);
@@ -233,11 +261,10 @@ fn spend_by_month<DB: DrawingBackend>(f: &Figures, root: &Area<DB>) -> DrawResul
 }
 
 fn outbound_by_week<DB: DrawingBackend>(f: &Figures, root: &Area<DB>) -> DrawResult<DB> {
-    let labels: Vec<String> = f
-        .classes_by_week
-        .iter()
-        .map(|w| w.week[5..].to_string())
-        .collect();
+    let labels = week_labels(
+        f.classes_by_week.iter().map(|w| w.week.as_str()),
+        f.period_days,
+    );
     let stacks: Vec<Vec<f64>> = f
         .classes_by_week
         .iter()
@@ -247,7 +274,7 @@ fn outbound_by_week<DB: DrawingBackend>(f: &Figures, root: &Area<DB>) -> DrawRes
     let y_format = |v: &f64| format!("{v:.0}");
     stacked_bars(
         root,
-        "Outbound messages by class per week (week starting)",
+        &weekly_title("Outbound messages by class per week", &labels),
         "Messages",
         &labels,
         &stacks,
@@ -370,11 +397,10 @@ fn first_response<DB: DrawingBackend>(f: &Figures, root: &Area<DB>) -> DrawResul
 }
 
 fn windows_by_week<DB: DrawingBackend>(f: &Figures, root: &Area<DB>) -> DrawResult<DB> {
-    let labels: Vec<String> = f
-        .windows_by_week
-        .iter()
-        .map(|w| w.week[5..].to_string())
-        .collect();
+    let labels = week_labels(
+        f.windows_by_week.iter().map(|w| w.week.as_str()),
+        f.period_days,
+    );
     let top = f
         .windows_by_week
         .iter()
@@ -384,7 +410,7 @@ fn windows_by_week<DB: DrawingBackend>(f: &Figures, root: &Area<DB>) -> DrawResu
         * 1.15;
     let mut chart = ChartBuilder::on(root)
         .caption(
-            "Windows opened and lapsed unanswered per week (week starting)",
+            weekly_title("Windows opened and lapsed unanswered per week", &labels),
             title_style(),
         )
         .margin(16)
@@ -493,6 +519,21 @@ fn inbound_heatmap<DB: DrawingBackend>(f: &Figures, root: &Area<DB>) -> DrawResu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn weeks_the_period_covers_in_part_are_marked() {
+        let day = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
+        let weeks = ["2026-07-27", "2026-08-03", "2026-10-26"];
+        // 2026-08-01 is a Saturday; the period ends on Saturday 2026-10-31.
+        let labels = week_labels(weeks.into_iter(), (day("2026-08-01"), day("2026-10-31")));
+        assert_eq!(labels, ["07-27*", "08-03", "10-26*"]);
+        assert!(weekly_title("Messages", &labels).contains("* part of the week"));
+        // A period of whole weeks, and an open one, mark nothing.
+        let whole = week_labels(weeks.into_iter(), (day("2026-07-27"), day("2026-11-01")));
+        assert_eq!(whole, ["07-27", "08-03", "10-26"]);
+        assert_eq!(week_labels(weeks.into_iter(), (None, None)), whole);
+        assert_eq!(weekly_title("Messages", &whole), "Messages (week starting)");
+    }
 
     #[test]
     fn category_labels_thin_out_on_long_axes() {

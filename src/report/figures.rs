@@ -5,6 +5,7 @@
 //! hundred-million-message run draw in milliseconds.
 
 use anyhow::Result;
+use chrono::NaiveDate;
 use polars::prelude::*;
 
 use crate::rows::Streamed;
@@ -68,6 +69,9 @@ pub struct Figures {
     pub windows_by_week: Vec<WeekWindows>,
     /// Customer messages by weekday (Monday first) × hour, report time zone.
     pub inbound_heat: [[u64; 24]; 7],
+    /// The period's first and last day in the report time zone, where it
+    /// has them: the weekly charts mark the weeks it covers only in part.
+    pub period_days: (Option<NaiveDate>, Option<NaiveDate>),
 }
 
 impl Figures {
@@ -81,6 +85,7 @@ impl Figures {
             unanswered: tables.windows.rows() as u64 - answered(&tables.windows)?,
             windows_by_week: windows_by_week(&tables.windows, settings)?,
             inbound_heat: inbound_heat(messages, settings)?,
+            period_days: period_days(settings),
             currency,
         })
     }
@@ -117,6 +122,19 @@ fn by_week(
         .group_by([week_of(quarter_start(), settings).alias("week")])
         .agg(sums)
         .sort(["week"], Default::default())
+}
+
+fn period_days(settings: &Settings) -> (Option<NaiveDate>, Option<NaiveDate>) {
+    let local_day = |us: i64| {
+        chrono::DateTime::from_timestamp_micros(us)
+            .map(|t| t.with_timezone(&settings.report_tz).date_naive())
+    };
+    let period = &settings.period;
+    (
+        period.from_us.and_then(local_day),
+        // `to_us` is the first instant after the period.
+        period.to_us.and_then(|to| local_day(to - 1)),
+    )
 }
 
 /// Monday of the week, in the report time zone.
