@@ -1,4 +1,4 @@
--- The benchmark's peer (issue 6): DOMAIN.md §3–§5 written as DuckDB SQL
+-- The benchmark's peer (issue 6): docs §3–§5 written as DuckDB SQL
 -- with window functions, the way a data engineer would without
 -- window-ledger. bench/peer.py fills in the file names and runs it.
 --

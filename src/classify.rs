@@ -1,4 +1,4 @@
-//! The five classes of an outbound message (DOMAIN.md §4).
+//! The five classes of an outbound message (docs §4).
 //!
 //! Takes the output of `windows::reconstruct` and adds `class` to every
 //! outbound row (inbound rows get null). The only rule that needs more than

@@ -1,14 +1,27 @@
-//! The command line: clap derive types and nothing else.
+//! The command line: clap derive types, and how they map onto the
+//! library's [`Request`] (the only module besides `main.rs` that knows
+//! clap).
 //!
 //! Every flag's `///` doc is its `--help` text. Values are checked and turned
 //! into settings by `config`; this module only describes what can be typed.
+//! Defaults are `config`'s constants, shown here.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::config::{
+    OutputsRequest, PricingRequest, Request, RowTables, SourcesRequest, ThresholdArgs,
+    DEFAULT_LANG, DEFAULT_SERVICE_FREE_TIER, DEFAULT_ZONE,
+};
+use crate::ingest::FormatChoice;
+use crate::pricing::Regime;
+use crate::windows::WindowRule;
+
 /// Reconstructs WhatsApp customer service windows from message logs,
 /// classifies every outbound message and reports what templates cost.
+/// The rules it applies are written out in the docs/ folder of the
+/// project (windows and classes, pricing, inputs, outputs).
 ///
 /// Exit codes: 0 success, 1 failure, 2 bad usage or bad input, 3 a
 /// threshold given with --max-*/--min-* was breached (the report is still
@@ -34,9 +47,9 @@ pub enum Command {
     Query(Box<QueryArgs>),
 }
 
-/// The window rule of DOMAIN.md §1 and §3.
+/// `--rule`: the window rule (docs/windows-and-classes.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum WindowRule {
+pub enum RuleChoice {
     /// Only customer (inbound) messages open or refresh a window (Meta's rule).
     CustomerOnly,
     /// Business messages sent inside an open window also extend it (the
@@ -44,11 +57,53 @@ pub enum WindowRule {
     AnyMessage,
 }
 
-impl WindowRule {
-    pub fn name(self) -> &'static str {
-        match self {
-            WindowRule::CustomerOnly => "customer-only",
-            WindowRule::AnyMessage => "any-message",
+impl From<RuleChoice> for WindowRule {
+    fn from(choice: RuleChoice) -> Self {
+        match choice {
+            RuleChoice::CustomerOnly => WindowRule::CustomerOnly,
+            RuleChoice::AnyMessage => WindowRule::AnyMessage,
+        }
+    }
+}
+
+/// `--regime`, `--compare-regime`: the regimes a what-if can price under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RegimeChoice {
+    /// Per-message pricing, 2025-07-01 … 2026-09-30.
+    #[value(name = "pmp-2025")]
+    Pmp2025,
+    /// Per-message pricing with paid service messages, from 2026-10-01.
+    #[value(name = "pmp-2026-10")]
+    Pmp202610,
+}
+
+impl From<RegimeChoice> for Regime {
+    fn from(choice: RegimeChoice) -> Self {
+        match choice {
+            RegimeChoice::Pmp2025 => Regime::Pmp2025,
+            RegimeChoice::Pmp202610 => Regime::Pmp202610,
+        }
+    }
+}
+
+/// `--format`: how JSON-lines files are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// Webhook notifications when the first line has an `entry` or
+    /// `object` key, flat rows otherwise.
+    Auto,
+    /// Flat rows with the columns of docs/inputs.md (or a mapping's).
+    Canonical,
+    /// Cloud API webhook notifications, one per line.
+    Webhook,
+}
+
+impl From<FormatArg> for FormatChoice {
+    fn from(arg: FormatArg) -> Self {
+        match arg {
+            FormatArg::Auto => FormatChoice::Auto,
+            FormatArg::Canonical => FormatChoice::Canonical,
+            FormatArg::Webhook => FormatChoice::Webhook,
         }
     }
 }
@@ -79,7 +134,7 @@ pub struct ReportArgs {
 
 /// For scheduled runs: thresholds that fail the job, quiet logs, report
 /// sections.
-#[derive(Debug, Args, Default)]
+#[derive(Debug, Args)]
 pub struct CiArgs {
     /// Fail (exit 3) when the period's spend in any currency exceeds this
     /// amount (a decimal in the rate card's currency).
@@ -119,11 +174,11 @@ pub struct CiArgs {
     pub allow_rejected: bool,
 
     /// How the row tables (sends, windows) are written: `csv` (the
-    /// default, DOMAIN.md §6), `parquet` (much faster on large logs: the
+    /// default, docs §6), `parquet` (much faster on large logs: the
     /// same columns, instants as UTC datetimes, dates as dates, amounts as
     /// exact decimal text), or `both`.
-    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = RowTables::Csv)]
-    pub row_tables: RowTables,
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = RowTablesArg::Csv)]
+    pub row_tables: RowTablesArg,
 
     /// Print nothing but errors and breached thresholds (no progress, no
     /// "wrote …" line, no warnings).
@@ -158,12 +213,12 @@ pub struct QueryArgs {
 }
 
 /// What the inputs are and what Meta itself reported (issue 5).
-#[derive(Debug, Args, Default)]
+#[derive(Debug, Args)]
 pub struct SourceArgs {
     /// How JSON-lines inputs are read: webhook notifications, flat rows, or
     /// told apart by their first line (auto).
-    #[arg(long, value_enum, default_value_t = crate::ingest::FormatChoice::Auto)]
-    pub format: crate::ingest::FormatChoice,
+    #[arg(long, value_enum, default_value_t = FormatArg::Auto)]
+    pub format: FormatArg,
 
     /// Read a canonical column from a column of another name, e.g.
     /// --map timestamp=created_at --map contact=customer_phone. Applies to
@@ -213,20 +268,20 @@ pub struct RunArgs {
     pub to: Option<String>,
 
     /// Time zone for months, days and hours in reports (IANA name).
-    #[arg(long, default_value = "UTC", value_name = "ZONE")]
+    #[arg(long, default_value = DEFAULT_ZONE, value_name = "ZONE")]
     pub tz: String,
 
     /// Time zone of input timestamps that carry no offset (IANA name).
-    #[arg(long, default_value = "UTC", value_name = "ZONE")]
+    #[arg(long, default_value = DEFAULT_ZONE, value_name = "ZONE")]
     pub input_tz: String,
 
     /// Which messages open or refresh a customer service window.
-    #[arg(long, value_enum, default_value_t = WindowRule::CustomerOnly)]
-    pub rule: WindowRule,
+    #[arg(long, value_enum, default_value_t = RuleChoice::CustomerOnly)]
+    pub rule: RuleChoice,
 
     /// Language of report.html: en, ar (right to left), or a locale JSON
     /// file with the keys of locales/en.json.
-    #[arg(long, default_value = "en", value_name = "LANG")]
+    #[arg(long, default_value = DEFAULT_LANG, value_name = "LANG")]
     pub lang: String,
 
     /// Show customer numbers in the human-facing reports instead of masking
@@ -237,14 +292,14 @@ pub struct RunArgs {
     /// Parquet logs with more rows than this are processed in parts, by
     /// ranges of (business number, contact) pairs, one part in memory at a
     /// time: the same results with far less memory. 0 never splits.
-    #[arg(long, value_name = "ROWS", default_value_t = crate::partition::DEFAULT_PARTITION_ROWS)]
+    #[arg(long, value_name = "ROWS", default_value_t = crate::config::DEFAULT_PARTITION_ROWS)]
     pub partition_rows: u64,
 
     #[command(flatten)]
     pub pricing: PricingArgs,
 }
 
-/// How messages are priced (DOMAIN.md §5).
+/// How messages are priced (docs/pricing.md).
 #[derive(Debug, Args)]
 pub struct PricingArgs {
     /// Rate card, as YYYY-MM-DD=FILE for Meta's layout (the date it takes
@@ -260,7 +315,7 @@ pub struct PricingArgs {
 
     /// Time zone of the WhatsApp Business Account: rate and regime changes
     /// and the service free-tier month follow its midnight.
-    #[arg(long, default_value = "UTC", value_name = "ZONE")]
+    #[arg(long, default_value = DEFAULT_ZONE, value_name = "ZONE")]
     pub billing_tz: String,
 
     /// Report messages that need a missing rate as `unpriced` instead of
@@ -269,7 +324,7 @@ pub struct PricingArgs {
     pub allow_unpriced: bool,
 
     /// Free service messages per business number per month (pmp-2026-10).
-    #[arg(long, default_value_t = 1000, value_name = "N")]
+    #[arg(long, default_value_t = DEFAULT_SERVICE_FREE_TIER, value_name = "N")]
     pub service_free_tier: u64,
 
     /// Card category used to price templates whose category is unknown.
@@ -278,7 +333,7 @@ pub struct PricingArgs {
 
     /// What-if: price every message under this regime.
     #[arg(long, value_enum, value_name = "REGIME")]
-    pub regime: Option<crate::pricing::Regime>,
+    pub regime: Option<RegimeChoice>,
 
     /// What-if: use the rate cards and markets in force on this date for
     /// every message (YYYY-MM-DD).
@@ -288,49 +343,30 @@ pub struct PricingArgs {
     /// Also price everything under this regime and show it beside the
     /// as-billed figures.
     #[arg(long, value_enum, value_name = "REGIME")]
-    pub compare_regime: Option<crate::pricing::Regime>,
+    pub compare_regime: Option<RegimeChoice>,
 }
 
-impl Default for PricingArgs {
-    /// The same defaults as the command line.
-    fn default() -> Self {
-        PricingArgs {
-            rates: Vec::new(),
-            markets: None,
-            billing_tz: "UTC".into(),
-            allow_unpriced: false,
-            service_free_tier: 1000,
-            unknown_category_as: PriceCategory::Marketing,
-            regime: None,
-            rates_as_of: None,
-            compare_regime: None,
-        }
-    }
-}
-
-/// The file formats of the row tables (`--row-tables`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
-pub enum RowTables {
-    #[default]
+/// `--row-tables`: the file formats of the row tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RowTablesArg {
     Csv,
     Parquet,
     Both,
 }
 
-impl RowTables {
-    pub fn csv(self) -> bool {
-        self != RowTables::Parquet
-    }
-
-    pub fn parquet(self) -> bool {
-        self != RowTables::Csv
+impl From<RowTablesArg> for RowTables {
+    fn from(arg: RowTablesArg) -> Self {
+        match arg {
+            RowTablesArg::Csv => RowTables::Csv,
+            RowTablesArg::Parquet => RowTables::Parquet,
+            RowTablesArg::Both => RowTables::Both,
+        }
     }
 }
 
 /// A category of Meta's rate card, for `--unknown-category-as`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PriceCategory {
-    #[default]
     Marketing,
     Utility,
     Authentication,
@@ -363,7 +399,7 @@ pub struct DemoArgs {
     pub seed: u64,
 
     /// Language of report.html: en or ar.
-    #[arg(long, default_value = "en", value_name = "LANG")]
+    #[arg(long, default_value = DEFAULT_LANG, value_name = "LANG")]
     pub lang: String,
 }
 
@@ -392,4 +428,85 @@ pub struct GenerateArgs {
     /// Random seed; the same seed and options give the same file.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
+}
+
+impl ReportArgs {
+    /// What `report` was asked for.
+    pub fn request(self) -> Request {
+        let mut request = self.run.request(self.inputs, self.out);
+        request.sources = self.sources.request();
+        request.outputs = self.ci.outputs();
+        request
+    }
+}
+
+impl QueryArgs {
+    /// What `query` was asked for (the run directory is never written).
+    pub fn request(self) -> Request {
+        let mut request = self.run.request(self.inputs, None);
+        request.sources = self.sources.request();
+        request
+    }
+}
+
+impl RunArgs {
+    pub fn request(self, inputs: Vec<PathBuf>, out: Option<PathBuf>) -> Request {
+        let pricing = self.pricing;
+        Request {
+            inputs,
+            out,
+            month: self.month,
+            now: self.now,
+            from: self.from,
+            to: self.to,
+            tz: self.tz,
+            input_tz: self.input_tz,
+            rule: self.rule.into(),
+            lang: self.lang,
+            show_contacts: self.show_contacts,
+            partition_rows: self.partition_rows,
+            pricing: PricingRequest {
+                rates: pricing.rates,
+                markets: pricing.markets,
+                billing_tz: pricing.billing_tz,
+                allow_unpriced: pricing.allow_unpriced,
+                service_free_tier: pricing.service_free_tier,
+                unknown_category_as: pricing.unknown_category_as.card_name(),
+                regime: pricing.regime.map(Into::into),
+                rates_as_of: pricing.rates_as_of,
+                compare_regime: pricing.compare_regime.map(Into::into),
+            },
+            sources: SourcesRequest::default(),
+            outputs: OutputsRequest::default(),
+        }
+    }
+}
+
+impl SourceArgs {
+    fn request(self) -> SourcesRequest {
+        SourcesRequest {
+            format: self.format.into(),
+            map: self.map,
+            mapping: self.mapping,
+            send_logs: self.send_logs,
+            meta_analytics: self.meta_analytics,
+        }
+    }
+}
+
+impl CiArgs {
+    fn outputs(&self) -> OutputsRequest {
+        OutputsRequest {
+            thresholds: ThresholdArgs {
+                max_spend: self.max_spend.clone(),
+                max_avoidable_share: self.max_avoidable_share,
+                max_late_reply_share: self.max_late_reply_share,
+                min_answered_share: self.min_answered_share,
+            },
+            hash_contacts: self.hash_contacts,
+            salt: self.salt.clone(),
+            row_tables: self.row_tables.into(),
+            queries: self.queries.clone(),
+        }
+    }
 }

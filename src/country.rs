@@ -1,4 +1,4 @@
-//! Contact key → ISO 3166-1 alpha-2 country (DOMAIN.md §8.6, §8.7, §8.24).
+//! Contact key → ISO 3166-1 alpha-2 country (docs §8.6, §8.7, §8.24).
 //!
 //! Called once per distinct contact (far fewer than messages), through the
 //! `phonenumber` crate's libphonenumber metadata:

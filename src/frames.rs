@@ -127,6 +127,11 @@ pub fn detached(frame: DataFrame) -> Result<DataFrame> {
     Ok(DataFrame::new(frame.height(), columns)?)
 }
 
+/// A share rounded to 4 decimals, null when there is nothing to divide.
+pub fn share(part: u64, whole: u64) -> Option<f64> {
+    (whole > 0).then(|| (part as f64 / whole as f64 * 10_000.0).round() / 10_000.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

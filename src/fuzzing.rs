@@ -5,7 +5,7 @@
 //! - the parser ends in `Ok` or in an error for the user (an input error,
 //!   exit code 2), never a panic and never an internal error;
 //! - every record read is a message, a rejected row or a duplicate
-//!   (DOMAIN.md §2, §8.13): nothing is lost on the way.
+//!   (docs §2, §8.13): nothing is lost on the way.
 //!
 //! A broken invariant panics, which is what a fuzzer reports. The same
 //! functions run on the committed corpus in `cargo test`

@@ -8,13 +8,13 @@ use std::time::Duration;
 
 use anyhow::Result;
 use chrono::NaiveDate;
-use clap::Parser;
+use clap::{Args, FromArgMatches, Parser};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use window_ledger::cli::{Cli, Command, DemoArgs, GenerateArgs, QueryArgs, ReportArgs};
+use window_ledger::cli::{Cli, Command, DemoArgs, GenerateArgs, QueryArgs, ReportArgs, RunArgs};
 use window_ledger::config::Settings;
 use window_ledger::generate::{self, GenerateOptions};
-use window_ledger::{bad_input, error};
+use window_ledger::{bad_input, commands, error};
 
 /// polars allocates and frees large buffers from many threads: with
 /// mimalloc a 10M-row run was faster here (149 s against 185 s with glibc's
@@ -57,7 +57,7 @@ fn main() -> ExitCode {
 fn run(command: Command) -> Result<u8> {
     match command {
         Command::Report(args) => report(*args),
-        Command::Demo(args) => demo(args).map(|()| 0),
+        Command::Demo(args) => demo(args),
         Command::Generate(args) => generate_log(args).map(|()| 0),
         Command::Query(args) => query(*args).map(|()| 0),
     }
@@ -106,25 +106,29 @@ impl Timings {
 }
 
 fn report(args: ReportArgs) -> Result<u8> {
-    let mut settings = Settings::resolve(args.inputs, args.out, &args.run)?;
-    settings.apply_sources(&args.sources)?;
-    settings.apply_ci(&args.ci)?;
-    let bar = progress(args.ci.quiet);
+    let (quiet, allow_rejected) = (args.ci.quiet, args.ci.allow_rejected);
+    let settings = Settings::new(args.request())?;
+    run_and_tell(&settings, quiet, allow_rejected)
+}
+
+/// Runs `report` with a progress line, then says what happened on stderr
+/// and turns it into the exit code.
+fn run_and_tell(settings: &Settings, quiet: bool, allow_rejected: bool) -> Result<u8> {
+    let bar = progress(quiet);
     let timings = Timings::from_env();
-    let outcome = window_ledger::run_report_with(&settings, &mut |stage| {
+    let outcome = commands::run_report_with(settings, &mut |stage| {
         timings.log(stage);
         bar.set_message(stage.to_string())
     })?;
     timings.log("done");
     bar.finish_and_clear();
-    let quiet = args.ci.quiet;
     if !quiet {
         for warning in &outcome.warnings {
             eprintln!("window-ledger: warning: {warning}");
         }
     }
     // A failing run says why even when quiet.
-    let failing_on_rejected = !outcome.rejected.is_empty() && !args.ci.allow_rejected;
+    let failing_on_rejected = !outcome.rejected.is_empty() && !allow_rejected;
     if !quiet || failing_on_rejected {
         for note in &outcome.rejected {
             eprintln!("window-ledger: rejected: {note}");
@@ -148,11 +152,12 @@ fn report(args: ReportArgs) -> Result<u8> {
 }
 
 fn query(args: QueryArgs) -> Result<()> {
-    let mut settings = Settings::resolve(args.inputs, None, &args.run)?;
-    settings.apply_sources(&args.sources)?;
-    let table = window_ledger::run_query(&settings, &args.sql)?;
+    let sql = args.sql.clone();
+    let csv = args.csv;
+    let settings = Settings::new(args.request())?;
+    let table = commands::run_query(&settings, &sql)?;
     let mut stdout = std::io::stdout().lock();
-    if args.csv {
+    if csv {
         use std::io::Write;
         stdout.write_all(&window_ledger::report::csv_bytes(&table)?)?;
     } else {
@@ -162,7 +167,11 @@ fn query(args: QueryArgs) -> Result<()> {
     Ok(())
 }
 
-fn demo(args: DemoArgs) -> Result<()> {
+/// `demo`: a generated log, reported exactly as `report` would report it
+/// (`--from 2026-08-01 --to 2026-10-31 --tz Asia/Riyadh`), then kept beside
+/// the report as `input/demo-log.parquet` so that the run can be repeated
+/// by hand. Outputs name the log by that path.
+fn demo(args: DemoArgs) -> Result<u8> {
     let options = GenerateOptions {
         contacts: args.contacts,
         days: 92,
@@ -170,41 +179,62 @@ fn demo(args: DemoArgs) -> Result<()> {
         businesses: 3,
         seed: args.seed,
     };
-    let input =
-        std::env::temp_dir().join(format!("window-ledger-demo-{}.parquet", std::process::id()));
-    let rows = generate::write(&options, &input)?;
+    // Written beside the run directory (the run replaces that directory
+    // whole when it is done), then moved into it.
+    let name = args
+        .out
+        .file_name()
+        .map_or("demo".into(), |n| n.to_string_lossy().into_owned());
+    let log = args
+        .out
+        .with_file_name(format!(".{name}.demo-log-{}.parquet", std::process::id()));
+    if let Some(parent) = log.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    let rows = generate::write(&options, &log)?;
     // The log covers UTC days; reporting whole Riyadh days keeps a few
     // hours of November out of the charts as an almost empty month.
-    let run = window_ledger::cli::RunArgs {
-        month: None,
-        now: None,
-        from: Some("2026-08-01".into()),
-        to: Some("2026-10-31".into()),
-        tz: "Asia/Riyadh".into(),
-        input_tz: "UTC".into(),
-        rule: window_ledger::cli::WindowRule::CustomerOnly,
-        lang: args.lang.clone(),
-        show_contacts: false,
-        partition_rows: 0,
-        pricing: window_ledger::cli::PricingArgs::default(),
+    let run = run_args([
+        "demo",
+        "--from",
+        "2026-08-01",
+        "--to",
+        "2026-10-31",
+        "--tz",
+        "Asia/Riyadh",
+        "--lang",
+        &args.lang,
+    ])?;
+    let mut settings = Settings::new(run.request(vec![log.clone()], Some(args.out.clone())))?;
+    settings.read.label = Some(DEMO_LOG.into());
+    let code = run_and_tell(&settings, false, false);
+    let kept = args.out.join(DEMO_LOG);
+    let moved = match &code {
+        Ok(_) => std::fs::create_dir_all(args.out.join("input"))
+            .and_then(|()| std::fs::rename(&log, &kept)),
+        Err(_) => Ok(()),
     };
-    let settings = Settings::resolve(vec![input.clone()], Some(args.out.clone()), &run)?;
-    let book = window_ledger::load_rates(&settings)?;
-    let ingested = window_ledger::ingest::read_inputs(&settings.inputs, &settings.read);
-    let _ = std::fs::remove_file(&input);
-    // Name the log as it is kept beside the report, not by its temporary path.
-    let ingested = ingested?.renamed_single_input("input/demo-log.parquet")?;
-    let analysis = window_ledger::analyse_with(ingested, &book, &settings, &mut |_| {})?;
-    window_ledger::report::write_run(&analysis, &settings, &mut |_| {})?;
-    // Keep the log beside the report, so the run can be repeated by hand.
-    generate::write(&options, &args.out.join("input").join("demo-log.parquet"))?;
+    let _ = std::fs::remove_file(&log);
+    let code = code?;
+    moved.map_err(|e| anyhow::anyhow!("keeping the demo log as {}: {e}", kept.display()))?;
     eprintln!(
-        "wrote {} ({rows} demo messages; open {}/report.html or summary.md)",
-        args.out.display(),
+        "the report covers {rows} demo messages: open {}/report.html or summary.md",
         args.out.display()
     );
-    Ok(())
+    Ok(code)
 }
+
+/// `RunArgs` as the command line would give them for `words`: the
+/// defaults are clap's, stated once in `cli`.
+fn run_args<const N: usize>(words: [&str; N]) -> Result<RunArgs> {
+    let command = RunArgs::augment_args(clap::Command::new("window-ledger"));
+    Ok(RunArgs::from_arg_matches(
+        &command.try_get_matches_from(words)?,
+    )?)
+}
+
+/// Where `demo` keeps its log, relative to the run directory.
+const DEMO_LOG: &str = "input/demo-log.parquet";
 
 fn generate_log(args: GenerateArgs) -> Result<()> {
     let start = NaiveDate::parse_from_str(&args.start, "%Y-%m-%d").map_err(|_| {

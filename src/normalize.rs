@@ -5,7 +5,7 @@
 //!   normalised columns (UTC instant, direction flag, template flag,
 //!   category, failed flag, contact key, country);
 //! - `rejected`: every record that could not be used, with file, record
-//!   number, line and the reason (DOMAIN.md §2, §8.13);
+//!   number, line and the reason (docs §2, §8.13);
 //! - the count of duplicate message ids (webhook retries), per file.
 //!
 //! Invariant: `rows read = messages + rejected + duplicates`, per file.
@@ -158,7 +158,7 @@ pub fn pair_numbers(raw: &DataFrame) -> Result<DataFrame> {
         .with_column(col(BUSINESS_NUMBER).fill_null(lit("default")))
         .collect()?;
     frames::map_per_distinct(&mut pairs, BUSINESS_NUMBER, BUSINESS_NUMBER, |b| {
-        normalized_number(tidy(b).fill_null(lit("default")))
+        normalized_business_number(tidy(b).fill_null(lit("default")))
     })?;
     frames::map_per_distinct(&mut pairs, CONTACT, CONTACT, |c| normalized_number(tidy(c)))?;
     Ok(pairs)
@@ -234,6 +234,10 @@ fn row_checks(checks: Checks, all_native: bool) -> Result<(Vec<Expr>, Expr)> {
         (col(INGEST_ERROR).is_not_null(), col(INGEST_ERROR)),
         (col(MESSAGE_ID).is_null(), text("missing message_id")),
         (col(CONTACT).is_null(), text("missing contact")),
+        (
+            empty_number(col(CONTACT)),
+            text("empty contact (nothing is left once formatting is removed)"),
+        ),
         (col(DIRECTION).is_null(), text("missing direction")),
         (
             col(KNOWN_DIRECTION).not(),
@@ -291,7 +295,7 @@ fn rejected_columns() -> Vec<Expr> {
             TIMESTAMP => col(TIMESTAMP).fill_null(
                 col(TIMESTAMP_NATIVE)
                     .dt()
-                    .strftime(crate::report::tables::TIME_FORMAT),
+                    .strftime(crate::timestamps::TIME_FORMAT),
             ),
             _ => col(c),
         }
@@ -402,11 +406,34 @@ pub fn normalized_number(value: Expr) -> Expr {
             true,
         )
         .str()
-        .replace_all(lit(r"[\s\-\.\(\)]"), lit(""), false)
+        .replace_all(lit(FORMATTING), lit(""), false)
         .str()
         .replace(lit(r"^(\+00|\+|00)"), lit(""), false);
     let all_digits = digits.clone().str().contains(lit("^[0-9]+$"), true);
     when(all_digits).then(digits).otherwise(value)
+}
+
+/// Characters §8.7 removes from a number wherever they stand.
+const FORMATTING: &str = r"[\s\-\.\(\)]";
+
+/// `true` where a number is empty once normalised: nothing but formatting,
+/// with at most one leading `+`, `00` or `+00` (zeros in any of the digit
+/// sets §8.7 maps). Decided with one anchored match per row, the same
+/// outcome as [`normalized_number`] giving an empty string; a test checks
+/// the two agree.
+pub fn empty_number(value: Expr) -> Expr {
+    let zero = "[0\u{0660}\u{06F0}]";
+    let pattern =
+        format!("^{FORMATTING}*(\\+{FORMATTING}*)?({zero}{FORMATTING}*{zero}{FORMATTING}*)?$");
+    value.str().contains(lit(pattern), true)
+}
+
+/// A business number as §8.7 normalises it; one that is empty once
+/// normalised (`+ -`) is missing, so `default` (the one business).
+pub fn normalized_business_number(value: Expr) -> Expr {
+    when(empty_number(value.clone()))
+        .then(lit("default"))
+        .otherwise(normalized_number(value))
 }
 
 /// Normalises `contact` and `business_number` (§8.7), adds `country` and
@@ -458,12 +485,17 @@ fn numbers_of(
 const RAW_NUMBER: &str = "_raw_number";
 const NORMALIZED_NUMBER: &str = "_normalized_number";
 
-/// One row per distinct raw value: the normalised number, its integer key
+/// One row per distinct raw value (contacts with their country, else
+/// business numbers): the normalised number, its integer key
 /// (dense, in the text order of the normalised numbers, so sorting by key
 /// sorts as the text would) and, for contacts, the derived country.
 fn distinct_numbers(values: &Column, key: &str, with_country: bool) -> Result<DataFrame> {
     let distinct = values.unique()?.with_name(RAW_NUMBER.into());
-    let normalized = normalized_number(col(RAW_NUMBER)).alias(NORMALIZED_NUMBER);
+    let normalized = match with_country {
+        true => normalized_number(col(RAW_NUMBER)),
+        false => normalized_business_number(col(RAW_NUMBER)),
+    }
+    .alias(NORMALIZED_NUMBER);
     let mut numbers = DataFrame::new_infer_height(vec![distinct])?
         .lazy()
         .with_column(normalized)
@@ -491,6 +523,70 @@ fn distinct_numbers(values: &Column, key: &str, with_country: bool) -> Result<Da
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `empty_number` says empty exactly where `normalized_number` leaves
+    /// nothing (the row check and the key must not disagree).
+    #[test]
+    fn empty_number_agrees_with_normalisation() {
+        let values = [
+            "+ - ",
+            "+",
+            "00",
+            "+00",
+            "+ 0 0",
+            "(-)",
+            "٠٠",
+            "+۰۰",
+            " . ",
+            "0",
+            "000",
+            "+0",
+            "+966501234567",
+            "00966 50",
+            "SA.1502",
+            "+-1",
+            "0-0-0",
+            "+000",
+        ];
+        let frame = df!("v" => values).unwrap();
+        let out = frame
+            .lazy()
+            .select([
+                empty_number(col("v")).alias("empty"),
+                normalized_number(col("v")).alias("normalized"),
+            ])
+            .collect()
+            .unwrap();
+        let empty: Vec<bool> = out
+            .column("empty")
+            .unwrap()
+            .bool()
+            .unwrap()
+            .iter()
+            .map(|b| b == Some(true))
+            .collect();
+        let normalized = out.column("normalized").unwrap().str().unwrap();
+        for (i, value) in values.iter().enumerate() {
+            // What is left once the formatting and one leading prefix go.
+            let stripped: String = value
+                .chars()
+                .filter(|c| !c.is_whitespace() && !"-.()".contains(*c))
+                .map(|c| match c {
+                    '\u{0660}' | '\u{06F0}' => '0',
+                    c => c,
+                })
+                .collect();
+            let rest = ["+00", "+", "00"]
+                .iter()
+                .find_map(|p| stripped.strip_prefix(p))
+                .unwrap_or(&stripped);
+            assert_eq!(empty[i], rest.is_empty(), "{value:?}");
+            if !rest.is_empty() && rest.chars().all(|c| c.is_ascii_digit()) {
+                assert_eq!(normalized.get(i), Some(rest), "{value:?}");
+            }
+        }
+        assert!(empty[0] && empty[3] && empty[6] && !empty[9] && !empty[12]);
+    }
 
     /// The columns `trimmed_inputs` rewrites, by name.
     fn untidy(raw: &DataFrame) -> Vec<String> {

@@ -11,7 +11,6 @@ use anyhow::Result;
 use polars::prelude::*;
 
 use crate::schema::CONTACT;
-use crate::Analysis;
 
 /// The hash that stands for `contact`.
 pub fn contact_hash(salt: &str, contact: &str) -> String {
@@ -25,28 +24,10 @@ pub fn contact_hash(salt: &str, contact: &str) -> String {
         .collect()
 }
 
-/// Replaces `contact` in the messages, windows and rejected rows.
-pub fn hash_contacts(analysis: &mut Analysis, salt: &str) -> Result<()> {
-    for rows in [&mut analysis.messages, &mut analysis.windows] {
-        *rows = rows.map_parts("hashed", |part| hashed(&part, salt))?;
-    }
-    analysis.rejected = hashed(&analysis.rejected, salt)?;
-    if let Some(comparison) = &mut analysis.comparison {
-        *comparison = comparison.map_parts("hashed", |part| hashed(&part, salt))?;
-    }
-    if let Some(sends) = &mut analysis.period_sends {
-        sends.sends = sends
-            .sends
-            .map_parts("hashed", |part| hashed(&part, salt))?;
-        if let Some(comparison) = &mut sends.comparison {
-            *comparison = comparison.map_parts("hashed", |part| hashed(&part, salt))?;
-        }
-    }
-    Ok(())
-}
-
-/// One hash per distinct contact, joined back to the contact column only.
-fn hashed(frame: &DataFrame, salt: &str) -> Result<DataFrame> {
+/// `frame` with every contact replaced by its hash (a frame without a
+/// contact column as it is): one hash per distinct contact, joined back to
+/// the contact column only.
+pub fn hashed(frame: &DataFrame, salt: &str) -> Result<DataFrame> {
     let Ok(contacts) = frame.column(CONTACT) else {
         return Ok(frame.clone());
     };

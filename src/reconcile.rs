@@ -30,7 +30,7 @@ use serde_json::{json, Value};
 
 use crate::pricing::money::nanos_text;
 use crate::pricing::{BILLING_MONTH, COST, CURRENCY, PRICING_RULE, REGIME};
-use crate::report::count_where as count;
+use crate::rows::count_where as count;
 use crate::rows::Table;
 use crate::schema::*;
 
@@ -139,7 +139,7 @@ pub fn reconcile(
             "with_meta_pricing": with_pricing,
             "compared": compared,
             "agreed": agreed,
-            "agreement_share": crate::report::share(agreed, compared),
+            "agreement_share": crate::frames::share(agreed, compared),
             "skipped_what_if": what_if && with_pricing > 0,
             "by_month": month_rows(&by_month)?,
         },
@@ -286,7 +286,7 @@ fn disagreements(checked: &DataFrame) -> Result<DataFrame> {
         col(CONTACT),
         col(TS)
             .dt()
-            .strftime(crate::report::tables::TIME_FORMAT)
+            .strftime(crate::timestamps::TIME_FORMAT)
             .alias("timestamp"),
         col("month"),
         col(CLASS),
@@ -324,7 +324,7 @@ fn month_rows(by_month: &DataFrame) -> Result<Vec<Value>> {
                 "month": months.get(i),
                 "compared": c,
                 "agreed": a,
-                "agreement_share": crate::report::share(a, c),
+                "agreement_share": crate::frames::share(a, c),
             })
         })
         .collect())

@@ -213,6 +213,26 @@ impl Table for Rows {
     }
 }
 
+/// How many rows of the table match `predicate`.
+pub fn count_where(frame: &impl Table, predicate: Expr) -> Result<u64> {
+    Ok(counts_where(frame, vec![predicate])?[0])
+}
+
+/// How many rows match each predicate, in one scan of the table (a run in
+/// parts reads its files once, not once per count).
+pub fn counts_where(frame: &impl Table, predicates: Vec<Expr>) -> Result<Vec<u64>> {
+    let sums: Vec<Expr> = predicates
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| p.cast(DataType::UInt64).sum().alias(format!("n{i}")))
+        .collect();
+    let n = sums.len();
+    let out = frame.scan().select(sums).streamed()?;
+    (0..n)
+        .map(|i| Ok(out.column(&format!("n{i}"))?.u64()?.get(0).unwrap_or(0)))
+        .collect()
+}
+
 /// Paths as polars' scans take them.
 fn ref_paths(paths: &[PathBuf]) -> Vec<PlRefPath> {
     paths
@@ -335,6 +355,49 @@ impl PartsWriter {
             dir: self.dir,
             patch,
         }))
+    }
+}
+
+/// Writes a table part by part: kept in memory when the run has no work
+/// directory (a run of one part), else as files in it ([`PartsWriter`]).
+pub enum RowsWriter {
+    Memory(Vec<DataFrame>),
+    Files(PartsWriter),
+}
+
+impl RowsWriter {
+    pub fn new(dir: Option<&Arc<WorkDir>>, name: &str) -> Self {
+        match dir {
+            Some(dir) => RowsWriter::Files(PartsWriter::new(dir, name)),
+            None => RowsWriter::Memory(Vec::new()),
+        }
+    }
+
+    pub fn push(&mut self, frame: DataFrame) -> Result<()> {
+        match self {
+            RowsWriter::Memory(frames) => frames.push(frame),
+            RowsWriter::Files(writer) => writer.push(frame)?,
+        }
+        Ok(())
+    }
+
+    /// The table, with the columns of `patch` replaced where its
+    /// `message_id` matches.
+    pub fn finish(self, patch: Option<DataFrame>) -> Result<Rows> {
+        match self {
+            RowsWriter::Files(writer) => Ok(writer.finish_with_patch(patch)),
+            RowsWriter::Memory(frames) => {
+                let mut frames = frames.into_iter();
+                let mut all = frames.next().context("a table has at least one part")?;
+                for frame in frames {
+                    all.vstack_mut_owned(frame)?;
+                }
+                Ok(Rows::Frame(match patch {
+                    None => all,
+                    Some(patch) => patched(all.lazy(), &patch).collect()?,
+                }))
+            }
+        }
     }
 }
 

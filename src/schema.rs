@@ -1,6 +1,6 @@
 //! Column names shared by every stage.
 //!
-//! The canonical input columns are the ones `../shared/spec/DOMAIN.md` §2
+//! The canonical input columns are the ones `docs/` §2
 //! names; the derived ones are added by `normalize`, `windows` and `classify`.
 //! Keeping them in one place means a stage cannot misspell another's column.
 

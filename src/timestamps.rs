@@ -1,6 +1,6 @@
 //! Timestamp text → UTC microseconds, as one polars expression.
 //!
-//! Accepts what DOMAIN.md §2 and §8.9 allow: RFC 3339 with `T`, `t` or a
+//! Accepts what docs §2 and §8.9 allow: RFC 3339 with `T`, `t` or a
 //! space between date and time, offset `Z`/`z`/`±HH:MM`/`±HHMM` or none (then
 //! the local time is read in the input time zone, the earlier instant in a
 //! DST overlap, nothing in a DST gap), any number of fraction digits kept to
@@ -10,6 +10,10 @@
 //! timestamps parse in polars' vectorised kernels.
 
 use polars::prelude::*;
+
+/// How instants are written in every output: RFC 3339 in UTC, fraction
+/// digits only when there are any.
+pub const TIME_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.fZ";
 
 const RFC3339: &str = r"^(?P<date>\d{4}-\d{2}-\d{2})[Tt ](?P<time>\d{2}:\d{2}:\d{2})(?:\.(?P<frac>\d+))?(?:(?P<zulu>[Zz])|(?P<sign>[+-])(?P<hh>[01]\d|2[0-3]):?(?P<mm>[0-5]\d))?$";
 

@@ -1,7 +1,7 @@
 //! Customer service windows, rebuilt with window expressions over one sort.
 //!
 //! Takes canonical messages and returns them sorted by (business_number,
-//! contact, ts, inbound first, message_id) — DOMAIN.md §3; the numbers
+//! contact, ts, inbound first, message_id) — docs §3; the numbers
 //! through `normalize`'s integer keys, which sort as their text — with,
 //! per row:
 //! `in_window` (a window of the pair is open at the message's time),
@@ -22,8 +22,27 @@
 
 use polars::prelude::*;
 
-use crate::cli::WindowRule;
 use crate::schema::*;
+
+/// Which messages open or refresh a window (§1, §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WindowRule {
+    /// Only customer (inbound) messages open or refresh a window (Meta's rule).
+    #[default]
+    CustomerOnly,
+    /// Business messages sent inside an open window also extend it (the
+    /// misreading some guides teach).
+    AnyMessage,
+}
+
+impl WindowRule {
+    pub fn name(self) -> &'static str {
+        match self {
+            WindowRule::CustomerOnly => "customer-only",
+            WindowRule::AnyMessage => "any-message",
+        }
+    }
+}
 
 /// 24 h in microseconds: windows are half-open `[opened_at, closes_at)`.
 pub const DAY_US: i64 = 86_400_000_000;

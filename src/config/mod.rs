@@ -1,8 +1,12 @@
-//! Command-line values → validated settings.
+//! What a run was asked for ([`Request`], plain values as typed) →
+//! validated [`Settings`].
 //!
 //! Everything a run needs is checked here, before the first row is read: time
-//! zones exist, dates parse, the period is not empty. Stages receive these
-//! settings and never look at the clock or the environment.
+//! zones exist, dates parse, the period is not empty, files exist. Stages
+//! receive these settings and never look at the clock or the environment
+//! (but for `--now`'s default and the salt's variable, read here). The
+//! command line (`cli`) fills a [`Request`]; its defaults are the constants
+//! below, which `cli` shows in `--help`.
 
 use std::path::PathBuf;
 
@@ -11,9 +15,144 @@ use chrono::{Datelike, Months, NaiveDate, TimeZone};
 use chrono_tz::Tz;
 
 use crate::bad_input;
-use crate::cli::{PricingArgs, RunArgs, WindowRule};
+use crate::ingest::{FormatChoice, Mapping, ReadOptions};
 use crate::pricing::card::CardFile;
 use crate::pricing::{PricingParams, Regime};
+pub mod locale;
+pub mod thresholds;
+
+use crate::windows::WindowRule;
+pub use locale::Locale;
+pub use thresholds::{ThresholdArgs, Thresholds};
+
+/// The zone of reports, inputs and billing when none is given.
+pub const DEFAULT_ZONE: &str = "UTC";
+/// The language of `report.html` when none is given.
+pub const DEFAULT_LANG: &str = "en";
+/// Free service messages per business number and month (pmp-2026-10, §5.2).
+pub const DEFAULT_SERVICE_FREE_TIER: u64 = 1000;
+/// `--partition-rows` when not given. Two parts are held at a time (one
+/// checked while the one before it is priced, `pipeline::source`):
+/// parts of this many rows keep a run's peak memory near 2.4 GiB (9.7M
+/// rows; 3.4 GiB with 2M-row parts, which were no faster).
+pub const DEFAULT_PARTITION_ROWS: u64 = 1_000_000;
+/// The card category an unknown template is priced as (§2).
+pub const DEFAULT_UNKNOWN_CATEGORY: &str = "marketing";
+
+/// The file formats of the row tables (`sends`, `windows`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RowTables {
+    #[default]
+    Csv,
+    Parquet,
+    Both,
+}
+
+impl RowTables {
+    pub fn csv(self) -> bool {
+        self != RowTables::Parquet
+    }
+
+    pub fn parquet(self) -> bool {
+        self != RowTables::Csv
+    }
+}
+
+/// What a run was asked for, as typed: nothing checked yet.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub inputs: Vec<PathBuf>,
+    /// The run directory; `reports/<period>` when `None`.
+    pub out: Option<PathBuf>,
+    /// `--month`, `--now`, `--from`, `--to`.
+    pub month: Option<String>,
+    pub now: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub tz: String,
+    pub input_tz: String,
+    pub rule: WindowRule,
+    pub lang: String,
+    pub show_contacts: bool,
+    pub partition_rows: u64,
+    pub pricing: PricingRequest,
+    pub sources: SourcesRequest,
+    pub outputs: OutputsRequest,
+}
+
+impl Default for Request {
+    fn default() -> Self {
+        Request {
+            inputs: Vec::new(),
+            out: None,
+            month: None,
+            now: None,
+            from: None,
+            to: None,
+            tz: DEFAULT_ZONE.into(),
+            input_tz: DEFAULT_ZONE.into(),
+            rule: WindowRule::CustomerOnly,
+            lang: DEFAULT_LANG.into(),
+            show_contacts: false,
+            partition_rows: DEFAULT_PARTITION_ROWS,
+            pricing: PricingRequest::default(),
+            sources: SourcesRequest::default(),
+            outputs: OutputsRequest::default(),
+        }
+    }
+}
+
+/// How messages are to be priced, as typed.
+#[derive(Debug, Clone)]
+pub struct PricingRequest {
+    pub rates: Vec<String>,
+    pub markets: Option<PathBuf>,
+    pub billing_tz: String,
+    pub allow_unpriced: bool,
+    pub service_free_tier: u64,
+    /// A card category: `marketing`, `utility`, `authentication` or
+    /// `authentication_international`.
+    pub unknown_category_as: &'static str,
+    pub regime: Option<Regime>,
+    pub rates_as_of: Option<String>,
+    pub compare_regime: Option<Regime>,
+}
+
+impl Default for PricingRequest {
+    fn default() -> Self {
+        PricingRequest {
+            rates: Vec::new(),
+            markets: None,
+            billing_tz: DEFAULT_ZONE.into(),
+            allow_unpriced: false,
+            service_free_tier: DEFAULT_SERVICE_FREE_TIER,
+            unknown_category_as: DEFAULT_UNKNOWN_CATEGORY,
+            regime: None,
+            rates_as_of: None,
+            compare_regime: None,
+        }
+    }
+}
+
+/// What the inputs are and what Meta itself reported, as typed.
+#[derive(Debug, Clone, Default)]
+pub struct SourcesRequest {
+    pub format: FormatChoice,
+    pub map: Vec<String>,
+    pub mapping: Option<PathBuf>,
+    pub send_logs: Vec<PathBuf>,
+    pub meta_analytics: Option<PathBuf>,
+}
+
+/// What a run writes besides its tables, and what fails it, as typed.
+#[derive(Debug, Clone, Default)]
+pub struct OutputsRequest {
+    pub thresholds: ThresholdArgs,
+    pub hash_contacts: bool,
+    pub salt: Option<String>,
+    pub row_tables: RowTables,
+    pub queries: Option<PathBuf>,
+}
 
 /// Which outbound messages a run reports on: `[from, to)` as UTC
 /// microseconds, both open-ended when not given.
@@ -53,14 +192,14 @@ pub struct Settings {
     pub cards: Vec<CardFile>,
     pub markets: Option<PathBuf>,
     pub compare_regime: Option<Regime>,
-    pub locale: crate::report::locale::Locale,
+    pub locale: Locale,
     pub show_contacts: bool,
     /// How inputs are read: time zone, mapping, webhook format, send logs.
-    pub read: crate::ingest::ReadOptions,
+    pub read: ReadOptions,
     /// `--meta-analytics`: Meta's own volume and cost to reconcile against.
     pub meta_analytics: Option<PathBuf>,
     /// Limits that fail a scheduled run (exit 3).
-    pub thresholds: crate::report::thresholds::Thresholds,
+    pub thresholds: Thresholds,
     /// `--queries DIR` (None: ./queries when it exists, else built in).
     pub queries: Option<PathBuf>,
     /// `--now` when given (µs): later timestamps are rejected. Without it
@@ -70,97 +209,107 @@ pub struct Settings {
     /// `--hash-contacts`: the salt contacts are hashed with.
     pub contact_salt: Option<String>,
     /// `--row-tables`: sends and windows as CSV, Parquet or both.
-    pub row_tables: crate::cli::RowTables,
+    pub row_tables: RowTables,
     /// `--partition-rows` (`partition`; 0: one pass whatever the size).
     pub partition_rows: u64,
 }
 
 impl Settings {
-    pub fn resolve(inputs: Vec<PathBuf>, out: Option<PathBuf>, run: &RunArgs) -> Result<Self> {
-        let report_tz = parse_tz(&run.tz, "--tz")?;
-        let input_tz = parse_tz(&run.input_tz, "--input-tz")?;
-        let period = resolve_period(run, report_tz)?;
-        let out_dir = out.unwrap_or_else(|| PathBuf::from("reports").join(&period.label));
-        let latest_us = match run.now {
-            Some(_) => Some(resolve_now(run)?.timestamp_micros()),
+    /// Checks everything `request` says, before any row is read.
+    pub fn new(request: Request) -> Result<Self> {
+        let report_tz = parse_tz(&request.tz, "--tz")?;
+        let input_tz = parse_tz(&request.input_tz, "--input-tz")?;
+        let period = resolve_period(&request, report_tz)?;
+        let out_dir = request
+            .out
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("reports").join(&period.label));
+        let latest_us = match request.now {
+            Some(_) => Some(resolve_now(&request)?.timestamp_micros()),
             None => None,
         };
-        let cards = run
-            .pricing
+        let pricing = &request.pricing;
+        let cards = pricing
             .rates
             .iter()
             .map(|arg| CardFile::parse(arg))
             .collect::<Result<Vec<_>>>()?;
+        let outputs = &request.outputs;
         Ok(Settings {
-            inputs,
             out_dir,
             period,
             report_tz,
             input_tz,
-            rule: run.rule,
-            pricing: pricing_params(&run.pricing)?,
+            rule: request.rule,
+            pricing: pricing_params(pricing)?,
             cards,
-            markets: run.pricing.markets.clone(),
-            compare_regime: run.pricing.compare_regime,
+            markets: pricing.markets.clone(),
+            compare_regime: pricing.compare_regime,
             latest_us,
-            contact_salt: None,
-            locale: crate::report::locale::Locale::load(&run.lang)?,
-            show_contacts: run.show_contacts,
-            read: crate::ingest::ReadOptions::canonical(input_tz.name()),
-            meta_analytics: None,
-            thresholds: Default::default(),
-            queries: None,
-            row_tables: crate::cli::RowTables::Csv,
-            partition_rows: run.partition_rows,
+            contact_salt: contact_salt(outputs)?,
+            locale: Locale::load(&request.lang)?,
+            show_contacts: request.show_contacts,
+            read: read_options(&request.sources, input_tz)?,
+            meta_analytics: meta_analytics(&request.sources)?,
+            thresholds: Thresholds::resolve(&outputs.thresholds)?,
+            queries: queries_dir(outputs)?,
+            row_tables: outputs.row_tables,
+            partition_rows: request.partition_rows,
+            inputs: request.inputs,
         })
-    }
-
-    /// Adds the thresholds and report sections of a scheduled run (issue 8).
-    pub fn apply_ci(&mut self, ci: &crate::cli::CiArgs) -> Result<()> {
-        self.thresholds = crate::report::thresholds::Thresholds::resolve(ci)?;
-        if let Some(dir) = &ci.queries {
-            if !dir.is_dir() {
-                return Err(bad_input!(
-                    "--queries {}: not a directory; give a directory of .sql files",
-                    dir.display()
-                ));
-            }
-        }
-        self.queries = ci.queries.clone();
-        self.row_tables = ci.row_tables;
-        if ci.hash_contacts {
-            let salt = ci
-                .salt
-                .clone()
-                .or_else(|| std::env::var("WINDOW_LEDGER_SALT").ok())
-                .filter(|s| !s.is_empty());
-            self.contact_salt = Some(salt.ok_or_else(|| {
-                bad_input!("--hash-contacts needs a salt: set WINDOW_LEDGER_SALT (or pass --salt); keep it secret and the same across runs to compare them")
-            })?);
-        }
-        Ok(())
-    }
-
-    /// Adds what `report` says about its inputs (issue 5); checked here,
-    /// before the first row is read.
-    pub fn apply_sources(&mut self, sources: &crate::cli::SourceArgs) -> Result<()> {
-        self.read.mapping = crate::ingest::Mapping::load(sources.mapping.as_deref(), &sources.map)?;
-        self.read.format = sources.format;
-        self.read.send_logs = sources.send_logs.clone();
-        if let Some(path) = &sources.meta_analytics {
-            if !path.is_file() {
-                return Err(bad_input!(
-                    "--meta-analytics {}: no such file; give the JSON that Meta's pricing_analytics request returned",
-                    path.display()
-                ));
-            }
-        }
-        self.meta_analytics = sources.meta_analytics.clone();
-        Ok(())
     }
 }
 
-fn pricing_params(args: &PricingArgs) -> Result<PricingParams> {
+fn queries_dir(outputs: &OutputsRequest) -> Result<Option<PathBuf>> {
+    if let Some(dir) = &outputs.queries {
+        if !dir.is_dir() {
+            return Err(bad_input!(
+                "--queries {}: not a directory; give a directory of .sql files",
+                dir.display()
+            ));
+        }
+    }
+    Ok(outputs.queries.clone())
+}
+
+/// `--hash-contacts`: the salt, from `--salt` or `WINDOW_LEDGER_SALT`.
+fn contact_salt(outputs: &OutputsRequest) -> Result<Option<String>> {
+    if !outputs.hash_contacts {
+        return Ok(None);
+    }
+    let salt = outputs
+        .salt
+        .clone()
+        .or_else(|| std::env::var("WINDOW_LEDGER_SALT").ok())
+        .filter(|s| !s.is_empty());
+    salt.map(Some).ok_or_else(|| {
+        bad_input!("--hash-contacts needs a salt: set WINDOW_LEDGER_SALT (or pass --salt); keep it secret and the same across runs to compare them")
+    })
+}
+
+fn read_options(sources: &SourcesRequest, input_tz: Tz) -> Result<ReadOptions> {
+    Ok(ReadOptions {
+        input_tz: input_tz.name().to_string(),
+        mapping: Mapping::load(sources.mapping.as_deref(), &sources.map)?,
+        format: sources.format,
+        send_logs: sources.send_logs.clone(),
+        label: None,
+    })
+}
+
+fn meta_analytics(sources: &SourcesRequest) -> Result<Option<PathBuf>> {
+    if let Some(path) = &sources.meta_analytics {
+        if !path.is_file() {
+            return Err(bad_input!(
+                "--meta-analytics {}: no such file; give the JSON that Meta's pricing_analytics request returned",
+                path.display()
+            ));
+        }
+    }
+    Ok(sources.meta_analytics.clone())
+}
+
+fn pricing_params(args: &PricingRequest) -> Result<PricingParams> {
     Ok(PricingParams {
         billing_tz: parse_tz(&args.billing_tz, "--billing-tz")?,
         regime: args.regime,
@@ -171,7 +320,7 @@ fn pricing_params(args: &PricingArgs) -> Result<PricingParams> {
             .transpose()?,
         allow_unpriced: args.allow_unpriced,
         service_free_tier: args.service_free_tier,
-        unknown_category_as: args.unknown_category_as.card_name(),
+        unknown_category_as: args.unknown_category_as,
     })
 }
 
@@ -189,7 +338,7 @@ fn parse_date(value: &str, flag: &str) -> Result<NaiveDate> {
 }
 
 /// `--now`: RFC 3339, or a date (its midnight in UTC); the clock when absent.
-fn resolve_now(run: &RunArgs) -> Result<chrono::DateTime<chrono::Utc>> {
+fn resolve_now(run: &Request) -> Result<chrono::DateTime<chrono::Utc>> {
     let Some(text) = run.now.as_deref() else {
         return Ok(chrono::Utc::now());
     };
@@ -203,7 +352,7 @@ fn resolve_now(run: &RunArgs) -> Result<chrono::DateTime<chrono::Utc>> {
 }
 
 /// The first day of the month `--month` names, in `tz`.
-fn month_start(month: &str, run: &RunArgs, tz: Tz) -> Result<NaiveDate> {
+fn month_start(month: &str, run: &Request, tz: Tz) -> Result<NaiveDate> {
     if month.eq_ignore_ascii_case("previous") {
         let today = resolve_now(run)?.with_timezone(&tz).date_naive();
         let this_month = today.with_day(1).expect("day 1 exists");
@@ -214,7 +363,7 @@ fn month_start(month: &str, run: &RunArgs, tz: Tz) -> Result<NaiveDate> {
     })
 }
 
-fn resolve_period(run: &RunArgs, tz: Tz) -> Result<Period> {
+fn resolve_period(run: &Request, tz: Tz) -> Result<Period> {
     if let Some(month) = &run.month {
         let first = month_start(month, run, tz)?;
         let next = first + Months::new(1);
@@ -274,19 +423,13 @@ pub fn local_midnight_us(day: NaiveDate, tz: Tz) -> i64 {
 mod tests {
     use super::*;
 
-    fn run_args(month: Option<&str>, from: Option<&str>, to: Option<&str>) -> RunArgs {
-        RunArgs {
+    fn run_args(month: Option<&str>, from: Option<&str>, to: Option<&str>) -> Request {
+        Request {
             month: month.map(String::from),
             from: from.map(String::from),
             to: to.map(String::from),
             tz: "Asia/Riyadh".into(),
-            input_tz: "UTC".into(),
-            now: None,
-            rule: WindowRule::CustomerOnly,
-            lang: "en".into(),
-            show_contacts: false,
-            partition_rows: 0,
-            pricing: PricingArgs::default(),
+            ..Request::default()
         }
     }
 

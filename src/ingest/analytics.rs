@@ -1,5 +1,5 @@
 //! Meta's `pricing_analytics` response (`--meta-analytics`, issue 5;
-//! `../shared/research/meta-facts.md` §6.1): data points of delivered
+//! Meta's pages (docs/README.md) §6.1): data points of delivered
 //! volume and approximate cost per country, pricing category and type.
 //!
 //! Accepts the response as saved (`{"pricing_analytics":{"data":[{
@@ -17,11 +17,15 @@ use polars::prelude::*;
 use serde_json::Value;
 
 use crate::bad_input;
-use crate::config::Period;
 
 type Totals = BTreeMap<(String, String, String), (i64, Option<f64>)>;
 
-pub fn read(path: &Path, billing_tz: Tz, period: &Period) -> Result<DataFrame> {
+/// A reporting period: `[from, to)` in UTC µs, either end open.
+type Period = (Option<i64>, Option<i64>);
+
+/// Meta's totals per month × country × pricing category of the points in
+/// `period`.
+pub fn read(path: &Path, billing_tz: Tz, period: Period) -> Result<DataFrame> {
     let name = path.display();
     let text = std::fs::read_to_string(path)
         .map_err(|e| bad_input!("--meta-analytics {name}: cannot read it ({e})"))?;
@@ -53,13 +57,13 @@ pub fn read(path: &Path, billing_tz: Tz, period: &Period) -> Result<DataFrame> {
     frame(totals)
 }
 
-fn add_point(totals: &mut Totals, point: &Value, tz: Tz, period: &Period) -> Result<(), String> {
+fn add_point(totals: &mut Totals, point: &Value, tz: Tz, period: Period) -> Result<(), String> {
     let start = point
         .get("start")
         .and_then(Value::as_i64)
         .ok_or("no integer start")?;
     let start_us = start.checked_mul(1_000_000).ok_or("start out of range")?;
-    if period.from_us.is_some_and(|f| start_us < f) || period.to_us.is_some_and(|t| start_us >= t) {
+    if period.0.is_some_and(|f| start_us < f) || period.1.is_some_and(|t| start_us >= t) {
         return Ok(());
     }
     let month = chrono::DateTime::from_timestamp(start, 0)

@@ -1,7 +1,7 @@
 //! CSV logs, read with the `csv` crate rather than polars' reader because
 //! every record must be accounted for: a record with the wrong number of
 //! fields or invalid UTF-8 is kept and rejected with its record number and
-//! physical line (DOMAIN.md §8.13), where a bulk reader would stop or guess.
+//! physical line (docs §8.13), where a bulk reader would stop or guess.
 
 use std::borrow::Cow;
 use std::io::Read;

@@ -1,4 +1,4 @@
-//! Column and value mappings for exports that do not use DOMAIN.md §2's
+//! Column and value mappings for exports that do not use docs §2's
 //! names (issue 5): `--map contact=customer_phone` on the command line, or
 //! a TOML file (`--mapping bsp.toml`, examples in `mappings/`).
 //!
@@ -228,7 +228,7 @@ impl Resolved {
             return Ok(());
         }
         let advice = if mapping.is_identity() {
-            "Rename the columns to the names in DOMAIN.md §2, or map them with --map CANONICAL=SOURCE or --mapping FILE"
+            "Rename the columns to the names in docs §2, or map them with --map CANONICAL=SOURCE or --mapping FILE"
         } else {
             "Fix the mapping (--map / --mapping) to name columns the file has"
         };

@@ -6,7 +6,7 @@
 //! interpreted here beyond what reading needs: a record that cannot be read
 //! (wrong field count, invalid UTF-8, a line that is not JSON) is kept with an
 //! `ingest_error`, so that `normalize` can reject it with the reason and every
-//! row stays accounted for (DOMAIN.md §2, §8.13).
+//! row stays accounted for (docs §2, §8.13).
 
 pub mod analytics;
 mod csv;
@@ -50,13 +50,13 @@ impl Format {
 }
 
 /// `--format`: how JSON-lines files are read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum FormatChoice {
     /// Webhook notifications when the first line has an `entry` or
     /// `object` key, flat rows otherwise.
     #[default]
     Auto,
-    /// Flat rows with the columns of DOMAIN.md §2 (or a mapping's).
+    /// Flat rows with the columns of docs §2 (or a mapping's).
     Canonical,
     /// Cloud API webhook notifications, one per line.
     Webhook,
@@ -78,15 +78,9 @@ pub struct ReadOptions {
     pub mapping: Mapping,
     pub format: FormatChoice,
     pub send_logs: Vec<PathBuf>,
-}
-
-impl ReadOptions {
-    pub fn canonical(input_tz: &str) -> Self {
-        ReadOptions {
-            input_tz: input_tz.to_string(),
-            ..ReadOptions::default()
-        }
-    }
+    /// The name the only message log goes by in every output, instead of
+    /// its path (the demo reads a log it keeps under another path).
+    pub label: Option<String>,
 }
 
 /// What a reader needs besides the bytes.
@@ -276,10 +270,18 @@ pub fn read_slice(
     options: &ReadOptions,
     slice: (usize, usize),
 ) -> Result<DataFrame> {
-    let name = file.path.display().to_string();
+    let name = shown_name(file, options);
     let spec = message_spec(options);
     let frame = parquet::read_rows(&file.path, &name, &options.input_tz, &spec, Some(slice))?;
     Ok(add_provenance(frame, &name, index)?.select(raw_columns())?)
+}
+
+/// The name a message log goes by in the outputs.
+fn shown_name(file: &InputFile, options: &ReadOptions) -> String {
+    match &options.label {
+        Some(label) => label.clone(),
+        None => file.path.display().to_string(),
+    }
 }
 
 /// Only the raw `business_number` and `contact` of rows `[offset, offset +
@@ -306,9 +308,9 @@ pub fn parquet_row_groups(file: &InputFile) -> Result<Vec<usize>> {
 }
 
 /// The accounting entry of a message log read in slices.
-pub fn message_file_read(file: &InputFile, rows: u64) -> FileRead {
+pub fn message_file_read(file: &InputFile, rows: u64, options: &ReadOptions) -> FileRead {
     FileRead {
-        path: file.path.display().to_string(),
+        path: shown_name(file, options),
         format: file.format,
         role: Role::Messages,
         rows,

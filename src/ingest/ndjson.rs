@@ -1,4 +1,4 @@
-//! Flat NDJSON logs: one JSON object per line, keys as in DOMAIN.md §2 (or
+//! Flat NDJSON logs: one JSON object per line, keys as in docs §2 (or
 //! as a mapping names them).
 //!
 //! A line that is not a JSON object is kept as a rejected record with its

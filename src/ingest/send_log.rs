@@ -11,7 +11,7 @@
 //! to the send log where the message log has none. A completed send-log row is
 //! counted as `merged` in its file's account, not as a row of its own. A
 //! send-log row that no status matches is an outbound message of its own
-//! (no status = assumed delivered, DOMAIN.md §5.2); `direction` defaults to
+//! (no status = assumed delivered, docs §5.2); `direction` defaults to
 //! outbound there.
 
 use anyhow::Result;

@@ -1,6 +1,6 @@
 //! Cloud API webhook logs: one notification per line, as Meta sends them
 //! (`{"object":"whatsapp_business_account","entry":[{"changes":[…]}]}`,
-//! `../shared/research/meta-facts.md` §5).
+//! Meta's pages (docs/README.md) §5).
 //!
 //! - `value.messages[]` are inbound rows: `id`, `timestamp`, `type`; the
 //!   contact is `from` (the customer's phone number; `contacts[].wa_id`,

@@ -1,55 +1,43 @@
-//! Pair-partitioned runs (issue 6): a log with more rows than
-//! `--partition-rows` is cut into parts by ranges of (business number,
-//! contact) pairs, and each part goes through normalize → windows →
-//! classify → pricing on its own, so that a stage holds one part at a time
-//! (a part is checked while the one before it is priced).
+//! Where a run's parts come from (issue 6): the whole input as one part,
+//! or, for a log with more rows than `--partition-rows`, the log cut into
+//! parts by ranges of (business number, contact) pairs, so that the stages
+//! hold one part at a time (a part is checked while the one before it is
+//! priced).
 //!
-//! This is exact because the rules of DOMAIN.md that look at more than one
-//! row look within one pair (windows §3, classes §4, free entry points
-//! §8.16), with two exceptions that are handled across the parts:
+//! Cutting is exact because the rules that look at more than one row look
+//! within one pair (windows §3, classes §4, free entry points §8.16), with
+//! two exceptions handled across the parts:
 //! - duplicate message ids (§2, §8.4) may repeat across pairs: the rows
 //!   whose id (hashed) occurs in more than one part are checked together
 //!   first, and each part is told which of its rows repeat a valid copy
 //!   that comes earlier in the input ([`normalize::FORCED_DUPLICATE`]);
-//! - the pmp-2026-10 free tier (§5.2) counts a business number's service
-//!   messages of a month over all its pairs: each part is priced with its
-//!   own tier and keeps the rows that could be free; the run's free ids are
-//!   picked from all of them, and each part is repriced with those.
+//! - the free tier, which `pipeline::settle` decides over all parts.
 //!
 //! Parts are contiguous ranges of pairs in the order `windows` sorts them
 //! (normalised business number, then contact, as text), so the parts'
-//! tables, concatenated in order, are the tables of a single pass: window
+//! tables, concatenated in order, are the tables of a single part: window
 //! ids continue from one part to the next, and rejected rows are put back
 //! in input order.
 //!
-//! The input is read twice before the parts are processed: the two number
+//! A cut input is read twice before the parts are processed: the two number
 //! columns, to count the rows of every pair and cut the ranges; then every
 //! column, each slice's rows appended to its part's Arrow IPC file in a
 //! temporary directory beside the run directory (removed at the end). Only
-//! Parquet message logs are read in slices; other inputs, and runs with
-//! send logs, take the single pass.
+//! Parquet message logs are cut; other inputs, and runs with send logs, are
+//! one part.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use polars::prelude::*;
 
 use crate::config::Settings;
 use crate::frames;
-use crate::ingest::{self, InputFile};
+use crate::ingest::{self, FileRead, InputFile};
 use crate::normalize;
-use crate::pricing::{self, card::RateBook};
-use crate::report::tables::PeriodSends;
-use crate::rows::{PartsWriter, Rows, WorkDir, WorkFileWriter};
+use crate::rows::{WorkDir, WorkFileWriter};
 use crate::schema::*;
-use crate::{classify, windows, Analysis};
-
-/// `--partition-rows` when not given. Two parts are held at a time (one
-/// checked while the one before it is priced, [`each_checked_part`]):
-/// parts of this many rows keep a run's peak memory near 2.4 GiB (9.7M
-/// rows; 3.4 GiB with 2M-row parts, which were no faster).
-pub const DEFAULT_PARTITION_ROWS: u64 = 1_000_000;
 
 /// Rows read from a file at a time while the input is cut into parts.
 const SLICE_ROWS: usize = 1_000_000;
@@ -60,8 +48,113 @@ const PART: &str = "_part";
 /// of ids that occur in several parts can be found again.
 const ID_HASH: &str = "_id_hash";
 
-/// The inputs of a run that is to be partitioned.
-pub struct Plan {
+/// The parts of a run's input.
+pub enum Source {
+    /// Every input read at once: one part.
+    Whole(ingest::Ingested),
+    /// A large Parquet log cut into parts on disk.
+    Cut(Cut),
+}
+
+/// A log cut into parts: their raw files, in order.
+pub struct Cut {
+    paths: Vec<PathBuf>,
+    forced: Option<Series>,
+    files: Vec<FileRead>,
+    warnings: Vec<String>,
+    dir: Arc<WorkDir>,
+}
+
+/// What reading the source told about the input files.
+pub struct SourceRead {
+    pub files: Vec<FileRead>,
+    pub warnings: Vec<String>,
+}
+
+impl Source {
+    /// Reads the inputs whole, or cuts them into parts when they are a
+    /// Parquet log larger than `--partition-rows`.
+    pub fn open(
+        settings: &Settings,
+        checks: normalize::Checks,
+        stage: &mut dyn FnMut(&str),
+    ) -> Result<Source> {
+        if let Some(plan) = plan(settings)? {
+            return Ok(Source::Cut(cut(plan, settings, checks, stage)?));
+        }
+        stage("reading inputs");
+        let mut ingested = ingest::read_inputs(&settings.inputs, &settings.read)?;
+        if ingested.frame.height() == 0 {
+            return Err(no_rows_error(&ingested));
+        }
+        if let Some(label) = &settings.read.label {
+            ingested = ingested.renamed_single_input(label)?;
+        }
+        Ok(Source::Whole(ingested))
+    }
+
+    pub fn parts(&self) -> usize {
+        match self {
+            Source::Whole(_) => 1,
+            Source::Cut(cut) => cut.paths.len(),
+        }
+    }
+
+    /// Where the parts' tables are kept: `None` keeps them in memory.
+    pub fn work_dir(&self) -> Option<Arc<WorkDir>> {
+        match self {
+            Source::Whole(_) => None,
+            Source::Cut(cut) => Some(cut.dir.clone()),
+        }
+    }
+
+    /// Checks the parts in order (`normalize`) and hands each to `each`.
+    pub fn each_checked_part(
+        self,
+        checks: normalize::Checks,
+        each: impl FnMut(usize, normalize::Normalized) -> Result<()>,
+    ) -> Result<SourceRead> {
+        match self {
+            Source::Whole(ingested) => {
+                let mut each = each;
+                let normalized = normalize::normalize(ingested.frame, checks)?;
+                each(0, normalized)?;
+                Ok(SourceRead {
+                    files: ingested.files,
+                    warnings: ingested.warnings,
+                })
+            }
+            Source::Cut(cut) => {
+                each_cut_part(&cut.paths, &cut.forced, checks, each)?;
+                Ok(SourceRead {
+                    files: cut.files,
+                    warnings: cut.warnings,
+                })
+            }
+        }
+    }
+}
+
+/// A run over logs with no rows at all is a failed export, not an empty
+/// month (a file of 0 bytes among others is only a warning, §8.13).
+fn no_rows_error(ingested: &ingest::Ingested) -> anyhow::Error {
+    let files: Vec<String> = ingested
+        .files
+        .iter()
+        .map(|f| {
+            let bytes = std::fs::metadata(&f.path).map_or(0, |m| m.len());
+            let what = if bytes == 0 { "0 bytes" } else { "no rows" };
+            format!("{} ({what})", f.path)
+        })
+        .collect();
+    crate::bad_input!(
+        "no message rows in {}: check that the export finished and the right file was given",
+        files.join(", ")
+    )
+}
+
+/// The inputs of a run that is to be cut into parts.
+struct Plan {
     files: Vec<InputFile>,
     /// Rows per file.
     rows: Vec<u64>,
@@ -70,10 +163,10 @@ pub struct Plan {
     warnings: Vec<String>,
 }
 
-/// The plan of a partitioned run, or `None` when the single pass applies:
-/// partitioning is off (`--partition-rows 0`), the input is small enough,
-/// or it is not all Parquet message logs.
-pub fn plan(settings: &Settings) -> Result<Option<Plan>> {
+/// The plan of a cut run, or `None` when the input is one part: cutting is
+/// off (`--partition-rows 0`), the input is small enough, or it is not all
+/// Parquet message logs.
+fn plan(settings: &Settings) -> Result<Option<Plan>> {
     if settings.partition_rows == 0 {
         return Ok(None);
     }
@@ -99,6 +192,38 @@ pub fn plan(settings: &Settings) -> Result<Option<Plan>> {
     }))
 }
 
+/// Cuts the input of `plan` into part files in a work directory.
+fn cut(
+    plan: Plan,
+    settings: &Settings,
+    checks: normalize::Checks,
+    stage: &mut dyn FnMut(&str),
+) -> Result<Cut> {
+    let total: u64 = plan.rows.iter().sum();
+    stage(&format!("counting the pairs of {total} rows"));
+    let bounds = pair_bounds(&plan, settings)?;
+    let dir = WorkDir::create(&settings.out_dir)?;
+    stage(&format!(
+        "cutting {total} rows into {} parts",
+        bounds.len() + 1
+    ));
+    let (paths, id_parts) = split(&plan, &bounds, &dir, settings)?;
+    let forced = forced_duplicates(&paths, id_parts, checks)?;
+    let files = plan
+        .files
+        .iter()
+        .zip(&plan.rows)
+        .map(|(file, &rows)| ingest::message_file_read(file, rows, &settings.read))
+        .collect();
+    Ok(Cut {
+        paths,
+        forced,
+        files,
+        warnings: plan.warnings,
+        dir,
+    })
+}
+
 /// Slices that follow the row groups (a group is decoded once), joining
 /// small groups and cutting large ones to about [`SLICE_ROWS`] rows.
 fn slices_of(groups: &[usize]) -> Vec<(usize, usize)> {
@@ -121,90 +246,13 @@ fn slices_of(groups: &[usize]) -> Vec<(usize, usize)> {
     slices
 }
 
-/// Runs the stages of [`crate::analyse_with`] part by part.
-pub fn analyse(
-    plan: Plan,
-    book: &RateBook,
-    settings: &Settings,
-    stage: &mut dyn FnMut(&str),
-) -> Result<Analysis> {
-    let total: u64 = plan.rows.iter().sum();
-    stage(&format!("counting the pairs of {total} rows"));
-    let bounds = pair_bounds(&plan, settings)?;
-    let parts = bounds.len() + 1;
-    let dir = WorkDir::create(&settings.out_dir)?;
-    stage(&format!("cutting {total} rows into {parts} parts"));
-    let (inputs, id_parts) = split(&plan, &bounds, &dir, settings)?;
-    let forced = forced_duplicates(&inputs, id_parts, settings)?;
-    let checks = normalize::Checks {
-        input_tz: settings.input_tz.name(),
-        latest_us: settings.latest_us,
-    };
-    let mut priced = Priced::new(&dir, settings.compare_regime.is_some());
-    let mut windows = PartsWriter::new(&dir, "windows");
-    let mut windows_before = 0i64;
-    let (mut duplicates, mut rejected_counts, mut rejected) = (Vec::new(), Vec::new(), Vec::new());
-    stage(&format!("part 1 of {parts}: checking"));
-    each_checked_part(&inputs, &forced, checks, |index, normalized| {
-        duplicates.extend(normalized.duplicates_by_file);
-        rejected_counts.extend(normalized.rejected_by_file);
-        rejected.push(frames::detached(normalized.rejected)?);
-        stage(&format!(
-            "part {} of {parts}: windows and pricing of {} messages{}",
-            index + 1,
-            normalized.messages.height(),
-            if index + 1 < parts {
-                format!(" (checking part {})", index + 2)
-            } else {
-                String::new()
-            }
-        ));
-        let part_windows = analyse_part(
-            normalized.messages,
-            windows_before,
-            book,
-            settings,
-            &mut priced,
-        )?;
-        windows_before += part_windows.height() as i64;
-        windows.push(part_windows)
-    })?;
-    stage("pricing the free tier");
-    let (messages, comparison, period_sends) = priced.with_run_tier(settings)?;
-    let files = plan
-        .files
-        .iter()
-        .zip(&plan.rows)
-        .map(|(file, &rows)| ingest::message_file_read(file, rows))
-        .collect::<Vec<_>>();
-    let rejected =
-        stacked(rejected)?.sort(["file_index", "row"], SortMultipleOptions::default())?;
-    crate::finish_analysis(
-        crate::Stages {
-            period_sends: Some(period_sends),
-            messages,
-            comparison,
-            windows: windows.finish(),
-            rejected,
-            files: crate::account_files(
-                &files,
-                &sum_by_file(rejected_counts),
-                &sum_by_file(duplicates),
-            ),
-            warnings: plan.warnings,
-        },
-        book,
-        settings,
-    )
-}
-
-/// Checks the parts in order (`normalize`) and hands each to `analyse`, in
+/// Checks the cut parts in order (`normalize`) and hands each to `analyse`, in
 /// order, while the next part is checked on another thread: each stage
 /// alone keeps only about 1.4 of 2 cores busy (perf), and a part's checks
 /// do not depend on the parts before it. At most two parts are held at a
 /// time, the one analysed and the one checked. The first error, in part
 /// order, is the run's, as in a loop that does one part after the other.
-fn each_checked_part(
+fn each_cut_part(
     paths: &[PathBuf],
     forced: &Option<Series>,
     checks: normalize::Checks,
@@ -237,159 +285,6 @@ fn each_checked_part(
             .map_err(|_| anyhow::anyhow!("the thread checking the parts of the log panicked"))?;
         analysed
     })
-}
-
-/// windows → classify → pricing of one part's messages; returns the part's
-/// windows.
-fn analyse_part(
-    messages: DataFrame,
-    windows_before: i64,
-    book: &RateBook,
-    settings: &Settings,
-    priced: &mut Priced,
-) -> Result<DataFrame> {
-    let reconstructed = windows::reconstruct(messages.lazy(), settings.rule).with_columns([
-        (col(WINDOW_ID) + lit(windows_before)).alias(WINDOW_ID),
-        (col(LAST_WINDOW_ID) + lit(windows_before)).alias(LAST_WINDOW_ID),
-    ]);
-    let classified = classify::classify(reconstructed).collect()?;
-    let windows = windows::windows_table(classified.clone().lazy()).collect()?;
-    // Missing rates are looked for once all parts are priced, so that the
-    // error names the same first gap as a single pass would.
-    let price = |params: &pricing::PricingParams| -> Result<DataFrame> {
-        let params = pricing::PricingParams {
-            allow_unpriced: true,
-            ..params.clone()
-        };
-        pricing::price(classified.clone(), book, &params)
-    };
-    if let (Some(regime), Some(compared)) = (settings.compare_regime, priced.compared.as_mut()) {
-        let params = pricing::PricingParams {
-            regime: Some(regime),
-            ..settings.pricing.clone()
-        };
-        compared.push(price(&params)?)?;
-    }
-    priced.main.push(price(&settings.pricing)?)?;
-    Ok(windows)
-}
-
-/// The priced parts of a run (and of `--compare-regime`), before the free
-/// tier of the whole run is known.
-struct Priced {
-    main: PricedParts,
-    compared: Option<PricedParts>,
-}
-
-struct PricedParts {
-    /// The parts, without pricing's working columns. Their sends are made
-    /// from them once the run's free tier is known: written here, the
-    /// sends would be written twice, since the tier changes some of them.
-    parts: PartsWriter,
-    /// Each part's rows in its own free tier, with every column: the only
-    /// rows whose price can change once the run's tier is known (the run's
-    /// first N of a business number and month are among each part's).
-    free_rows: Vec<DataFrame>,
-    /// Each part's missing rates (`pricing::missing_rates`).
-    missing: Vec<DataFrame>,
-}
-
-impl PricedParts {
-    fn new(dir: &Arc<WorkDir>) -> Self {
-        PricedParts {
-            parts: PartsWriter::new(dir, "messages"),
-            free_rows: Vec::new(),
-            missing: Vec::new(),
-        }
-    }
-
-    fn push(&mut self, priced: DataFrame) -> Result<()> {
-        // Kept across parts: detached from this part's buffers.
-        self.free_rows
-            .push(frames::detached(pricing::free_tier_rows(&priced)?)?);
-        self.missing
-            .push(frames::detached(pricing::missing_rates(&priced)?)?);
-        self.parts.push(crate::without_working_columns(priced)?)
-    }
-
-    /// The parts with the run's free tier (a patch of the rows that lose
-    /// their part's, applied as they are read), checked for missing rates,
-    /// and their sends in the run's period (`report::tables::period_sends`),
-    /// written with the patch applied: the report reads them many times.
-    fn with_run_tier(
-        mut self,
-        free_tier: u64,
-        params: &pricing::PricingParams,
-        settings: &Settings,
-    ) -> Result<(Rows, Rows)> {
-        let locally_free = stacked(std::mem::take(&mut self.free_rows))?;
-        let free = pricing::free_tier_ids(vec![locally_free.clone()], free_tier)?;
-        let ids = free.column(MESSAGE_ID)?.as_materialized_series().clone();
-        let lost = locally_free
-            .lazy()
-            .filter(col(MESSAGE_ID).is_in(lit(ids).implode(false), false).not())
-            .collect()?;
-        let repriced = pricing::with_free_ids(lost, &free)?;
-        self.missing.push(pricing::missing_rates(&repriced)?);
-        pricing::report_missing_rates(stacked(self.missing)?, params)?;
-        let patch = (repriced.height() > 0)
-            .then(|| repriced.select(pricing::TIER_PRICED_COLUMNS))
-            .transpose()?;
-        let messages = self.parts.finish_with_patch(patch);
-        let sends = messages.map_parts("sends", |part| {
-            crate::report::tables::period_sends(&part, settings)
-        })?;
-        Ok((messages, sends))
-    }
-}
-
-impl Priced {
-    fn new(dir: &Arc<WorkDir>, compare: bool) -> Self {
-        Priced {
-            main: PricedParts::new(dir),
-            compared: compare.then(|| PricedParts::new(dir)),
-        }
-    }
-
-    /// Messages, the comparison's messages, and the period's sends of both.
-    fn with_run_tier(self, settings: &Settings) -> Result<(Rows, Option<Rows>, PeriodSends)> {
-        let free_tier = settings.pricing.service_free_tier;
-        // As in a single pass, the comparison is priced (and checked) first.
-        let comparison = match (self.compared, settings.compare_regime) {
-            (Some(compared), Some(regime)) => {
-                let params = pricing::PricingParams {
-                    regime: Some(regime),
-                    ..settings.pricing.clone()
-                };
-                Some(compared.with_run_tier(free_tier, &params, settings)?)
-            }
-            _ => None,
-        };
-        let (messages, sends) = self
-            .main
-            .with_run_tier(free_tier, &settings.pricing, settings)?;
-        let (comparison, compared_sends) = comparison.unzip();
-        let period_sends = PeriodSends::new(settings, sends, compared_sends);
-        Ok((messages, comparison, period_sends))
-    }
-}
-
-fn stacked(frames: Vec<DataFrame>) -> Result<DataFrame> {
-    let mut frames = frames.into_iter();
-    let mut all = frames.next().context("a run has at least one part")?;
-    for frame in frames {
-        all.vstack_mut_owned(frame)?;
-    }
-    all.rechunk_mut_par();
-    Ok(all)
-}
-
-fn sum_by_file(counts: Vec<(u32, u64)>) -> Vec<(u32, u64)> {
-    let mut sums: std::collections::BTreeMap<u32, u64> = Default::default();
-    for (file, n) in counts {
-        *sums.entry(file).or_default() += n;
-    }
-    sums.into_iter().collect()
 }
 
 /// A pair in the order `windows` sorts pairs (a missing contact, which
@@ -585,7 +480,7 @@ fn row_key(file_index: Expr, source_row: Expr) -> Expr {
 fn forced_duplicates(
     paths: &[PathBuf],
     id_parts: DataFrame,
-    settings: &Settings,
+    checks: normalize::Checks,
 ) -> Result<Option<Series>> {
     let shared = id_parts
         .lazy()
@@ -607,10 +502,6 @@ fn forced_duplicates(
         .drop(cols([ID_HASH]))
         .sort([FILE_INDEX, SOURCE_ROW], SortMultipleOptions::default())
         .collect()?;
-    let checks = normalize::Checks {
-        input_tz: settings.input_tz.name(),
-        latest_us: settings.latest_us,
-    };
     let duplicates = normalize::duplicate_rows(copies, checks)?
         .lazy()
         .select([row_key(col(FILE_INDEX), col(SOURCE_ROW)).alias("key")])

@@ -1,4 +1,4 @@
-//! Rate cards and the markets map (DOMAIN.md §5.1, §8.15, §8.18, §8.22–23).
+//! Rate cards and the markets map (docs §5.1, §8.15, §8.18, §8.22–23).
 //!
 //! Reads Meta's published layout (`Market,Currency,Marketing,Utility,
 //! Authentication,Authentication-International,Service`, `n/a` cells, `$US`)

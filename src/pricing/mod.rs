@@ -1,6 +1,6 @@
 //! Classified messages → what each outbound message costs, and why.
 //!
-//! Adds to every outbound row (DOMAIN.md §5, §8.10, §8.16–§8.22):
+//! Adds to every outbound row (docs §5, §8.10, §8.16–§8.22):
 //! `regime` (by the message's date in the billing time zone, or forced),
 //! `market`, `pricing_rule`, `cost`, `currency`, `avoidable_cost` and
 //! `rate_effective_from`. Money is Int64 nano-units (`money`).
@@ -17,7 +17,6 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use chrono::NaiveDate;
 use chrono_tz::Tz;
-use clap::ValueEnum;
 use polars::prelude::*;
 
 use crate::bad_input;
@@ -29,16 +28,13 @@ use card::RateBook;
 pub const FEP_US: i64 = 72 * 3600 * 1_000_000;
 
 /// Meta's pricing regimes (§5.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Regime {
     /// Conversation-based pricing, before 2025-07-01 (not priced yet).
-    #[value(skip)]
     Cbp,
     /// Per-message pricing, 2025-07-01 … 2026-09-30.
-    #[value(name = "pmp-2025")]
     Pmp2025,
     /// Per-message pricing with paid service messages, from 2026-10-01.
-    #[value(name = "pmp-2026-10")]
     Pmp202610,
 }
 
@@ -48,17 +44,6 @@ impl Regime {
             Regime::Cbp => "cbp",
             Regime::Pmp2025 => "pmp-2025",
             Regime::Pmp202610 => "pmp-2026-10",
-        }
-    }
-
-    /// The regime in force on a billing date.
-    pub fn on(date: NaiveDate) -> Regime {
-        if date < ymd(2025, 7, 1) {
-            Regime::Cbp
-        } else if date < ymd(2026, 10, 1) {
-            Regime::Pmp2025
-        } else {
-            Regime::Pmp202610
         }
     }
 }

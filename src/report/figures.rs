@@ -353,20 +353,15 @@ fn inbound_heat(messages: &impl Table, settings: &Settings) -> Result<[[u64; 24]
 
 #[cfg(test)]
 mod tests {
-    use chrono::{Datelike, Duration, TimeZone as _, Timelike};
-    use clap::Parser;
-
     use super::*;
-
-    #[derive(Parser)]
-    struct Run {
-        #[command(flatten)]
-        run: crate::cli::RunArgs,
-    }
+    use chrono::{Datelike, Duration, TimeZone as _, Timelike};
 
     fn settings(zone: &str) -> Settings {
-        let run = Run::parse_from(["test", "--tz", zone]).run;
-        Settings::resolve(Vec::new(), None, &run).unwrap()
+        Settings::new(crate::config::Request {
+            tz: zone.into(),
+            ..Default::default()
+        })
+        .unwrap()
     }
 
     /// Instants every 7 min 13 s over two weeks around a DST change and

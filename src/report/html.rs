@@ -15,9 +15,9 @@ use crate::rows::Streamed;
 use serde_json::Value;
 
 use super::charts::CHARTS;
-use super::locale::Locale;
 use super::markdown::duration_text;
 use super::tables::Tables;
+use crate::config::Locale;
 use crate::pricing::money::nanos_text;
 use crate::pricing::{AVOIDABLE, COST, CURRENCY, MARKET};
 use crate::schema::*;

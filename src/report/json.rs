@@ -14,6 +14,8 @@ use serde_json::{json, Map, Value};
 
 use super::tables::Tables;
 use crate::config::Settings;
+use crate::frames::share;
+use crate::rows::counts_where;
 use crate::schema::*;
 use crate::Analysis;
 
@@ -99,27 +101,8 @@ fn file_json(f: &crate::FileAccount) -> Value {
 /// An instant as RFC 3339 UTC text.
 pub fn micros_text(us: i64) -> String {
     chrono::DateTime::from_timestamp_micros(us)
-        .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.fZ").to_string())
+        .map(|t| t.format(crate::timestamps::TIME_FORMAT).to_string())
         .unwrap_or_default()
-}
-
-pub(crate) fn count_where(frame: &impl Table, predicate: Expr) -> Result<u64> {
-    Ok(counts_where(frame, vec![predicate])?[0])
-}
-
-/// How many rows match each predicate, in one scan of the table (a run in
-/// parts reads its files once, not once per count).
-fn counts_where(frame: &impl Table, predicates: Vec<Expr>) -> Result<Vec<u64>> {
-    let sums: Vec<Expr> = predicates
-        .into_iter()
-        .enumerate()
-        .map(|(i, p)| p.cast(DataType::UInt64).sum().alias(format!("n{i}")))
-        .collect();
-    let n = sums.len();
-    let out = frame.scan().select(sums).streamed()?;
-    (0..n)
-        .map(|i| Ok(out.column(&format!("n{i}"))?.u64()?.get(0).unwrap_or(0)))
-        .collect()
 }
 
 fn outbound_figures(sends: &impl Table) -> Result<Value> {
@@ -246,11 +229,6 @@ fn window_figures(windows: &impl Table) -> Result<Value> {
         "answered_share": share(answered, opened),
         "median_first_response_secs": median,
     }))
-}
-
-/// A share rounded to 4 decimals, null when there is nothing to divide.
-pub fn share(part: u64, whole: u64) -> Option<f64> {
-    (whole > 0).then(|| (part as f64 / whole as f64 * 10_000.0).round() / 10_000.0)
 }
 
 fn data_quality(messages: &impl Table) -> Result<Value> {

@@ -9,7 +9,6 @@ pub mod charts;
 pub mod figures;
 pub mod html;
 mod json;
-pub mod locale;
 mod markdown;
 mod publish;
 pub mod safe;
@@ -25,8 +24,8 @@ use serde_json::Value;
 use crate::config::Settings;
 use crate::Analysis;
 
-pub(crate) use json::count_where;
-pub use json::{share, summary_json};
+pub(crate) use crate::rows::count_where;
+pub use json::summary_json;
 
 /// Writes every output of one run into `settings.out_dir`; returns the
 /// thresholds checked (breached ones fail the run after it is written).
@@ -104,7 +103,7 @@ pub fn write_run(
 fn write_row_tables(
     run: &publish::Staging,
     tables: &tables::Tables,
-    formats: crate::cli::RowTables,
+    formats: crate::config::RowTables,
 ) -> Result<()> {
     if formats.csv() {
         run.write_with("sends.csv", |out| {
@@ -159,7 +158,7 @@ pub fn write_csv(frame: &DataFrame, out: &mut dyn std::io::Write, header: bool) 
     let mut frame = safe::neutralized(frame)?;
     CsvWriter::new(out)
         .include_header(header)
-        .with_datetime_format(Some(tables::TIME_FORMAT.into()))
+        .with_datetime_format(Some(crate::timestamps::TIME_FORMAT.into()))
         .finish(&mut frame)?;
     Ok(())
 }

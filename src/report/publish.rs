@@ -87,7 +87,7 @@ impl Staging {
         })
     }
 
-    /// Puts the run in place of `out_dir` (DOMAIN.md outputs are complete
+    /// Puts the run in place of `out_dir` (docs/outputs.md are complete
     /// or absent, never half written).
     pub fn publish(mut self) -> Result<()> {
         self.published = true;

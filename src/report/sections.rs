@@ -28,11 +28,12 @@ use polars::prelude::*;
 use crate::rows::Streamed;
 use polars::sql::SQLContext;
 
-use super::tables::{spend_aggregates, Tables, TIME_FORMAT};
+use super::tables::{spend_aggregates, Tables};
 use crate::bad_input;
 use crate::pricing::money::nanos_text;
 use crate::pricing::{AVOIDABLE, COST, CURRENCY, PRICING_RULE, REGIME};
 use crate::schema::*;
+use crate::timestamps::TIME_FORMAT;
 use crate::Analysis;
 
 /// One SQL file.

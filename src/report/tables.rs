@@ -1,4 +1,4 @@
-//! The output tables of DOMAIN.md §6, as frames: `sends`, `windows`,
+//! The output tables of docs §6, as frames: `sends`, `windows`,
 //! `summary` and `rejected`.
 //!
 //! Windows are rebuilt from all history; these tables keep what the
@@ -16,11 +16,9 @@ use crate::pricing::money::nanos_text;
 use crate::pricing::{AVOIDABLE, COST, CURRENCY, MARKET, PRICING_RULE, RATE_FROM, REGIME};
 use crate::rows::{Rows, Table};
 use crate::schema::*;
+use crate::timestamps::TIME_FORMAT;
 use crate::windows::TS_US;
 use crate::Analysis;
-
-/// RFC 3339 in UTC, fraction digits only when there are any.
-pub const TIME_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.fZ";
 
 pub struct Tables {
     pub windows: Rows,
@@ -38,49 +36,13 @@ pub struct Tables {
     pub reconciliation: Option<crate::reconcile::Reconciliation>,
 }
 
-/// The sends of one period (`sends_full` of [`Tables`]), made by the
-/// stages that priced the messages.
-pub struct PeriodSends {
-    period: (Option<i64>, Option<i64>, String),
-    pub sends: Rows,
-    pub comparison: Option<Rows>,
-}
-
-impl PeriodSends {
-    pub fn new(settings: &Settings, sends: Rows, comparison: Option<Rows>) -> Self {
-        PeriodSends {
-            period: period_key(settings),
-            sends,
-            comparison,
-        }
-    }
-}
-
-fn period_key(settings: &Settings) -> (Option<i64>, Option<i64>, String) {
-    let period = &settings.period;
-    (
-        period.from_us,
-        period.to_us,
-        settings.report_tz.name().to_string(),
-    )
-}
-
 impl Tables {
     pub fn build(analysis: &Analysis, settings: &Settings) -> Result<Self> {
         let sends_of = |messages: &Rows| -> Result<Rows> {
             messages.map_parts("sends", |part| period_sends(&part, settings))
         };
-        let made = analysis
-            .period_sends
-            .as_ref()
-            .filter(|made| made.period == period_key(settings));
-        let (sends_full, comparison) = match made {
-            Some(made) => (made.sends.clone(), made.comparison.clone()),
-            None => (
-                sends_of(&analysis.messages)?,
-                analysis.comparison.as_ref().map(sends_of).transpose()?,
-            ),
-        };
+        let sends_full = sends_of(&analysis.messages)?;
+        let comparison = analysis.comparison.as_ref().map(sends_of).transpose()?;
         Ok(Tables {
             reconciliation: None,
             windows: windows_table(&analysis.windows, settings)?,
@@ -170,7 +132,7 @@ fn utc_text(name: &str) -> Expr {
     col(name).dt().strftime(TIME_FORMAT).alias(name)
 }
 
-/// The columns of `sends.csv` (DOMAIN.md §6) in order, `timestamp` given
+/// The columns of `sends.csv` (docs §6) in order, `timestamp` given
 /// by the caller and the rate date and the amounts still typed.
 fn sends_columns(timestamp: Expr) -> Vec<Expr> {
     vec![

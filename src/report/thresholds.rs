@@ -8,51 +8,10 @@
 //! (`thresholds`), breached or not; a breach makes the run exit with 3
 //! after the whole report is written.
 
-use anyhow::Result;
 use serde_json::{json, Value};
 
-use crate::bad_input;
-use crate::cli::CiArgs;
+use crate::config::Thresholds;
 use crate::pricing::money::parse_price;
-
-/// The limits a run was given.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Thresholds {
-    pub max_spend_nanos: Option<i64>,
-    pub max_avoidable_share: Option<f64>,
-    pub max_late_reply_share: Option<f64>,
-    pub min_answered_share: Option<f64>,
-}
-
-impl Thresholds {
-    pub fn resolve(args: &CiArgs) -> Result<Self> {
-        let share = |value: Option<f64>, flag: &str| -> Result<Option<f64>> {
-            match value {
-                Some(v) if !(0.0..=1.0).contains(&v) => Err(bad_input!(
-                    "{flag} {v} is not a share; give a number from 0 to 1 (0.05 = 5%)"
-                )),
-                other => Ok(other),
-            }
-        };
-        let max_spend_nanos = args
-            .max_spend
-            .as_deref()
-            .map(|text| {
-                parse_price(text).map_err(|why| {
-                    bad_input!(
-                        "--max-spend {text:?}: {why}; give an amount such as 1500 or 1500.50"
-                    )
-                })
-            })
-            .transpose()?;
-        Ok(Thresholds {
-            max_spend_nanos,
-            max_avoidable_share: share(args.max_avoidable_share, "--max-avoidable-share")?,
-            max_late_reply_share: share(args.max_late_reply_share, "--max-late-reply-share")?,
-            min_answered_share: share(args.min_answered_share, "--min-answered-share")?,
-        })
-    }
-}
 
 /// One checked threshold, as `summary.json` lists it.
 #[derive(Debug, Clone, PartialEq)]
@@ -186,19 +145,5 @@ mod tests {
         );
         assert_eq!(checks[0].describe(), "max_spend (USD): 1623.2 > limit 1500");
         assert_eq!(checks.len(), 4);
-    }
-
-    #[test]
-    fn a_share_outside_zero_to_one_is_refused() {
-        let args = CiArgs {
-            max_avoidable_share: Some(5.0),
-            ..CiArgs::default()
-        };
-        assert!(Thresholds::resolve(&args).is_err());
-        let args = CiArgs {
-            max_spend: Some("lots".into()),
-            ..CiArgs::default()
-        };
-        assert!(Thresholds::resolve(&args).is_err());
     }
 }

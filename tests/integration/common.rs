@@ -54,7 +54,7 @@ pub fn summary_json(dir: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap()
 }
 
-/// The messages of DOMAIN.md §7 (contact +966501234567), day 1, 2 and 4 given.
+/// The messages of docs §7 (contact +966501234567), day 1, 2 and 4 given.
 pub fn example_rows(day1: &str, day2: &str, day4: &str) -> Vec<String> {
     vec![
         format!("m1,+966501234567,inbound,{day1}T10:00:00Z,text,,,"),

@@ -1,4 +1,4 @@
-//! DOMAIN.md §7, the public test vectors, through the real binary.
+//! docs §7, the public test vectors, through the real binary.
 
 use tempfile::TempDir;
 

@@ -6,6 +6,7 @@ mod common;
 mod examples;
 mod finance;
 mod fuzz_corpus;
+mod layers;
 mod partitions;
 mod pricing;
 mod properties;

@@ -1,4 +1,4 @@
-//! Pricing end to end (DOMAIN.md §5, §7 examples A and B), to the cent.
+//! Pricing end to end (docs §5, §7 examples A and B), to the cent.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

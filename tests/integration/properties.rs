@@ -1,5 +1,5 @@
 //! The vectorised window and class code against a plain per-pair loop
-//! written from DOMAIN.md §3–§4, on random small logs full of the hard cases:
+//! written from docs §3–§4, on random small logs full of the hard cases:
 //! ties, gaps of exactly 24 h, outbound before any inbound, failed sends.
 
 use std::collections::BTreeMap;
@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use proptest::prelude::*;
 use tempfile::TempDir;
 
-use window_ledger::cli::{RunArgs, WindowRule};
-use window_ledger::config::Settings;
+use window_ledger::config::{PricingRequest, Request, Settings};
+use window_ledger::windows::WindowRule;
 
 const HOUR: i64 = 3600;
 const DAY: i64 = 24 * HOUR;
@@ -59,7 +59,7 @@ fn logs() -> impl Strategy<Value = Vec<Msg>> {
     })
 }
 
-/// DOMAIN.md §3–§4 as a loop over one pair's messages in order.
+/// docs §3–§4 as a loop over one pair's messages in order.
 fn reference(messages: &[Msg], any_message: bool) -> BTreeMap<String, (String, bool)> {
     let mut pairs: BTreeMap<(usize, usize), Vec<&Msg>> = BTreeMap::new();
     for m in messages {
@@ -149,25 +149,19 @@ fn run(
         ),
     )
     .unwrap();
-    let args = RunArgs {
-        month: None,
-        now: None,
-        from: None,
-        to: None,
-        tz: "UTC".into(),
-        input_tz: "UTC".into(),
+    let out = dir.path().join(format!("{name}-out"));
+    let settings = Settings::new(Request {
+        inputs: vec![path],
+        out: Some(out.clone()),
         rule,
-        lang: "en".into(),
-        show_contacts: false,
-        partition_rows: 0,
-        pricing: window_ledger::cli::PricingArgs {
+        pricing: PricingRequest {
             allow_unpriced: true,
             ..Default::default()
         },
-    };
-    let out = dir.path().join(format!("{name}-out"));
-    let settings = Settings::resolve(vec![path], Some(out.clone()), &args).unwrap();
-    window_ledger::run_report(&settings).unwrap();
+        ..Default::default()
+    })
+    .unwrap();
+    window_ledger::commands::run_report(&settings).unwrap();
     let sends = crate::common::read_rows(&out.join("sends.csv"));
     let classes = sends
         .into_iter()

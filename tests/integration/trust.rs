@@ -300,3 +300,38 @@ fn parquet_row_tables_hold_what_the_csv_tables_hold() {
         }
     }
 }
+
+/// §2, §8.7: a contact with nothing left once formatting is removed (`+ - `,
+/// `00`) is an empty contact and is rejected; a business number like that
+/// is missing, so the one business `default`.
+#[test]
+fn a_contact_that_normalises_to_nothing_is_rejected() {
+    let dir = TempDir::new().unwrap();
+    let header = "message_id,business_number,contact,direction,timestamp,type,category,status";
+    let log = write_csv(
+        dir.path(),
+        "empty.csv",
+        header,
+        &[
+            "e1,111,+966501234567,inbound,2026-10-05T10:00:00Z,text,,",
+            "e2,111,+ - ,inbound,2026-10-05T10:01:00Z,text,,",
+            "e3,111,00,outbound,2026-10-05T10:02:00Z,template,marketing,read",
+            "e4,+ -,+966501234567,outbound,2026-10-05T10:03:00Z,text,,read",
+            "e5,,+966501234567,outbound,2026-10-05T10:04:00Z,text,,read",
+        ],
+    );
+    {
+        let out = dir.path().join("run");
+        report(&[log], &out, &[]);
+        let rejected = read_rows(&out.join("rejected.csv"));
+        let rows: Vec<(&str, &str)> = rejected
+            .iter()
+            .map(|r| (r["row"].as_str(), r["reason"].as_str()))
+            .collect();
+        let reason = "empty contact (nothing is left once formatting is removed)";
+        assert_eq!(rows, vec![("2", reason), ("3", reason)]);
+        let business = column_by_id(&out.join("sends.csv"), "business_number");
+        assert_eq!(business["e4"], "default", "`+ -` is no business number");
+        assert_eq!(business["e5"], "default");
+    }
+}

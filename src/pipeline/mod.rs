@@ -1,0 +1,338 @@
+//! One run of the stages: a [`Source`] of parts, one chain of stages per
+//! part, and what spans the parts settled once at the end.
+//!
+//! ```text
+//!  inputs ──source──▶ part 1, part 2, …   (one part unless the log is large)
+//!                       │ each part, in order:
+//!                       ▼
+//!              normalize ──▶ windows ──▶ classify ──▶ pricing
+//!                       │        (priced rows and windows kept part by part)
+//!                       ▼
+//!  settle, once over all parts: the service free tier, missing rates
+//!                       ▼
+//!                   Analysis ──▶ report
+//! ```
+//!
+//! A run over a small log is a run with one part: the same chain, the same
+//! settling, held in memory. Rules that look at one (business number,
+//! contact) pair at a time live in the stages; a rule that crosses pairs
+//! (the free tier today, volume tiers tomorrow) is settled in [`settle`],
+//! over the rows every part kept for it. Nothing here reads the clock: same
+//! input and settings, same bytes out.
+
+mod settle;
+pub mod source;
+
+use std::path::Path;
+
+use anyhow::Result;
+use polars::prelude::*;
+
+use crate::config::Settings;
+use crate::ingest::{self, FileRead, WebhookStats};
+use crate::pricing::{self, card::RateBook};
+use crate::rows::{self, Rows, Streamed};
+use crate::schema::{FILE_INDEX, LAST_WINDOW_ID, WINDOW_ID};
+use crate::{classify, normalize, privacy, windows};
+pub use source::Source;
+
+/// Row accounting for one input file (§2: read = processed + rejected +
+/// duplicates).
+#[derive(Debug, Clone)]
+pub struct FileAccount {
+    pub path: String,
+    pub format: &'static str,
+    /// `messages` or `send_log`.
+    pub role: &'static str,
+    pub rows_read: u64,
+    pub processed: u64,
+    pub rejected: u64,
+    pub duplicates: u64,
+    /// Send-log rows that completed a webhook message: the same message,
+    /// so neither processed on their own nor lost.
+    pub merged: u64,
+    pub webhook: Option<WebhookStats>,
+}
+
+/// Everything a run computed, before anything is written.
+pub struct Analysis {
+    /// Every accepted message, in the order `windows` sorts them, with
+    /// window, class and pricing columns.
+    pub messages: Rows,
+    /// One row per window (all history).
+    pub windows: Rows,
+    pub rejected: DataFrame,
+    pub files: Vec<FileAccount>,
+    pub warnings: Vec<String>,
+    /// The rate cards and markets map that priced the run.
+    pub rate_sources: Vec<String>,
+    /// `--compare-regime`: the same messages priced under another regime.
+    pub comparison: Option<Rows>,
+    /// `--meta-analytics`: the file and Meta's totals per month × country
+    /// × pricing category.
+    pub meta_analytics: Option<(String, DataFrame)>,
+}
+
+/// Runs the stages over the run's inputs, telling `stage` what it is doing
+/// (for a progress line).
+pub fn analyse(settings: &Settings, stage: &mut dyn FnMut(&str)) -> Result<Analysis> {
+    // Rate cards are checked before the first message is read.
+    stage("checking rate cards");
+    let book = load_rates(settings)?;
+    let checks = normalize::Checks {
+        input_tz: settings.input_tz.name(),
+        latest_us: settings.latest_us,
+    };
+    let source = Source::open(settings, checks, stage)?;
+    let parts = source.parts();
+    let mut chain = Chain::new(settings, &book, source.work_dir());
+    stage(&format!("part 1 of {parts}: checking"));
+    let read = source.each_checked_part(checks, |index, normalized| {
+        stage(&format!(
+            "part {} of {parts}: windows and pricing of {} messages{}",
+            index + 1,
+            normalized.messages.height(),
+            if index + 1 < parts {
+                format!(" (checking part {})", index + 2)
+            } else {
+                String::new()
+            }
+        ));
+        chain.push(normalized)
+    })?;
+    stage("settling the free tier and missing rates");
+    let chained = chain.settle()?;
+    let files = account_files(&read.files, &chained.rejected_by_file, &chained.duplicates);
+    let mut analysis = Analysis {
+        messages: chained.messages,
+        comparison: chained.comparison,
+        windows: chained.windows,
+        rejected: chained.rejected,
+        files,
+        warnings: read.warnings,
+        rate_sources: book.sources.clone(),
+        meta_analytics: meta_analytics(settings)?,
+    };
+    analysis.warnings.extend(rate_warnings(
+        &book,
+        &analysis.messages,
+        settings.markets.as_deref(),
+    )?);
+    if let Some(salt) = &settings.contact_salt {
+        hash_contacts(&mut analysis, salt)?;
+    }
+    Ok(analysis)
+}
+
+/// The rate cards and markets map of a run.
+pub fn load_rates(settings: &Settings) -> Result<RateBook> {
+    RateBook::load(&settings.cards, settings.markets.as_deref())
+}
+
+/// The stages every part goes through, and what they keep of each part
+/// until the run is settled.
+struct Chain<'a> {
+    settings: &'a Settings,
+    book: &'a RateBook,
+    priced: settle::Priced,
+    compared: Option<settle::Priced>,
+    windows: rows::RowsWriter,
+    /// Windows of the parts before: a part's window ids continue from them.
+    windows_before: i64,
+    rejected: Vec<DataFrame>,
+    rejected_by_file: Vec<(u32, u64)>,
+    duplicates: Vec<(u32, u64)>,
+}
+
+/// What the chain made of all parts, settled.
+struct Chained {
+    messages: Rows,
+    comparison: Option<Rows>,
+    windows: Rows,
+    rejected: DataFrame,
+    rejected_by_file: Vec<(u32, u64)>,
+    duplicates: Vec<(u32, u64)>,
+}
+
+impl<'a> Chain<'a> {
+    fn new(
+        settings: &'a Settings,
+        book: &'a RateBook,
+        work_dir: Option<std::sync::Arc<rows::WorkDir>>,
+    ) -> Self {
+        let writer = |name: &str| rows::RowsWriter::new(work_dir.as_ref(), name);
+        Chain {
+            settings,
+            book,
+            priced: settle::Priced::new(writer("messages"), settings.pricing.clone()),
+            compared: settings.compare_regime.map(|regime| {
+                let params = pricing::PricingParams {
+                    regime: Some(regime),
+                    ..settings.pricing.clone()
+                };
+                settle::Priced::new(writer("compared"), params)
+            }),
+            windows: writer("windows"),
+            windows_before: 0,
+            rejected: Vec::new(),
+            rejected_by_file: Vec::new(),
+            duplicates: Vec::new(),
+        }
+    }
+
+    /// windows → classify → pricing of one checked part.
+    fn push(&mut self, normalized: normalize::Normalized) -> Result<()> {
+        self.duplicates.extend(normalized.duplicates_by_file);
+        self.rejected_by_file.extend(normalized.rejected_by_file);
+        self.rejected
+            .push(crate::frames::detached(normalized.rejected)?);
+        let before = lit(self.windows_before);
+        let reconstructed = windows::reconstruct(normalized.messages.lazy(), self.settings.rule)
+            .with_columns([
+                (col(WINDOW_ID) + before.clone()).alias(WINDOW_ID),
+                (col(LAST_WINDOW_ID) + before).alias(LAST_WINDOW_ID),
+            ]);
+        let classified = classify::classify(reconstructed).collect()?;
+        let part_windows = windows::windows_table(classified.clone().lazy()).collect()?;
+        self.windows_before += part_windows.height() as i64;
+        self.windows.push(part_windows)?;
+        if let Some(compared) = &mut self.compared {
+            compared.push(classified.clone(), self.book)?;
+        }
+        self.priced.push(classified, self.book)
+    }
+
+    /// The free tier of the whole run, then the missing-rate check (the
+    /// comparison first, as its rates are looked up first).
+    fn settle(self) -> Result<Chained> {
+        let comparison = self.compared.map(settle::Priced::settle).transpose()?;
+        let messages = self.priced.settle()?;
+        let mut rejected = stacked(self.rejected)?;
+        // Parts hold ranges of pairs: rejected rows go back to input order.
+        rejected = rejected.sort(
+            [FILE_INDEX, "row"],
+            SortMultipleOptions::default().with_maintain_order(true),
+        )?;
+        Ok(Chained {
+            messages,
+            comparison,
+            windows: self.windows.finish(None)?,
+            rejected,
+            rejected_by_file: sum_by_file(self.rejected_by_file),
+            duplicates: sum_by_file(self.duplicates),
+        })
+    }
+}
+
+fn stacked(frames: Vec<DataFrame>) -> Result<DataFrame> {
+    let mut frames = frames.into_iter();
+    let mut all = frames
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("a run has at least one part"))?;
+    for frame in frames {
+        all.vstack_mut_owned(frame)?;
+    }
+    all.rechunk_mut_par();
+    Ok(all)
+}
+
+fn sum_by_file(counts: Vec<(u32, u64)>) -> Vec<(u32, u64)> {
+    let mut sums: std::collections::BTreeMap<u32, u64> = Default::default();
+    for (file, n) in counts {
+        *sums.entry(file).or_default() += n;
+    }
+    sums.into_iter().collect()
+}
+
+fn meta_analytics(settings: &Settings) -> Result<Option<(String, DataFrame)>> {
+    let Some(path) = &settings.meta_analytics else {
+        return Ok(None);
+    };
+    let period = (settings.period.from_us, settings.period.to_us);
+    let points = ingest::analytics::read(path, settings.pricing.billing_tz, period)?;
+    Ok(Some((path.display().to_string(), points)))
+}
+
+/// `--hash-contacts`: every table's contacts hashed (`privacy`).
+fn hash_contacts(analysis: &mut Analysis, salt: &str) -> Result<()> {
+    for rows in [&mut analysis.messages, &mut analysis.windows] {
+        *rows = rows.map_parts("hashed", |part| privacy::hashed(&part, salt))?;
+    }
+    analysis.rejected = privacy::hashed(&analysis.rejected, salt)?;
+    if let Some(comparison) = &mut analysis.comparison {
+        *comparison = comparison.map_parts("hashed", |part| privacy::hashed(&part, salt))?;
+    }
+    Ok(())
+}
+
+fn rate_warnings(book: &RateBook, messages: &Rows, markets: Option<&Path>) -> Result<Vec<String>> {
+    let mut warnings: Vec<String> = book.notes.clone();
+    let unpriced_regime = messages
+        .clone()
+        .lazy()
+        .select([col(pricing::PRICING_RULE)
+            .eq(lit("unpriced_regime"))
+            .cast(DataType::UInt64)
+            .sum()
+            .alias("n")])
+        .streamed()?
+        .column("n")?
+        .u64()?
+        .get(0)
+        .unwrap_or(0);
+    if unpriced_regime > 0 {
+        warnings.push(format!(
+            "{unpriced_regime} outbound message(s) before 2025-07-01 fall under conversation-based pricing, which is not priced yet: they are listed as unpriced_regime and left out of spend totals"
+        ));
+    }
+    let unmapped = book.unpriced_map_markets();
+    if !unmapped.is_empty() {
+        let map = markets.map_or("the built-in markets map".to_string(), |p| {
+            format!("the markets map {}", p.display())
+        });
+        warnings.push(format!(
+            "{map} names market(s) no rate card prices: {}; their countries are priced only if a card adds those markets (check the spelling against --rates)",
+            unmapped.join(", ")
+        ));
+    }
+    Ok(warnings)
+}
+
+fn account_files(
+    reads: &[FileRead],
+    rejected_by_file: &[(u32, u64)],
+    duplicates_by_file: &[(u32, u64)],
+) -> Vec<FileAccount> {
+    let count = |pairs: &[(u32, u64)], index: usize| {
+        pairs
+            .iter()
+            .find(|(f, _)| *f as usize == index)
+            .map_or(0, |(_, n)| *n)
+    };
+    let mut files: Vec<FileAccount> = reads
+        .iter()
+        .enumerate()
+        .map(|(index, read)| {
+            let rejected = count(rejected_by_file, index);
+            let duplicates = count(duplicates_by_file, index);
+            FileAccount {
+                path: read.path.clone(),
+                format: read.format.name(),
+                role: match read.role {
+                    ingest::Role::Messages => "messages",
+                    ingest::Role::SendLog => "send_log",
+                },
+                rows_read: read.rows,
+                processed: read.rows - rejected - duplicates - read.merged,
+                rejected,
+                duplicates,
+                merged: read.merged,
+                webhook: read.webhook.clone(),
+            }
+        })
+        .collect();
+    // Outputs list files by path, so the order they were named in changes
+    // nothing but which copy of a repeated id is first (§8.4).
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    files
+}

@@ -1,0 +1,107 @@
+//! What is decided once over all parts of a run: the pmp-2026-10 service
+//! free tier (§5.2), counted per business number and month across every
+//! contact, and the check that every charged row has a rate (§8.5).
+//!
+//! Each part is priced with its own free tier and keeps the rows that tier
+//! made free: the run's first N of a business number and month are among
+//! them, so the run's free rows are picked from those alone, and only the
+//! rows that lose their place are priced again (a patch applied as the
+//! parts are read). With one part, its own tier is the run's and nothing
+//! changes.
+
+use anyhow::Result;
+use polars::prelude::*;
+
+use crate::frames;
+use crate::pricing::{self, card::RateBook, PricingParams};
+use crate::rows::{Rows, RowsWriter};
+use crate::schema::MESSAGE_ID;
+
+/// Columns the windows, classify and pricing stages work with that no
+/// report reads (17 of the 53): dropped so that the tables, which copy the
+/// outbound rows, are built from a narrower frame.
+const WORKING_COLUMNS: [&str; 17] = [
+    "extends_window",
+    "window_start",
+    "answers_window",
+    "last_window_id",
+    "last_window_answered",
+    "pair_id",
+    "billing_date",
+    "price_date",
+    "rate_nanos",
+    "service_nanos",
+    "currency_in_force",
+    "rate_currency",
+    "is_service",
+    "in_free_tier",
+    "contact_key",
+    "business_key",
+    "has_entry_point",
+];
+
+fn without_working_columns(messages: DataFrame) -> DataFrame {
+    let present: Vec<&str> = WORKING_COLUMNS
+        .into_iter()
+        .filter(|c| messages.schema().contains(c))
+        .collect();
+    messages.drop_many(present)
+}
+
+/// The priced parts of a run under one set of pricing parameters (the
+/// run's, or `--compare-regime`'s), before the run's free tier is known.
+pub(super) struct Priced {
+    params: PricingParams,
+    /// The parts, without pricing's working columns.
+    parts: RowsWriter,
+    /// Each part's rows in its own free tier, with every column.
+    free_rows: Vec<DataFrame>,
+    /// Each part's missing rates (`pricing::missing_rates`).
+    missing: Vec<DataFrame>,
+}
+
+impl Priced {
+    pub(super) fn new(parts: RowsWriter, params: PricingParams) -> Self {
+        Priced {
+            params,
+            parts,
+            free_rows: Vec::new(),
+            missing: Vec::new(),
+        }
+    }
+
+    /// Prices one classified part; missing rates are looked for once all
+    /// parts are priced, so that the error names the run's first gap.
+    pub(super) fn push(&mut self, classified: DataFrame, book: &RateBook) -> Result<()> {
+        let deferring = PricingParams {
+            allow_unpriced: true,
+            ..self.params.clone()
+        };
+        let priced = pricing::price(classified, book, &deferring)?;
+        // Kept across parts: detached from this part's buffers.
+        self.free_rows
+            .push(frames::detached(pricing::free_tier_rows(&priced)?)?);
+        self.missing
+            .push(frames::detached(pricing::missing_rates(&priced)?)?);
+        self.parts.push(without_working_columns(priced))
+    }
+
+    /// The parts with the run's free tier, checked for missing rates.
+    pub(super) fn settle(mut self) -> Result<Rows> {
+        let locally_free = super::stacked(std::mem::take(&mut self.free_rows))?;
+        let free =
+            pricing::free_tier_ids(vec![locally_free.clone()], self.params.service_free_tier)?;
+        let ids = free.column(MESSAGE_ID)?.as_materialized_series().clone();
+        let lost = locally_free
+            .lazy()
+            .filter(col(MESSAGE_ID).is_in(lit(ids).implode(false), false).not())
+            .collect()?;
+        let repriced = pricing::with_free_ids(lost, &free)?;
+        self.missing.push(pricing::missing_rates(&repriced)?);
+        pricing::report_missing_rates(super::stacked(self.missing)?, &self.params)?;
+        let patch = (repriced.height() > 0)
+            .then(|| repriced.select(pricing::TIER_PRICED_COLUMNS))
+            .transpose()?;
+        self.parts.finish(patch)
+    }
+}
