@@ -4,8 +4,8 @@
 //! the same hash in every run with the same salt. The salt itself is
 //! never written (not to `summary.json`, not to a log line).
 //!
-//! Human-facing pages mask contacts anyway (`report::html::mask_contact`);
-//! this is for the tables.
+//! Human-facing pages mask contacts anyway ([`mask_contact`]); hashing is
+//! for the tables.
 
 use anyhow::Result;
 use polars::prelude::*;
@@ -22,6 +22,24 @@ pub fn contact_hash(salt: &str, contact: &str) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+/// `966501234567` → `+9665•••••567`; other keys keep 3 + 2 characters:
+/// how the human-facing reports show a contact.
+pub fn mask_contact(contact: &str) -> String {
+    let chars: Vec<char> = contact.chars().collect();
+    let digits = chars.iter().all(char::is_ascii_digit);
+    let (head, tail) = if digits { (4, 3) } else { (3, 2) };
+    if chars.len() <= head + tail {
+        return "•".repeat(chars.len());
+    }
+    let shown: String = chars[..head].iter().collect();
+    let end: String = chars[chars.len() - tail..].iter().collect();
+    format!(
+        "{}{shown}{}{end}",
+        if digits { "+" } else { "" },
+        "•".repeat(chars.len() - head - tail)
+    )
 }
 
 /// `frame` with every contact replaced by its hash (a frame without a
@@ -47,6 +65,13 @@ pub fn hashed(frame: &DataFrame, salt: &str) -> Result<DataFrame> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn contacts_are_masked_keeping_a_few_characters() {
+        assert_eq!(mask_contact("966501234567"), "+9665•••••567");
+        assert_eq!(mask_contact("SA.15021234"), "SA.••••••34");
+        assert_eq!(mask_contact("123"), "•••");
+    }
 
     #[test]
     fn hashes_depend_on_salt_and_contact_only() {

@@ -26,7 +26,7 @@ use anyhow::Result;
 use polars::prelude::*;
 
 use crate::rows::Streamed;
-use serde_json::{json, Value};
+use serde::Serialize;
 
 use crate::pricing::money::nanos_text;
 use crate::pricing::{BILLING_MONTH, COST, CURRENCY, PRICING_RULE, REGIME};
@@ -39,7 +39,52 @@ use crate::schema::*;
 pub struct Reconciliation {
     pub rows: DataFrame,
     pub analytics: Option<DataFrame>,
-    pub summary: Value,
+    pub summary: ReconciliationSummary,
+}
+
+/// The reconciliation's figures in `summary.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReconciliationSummary {
+    pub re_engagement_131047: ReEngagement,
+    pub pricing: MetaPricing,
+    pub analytics: Option<AnalyticsSummary>,
+}
+
+/// Error 131047 failures, and how many fell inside a window we rebuilt.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReEngagement {
+    pub failures: u64,
+    pub outside_window: u64,
+    pub inside_window: u64,
+}
+
+/// Our pricing rule against Meta's webhook pricing flags.
+#[derive(Debug, Clone, Serialize)]
+pub struct MetaPricing {
+    pub with_meta_pricing: u64,
+    pub compared: u64,
+    pub agreed: u64,
+    pub agreement_share: Option<f64>,
+    pub skipped_what_if: bool,
+    pub by_month: Vec<MonthAgreement>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MonthAgreement {
+    pub month: Option<String>,
+    pub compared: u64,
+    pub agreed: u64,
+    pub agreement_share: Option<f64>,
+}
+
+/// Our volume beside Meta's `pricing_analytics`.
+#[derive(Debug, Clone, Serialize)]
+pub struct AnalyticsSummary {
+    pub file: String,
+    pub rows: usize,
+    pub volume_ours: i64,
+    pub volume_meta: i64,
+    pub rows_with_volume_difference: u64,
 }
 
 const EXPECTED_TYPE: &str = "expected_pricing_type";
@@ -129,25 +174,25 @@ pub fn reconcile(
     let analytics_table = analytics
         .map(|(_, points)| analytics_comparison(sends, points))
         .transpose()?;
-    let summary = json!({
-        "re_engagement_131047": {
-            "failures": re_engagement,
-            "outside_window": re_engagement - inside,
-            "inside_window": inside,
+    let summary = ReconciliationSummary {
+        re_engagement_131047: ReEngagement {
+            failures: re_engagement,
+            outside_window: re_engagement - inside,
+            inside_window: inside,
         },
-        "pricing": {
-            "with_meta_pricing": with_pricing,
-            "compared": compared,
-            "agreed": agreed,
-            "agreement_share": crate::frames::share(agreed, compared),
-            "skipped_what_if": what_if && with_pricing > 0,
-            "by_month": month_rows(&by_month)?,
+        pricing: MetaPricing {
+            with_meta_pricing: with_pricing,
+            compared,
+            agreed,
+            agreement_share: crate::frames::share(agreed, compared),
+            skipped_what_if: what_if && with_pricing > 0,
+            by_month: month_rows(&by_month)?,
         },
-        "analytics": match (&analytics_table, analytics) {
-            (Some(table), Some((file, _))) => analytics_summary(table, file)?,
-            _ => Value::Null,
+        analytics: match (&analytics_table, analytics) {
+            (Some(table), Some((file, _))) => Some(analytics_summary(table, file)?),
+            _ => None,
         },
-    });
+    };
     Ok(Some(Reconciliation {
         rows: disagreements(&checked)?,
         analytics: analytics_table,
@@ -313,19 +358,19 @@ fn disagreements(checked: &DataFrame) -> Result<DataFrame> {
     .streamed()?)
 }
 
-fn month_rows(by_month: &DataFrame) -> Result<Vec<Value>> {
+fn month_rows(by_month: &DataFrame) -> Result<Vec<MonthAgreement>> {
     let months = by_month.column("month")?.str()?;
     let compared = by_month.column("compared")?.u64()?;
     let agreed = by_month.column("agreed")?.u64()?;
     Ok((0..by_month.height())
         .map(|i| {
             let (c, a) = (compared.get(i).unwrap_or(0), agreed.get(i).unwrap_or(0));
-            json!({
-                "month": months.get(i),
-                "compared": c,
-                "agreed": a,
-                "agreement_share": crate::frames::share(a, c),
-            })
+            MonthAgreement {
+                month: months.get(i).map(String::from),
+                compared: c,
+                agreed: a,
+                agreement_share: crate::frames::share(a, c),
+            }
         })
         .collect())
 }
@@ -391,14 +436,14 @@ fn analytics_comparison(sends: &impl Table, points: &DataFrame) -> Result<DataFr
     Ok(joined.streamed()?)
 }
 
-fn analytics_summary(table: &DataFrame, file: &str) -> Result<Value> {
+fn analytics_summary(table: &DataFrame, file: &str) -> Result<AnalyticsSummary> {
     let sum = |name: &str| -> Result<i64> { Ok(table.column(name)?.i64()?.iter().flatten().sum()) };
     let differing = count(table, col("volume_difference").neq(lit(0i64)))?;
-    Ok(json!({
-        "file": file,
-        "rows": table.height(),
-        "volume_ours": sum("volume_ours")?,
-        "volume_meta": sum("volume_meta")?,
-        "rows_with_volume_difference": differing,
-    }))
+    Ok(AnalyticsSummary {
+        file: file.to_string(),
+        rows: table.height(),
+        volume_ours: sum("volume_ours")?,
+        volume_meta: sum("volume_meta")?,
+        rows_with_volume_difference: differing,
+    })
 }

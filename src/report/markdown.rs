@@ -1,25 +1,23 @@
 //! `summary.md`: the short summary a manager reads in a CI job page or a
-//! chat message. Built from `summary.json` alone, so the two always agree.
+//! chat message. Built from the run's [`Summary`] alone, as `summary.json`
+//! is, so the two always agree.
 
-use serde_json::Value;
-
+use super::summary::Summary;
 use crate::schema::CLASSES;
 
-pub fn render(summary: &Value) -> String {
+pub fn render(summary: &Summary) -> String {
     let mut out = String::new();
-    let period = summary["period"]["label"].as_str().unwrap_or("all");
-    out.push_str(&format!("# window-ledger: {period}\n\n"));
+    out.push_str(&format!("# window-ledger: {}\n\n", summary.period.label));
     out.push_str(&format!(
         "Window rule: **{}** · report time zone: {}\n\n",
-        summary["options"]["rule"].as_str().unwrap_or(""),
-        summary["options"]["tz"].as_str().unwrap_or("")
+        summary.options.rule, summary.options.tz
     ));
-    if summary["pricing"]["what_if"].as_bool() == Some(true) {
+    if summary.pricing.what_if {
         out.push_str("> **What-if pricing**: these figures are not what Meta billed");
-        if let Some(regime) = summary["pricing"]["regime"].as_str() {
+        if let Some(regime) = summary.pricing.regime {
             out.push_str(&format!("; every message is priced under `{regime}`"));
         }
-        if let Some(date) = summary["pricing"]["rates_as_of"].as_str() {
+        if let Some(date) = &summary.pricing.rates_as_of {
             out.push_str(&format!("; rates as of {date}"));
         }
         out.push_str(".\n\n");
@@ -35,31 +33,23 @@ pub fn render(summary: &Value) -> String {
 
 /// The thresholds of a scheduled run, breached ones first in the reader's
 /// eye (issue 8); nothing when none was given.
-fn thresholds(summary: &Value, out: &mut String) {
-    let Some(checks) = summary["thresholds"].as_array().filter(|c| !c.is_empty()) else {
+fn thresholds(summary: &Summary, out: &mut String) {
+    if summary.thresholds.is_empty() {
         return;
-    };
+    }
     out.push_str("| Threshold | Limit | Actual | |\n|---|---:|---:|---|\n");
-    for check in checks {
-        let name = match check["currency"].as_str() {
-            Some(c) => format!("{} ({c})", check["name"].as_str().unwrap_or("")),
-            None => check["name"].as_str().unwrap_or("").to_string(),
+    for check in &summary.thresholds {
+        let name = match &check.currency {
+            Some(c) => format!("{} ({c})", check.name),
+            None => check.name.to_string(),
         };
-        let verdict = if check["breached"].as_bool() == Some(true) {
-            "**breached**"
-        } else {
-            "ok"
-        };
+        let verdict = if check.breached { "**breached**" } else { "ok" };
         out.push_str(&format!(
             "| {name} | {} | {} | {verdict} |\n",
-            check["limit"], check["actual"]
+            check.limit, check.actual
         ));
     }
     out.push('\n');
-}
-
-fn int(value: &Value) -> u64 {
-    value.as_u64().unwrap_or(0)
 }
 
 fn percent(part: u64, whole: u64) -> String {
@@ -80,47 +70,40 @@ pub fn duration_text(secs: f64) -> String {
     }
 }
 
-fn spend(summary: &Value, out: &mut String) {
-    let rows = summary["spend"]["by_currency"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
+fn spend(summary: &Summary, out: &mut String) {
+    let rows = &summary.spend.by_currency;
     if rows.is_empty() {
         return;
     }
-    let comparison = &summary["comparison"];
+    let comparison = summary.comparison.as_ref();
     out.push_str("| Template and service spend | Total | Avoidable | Late reply |");
-    if !comparison.is_null() {
-        out.push_str(&format!(
-            " Total under `{}` (what-if) |",
-            comparison["regime"].as_str().unwrap_or("")
-        ));
+    if let Some(comparison) = comparison {
+        out.push_str(&format!(" Total under `{}` (what-if) |", comparison.regime));
     }
     out.push_str("\n|---|---:|---:|---:|");
-    if !comparison.is_null() {
+    if comparison.is_some() {
         out.push_str("---:|");
     }
     out.push('\n');
     for row in rows {
-        let currency = row["currency"].as_str().unwrap_or("");
-        let share = |key: &str| {
-            row[key]
-                .as_f64()
-                .map_or(String::new(), |s| format!(" ({:.1}%)", s * 100.0))
-        };
+        let share =
+            |value: Option<f64>| value.map_or(String::new(), |s| format!(" ({:.1}%)", s * 100.0));
         out.push_str(&format!(
-            "| {currency} | {} | {}{} | {}{} |",
-            row["total"],
-            row["avoidable"],
-            share("avoidable_share"),
-            row["late_reply"],
-            share("late_reply_share")
+            "| {} | {} | {}{} | {}{} |",
+            row.currency,
+            row.total,
+            row.avoidable,
+            share(row.avoidable_share),
+            row.late_reply,
+            share(row.late_reply_share)
         ));
-        if !comparison.is_null() {
-            let other = comparison["spend"]["by_currency"]
-                .as_array()
-                .and_then(|r| r.iter().find(|c| c["currency"] == row["currency"]))
-                .map_or("–".to_string(), |c| c["total"].to_string());
+        if let Some(comparison) = comparison {
+            let other = comparison
+                .spend
+                .by_currency
+                .iter()
+                .find(|c| c.currency == row.currency)
+                .map_or("–".to_string(), |c| c.total.to_string());
             out.push_str(&format!(" {other} |"));
         }
         out.push('\n');
@@ -128,35 +111,31 @@ fn spend(summary: &Value, out: &mut String) {
     out.push('\n');
 }
 
-fn headline(summary: &Value, out: &mut String) {
-    let outbound = &summary["outbound"];
-    let by_class = &outbound["by_class"];
-    let windows = &summary["windows"];
-    let opened = int(&windows["opened"]);
-    let answered = int(&windows["answered"]);
-    let median = windows["median_first_response_secs"]
-        .as_f64()
+fn headline(summary: &Summary, out: &mut String) {
+    let outbound = &summary.outbound;
+    let by_class = &outbound.by_class;
+    let windows = &summary.windows;
+    let (opened, answered) = (windows.opened, windows.answered);
+    let median = windows
+        .median_first_response_secs
         .map_or("–".to_string(), duration_text);
     out.push_str("| Figure | Value |\n|---|---:|\n");
-    out.push_str(&format!(
-        "| Outbound messages | {} |\n",
-        int(&outbound["total"])
-    ));
+    out.push_str(&format!("| Outbound messages | {} |\n", outbound.total));
     out.push_str(&format!(
         "| Templates needed (incl. late reply) | {} |\n",
-        int(&by_class["template_needed"]) + int(&by_class["template_late_reply"])
+        by_class.needed()
     ));
     out.push_str(&format!(
         "| Templates sent late (window lapsed unanswered) | {} |\n",
-        int(&by_class["template_late_reply"])
+        by_class.template_late_reply
     ));
     out.push_str(&format!(
         "| Templates avoidable (window was open) | {} |\n",
-        int(&by_class["template_avoidable"])
+        by_class.template_avoidable
     ));
     out.push_str(&format!(
         "| Free-form messages blocked (no window) | {} |\n",
-        int(&by_class["freeform_blocked"])
+        by_class.freeform_blocked
     ));
     out.push_str(&format!("| Windows opened | {opened} |\n"));
     out.push_str(&format!(
@@ -165,21 +144,23 @@ fn headline(summary: &Value, out: &mut String) {
     ));
     out.push_str(&format!(
         "| Answered within 1 h | {} ({}) |\n",
-        int(&windows["answered_within_1h"]),
-        percent(int(&windows["answered_within_1h"]), opened)
+        windows.answered_within_1h,
+        percent(windows.answered_within_1h, opened)
     ));
     out.push_str(&format!("| Median first response | {median} |\n\n"));
 }
 
-fn classes(summary: &Value, out: &mut String) {
-    let outbound = &summary["outbound"];
-    let total = int(&outbound["total"]);
+fn classes(summary: &Summary, out: &mut String) {
+    let outbound = &summary.outbound;
     out.push_str(
         "## Outbound messages by class\n\n| Class | Messages | Share |\n|---|---:|---:|\n",
     );
     for class in CLASSES {
-        let n = int(&outbound["by_class"][class]);
-        out.push_str(&format!("| `{class}` | {n} | {} |\n", percent(n, total)));
+        let n = outbound.by_class.get(class);
+        out.push_str(&format!(
+            "| `{class}` | {n} | {} |\n",
+            percent(n, outbound.total)
+        ));
     }
     out.push('\n');
 }
@@ -192,31 +173,27 @@ fn charts(out: &mut String) {
     out.push_str("\nThe full report with tables is `report.html`.\n\n");
 }
 
-fn quality(summary: &Value, out: &mut String) {
-    let rows = &summary["rows"];
+fn quality(summary: &Summary, out: &mut String) {
+    let rows = &summary.rows;
     out.push_str("## Data quality\n\n");
     out.push_str(&format!(
         "Rows read {} = processed {} + rejected {} + duplicates {}.",
-        int(&rows["read"]),
-        int(&rows["processed"]),
-        int(&rows["rejected"]),
-        int(&rows["duplicates"])
+        rows.read, rows.processed, rows.rejected, rows.duplicates
     ));
-    if int(&rows["rejected"]) > 0 {
+    if rows.rejected > 0 {
         out.push_str(" Rejected rows and their reasons are in `rejected.csv`.");
     }
-    let unpriced =
-        int(&summary["spend"]["unpriced_rows"]) + int(&summary["spend"]["unpriced_regime_rows"]);
+    let unpriced = summary.spend.unpriced_rows + summary.spend.unpriced_regime_rows;
     if unpriced > 0 {
         out.push_str(&format!(
             " {unpriced} outbound message(s) could not be priced and are left out of spend totals."
         ));
     }
     out.push('\n');
-    if let Some(warnings) = summary["warnings"].as_array().filter(|w| !w.is_empty()) {
+    if !summary.warnings.is_empty() {
         out.push_str("\nWarnings:\n\n");
-        for warning in warnings {
-            out.push_str(&format!("- {}\n", warning.as_str().unwrap_or("")));
+        for warning in &summary.warnings {
+            out.push_str(&format!("- {warning}\n"));
         }
     }
 }

@@ -1,31 +1,57 @@
-//! Writing a run directory: tables, `summary.json`, `summary.md`.
+//! Writing a run directory: every output file of a run.
 //!
-//! Every exporter turns frames into bytes; only [`write_run`] touches the
-//! file system. The run is written into a staging directory beside the
-//! target and renamed into place at the end, so a reader never sees half a
-//! report and an interrupted run leaves the previous one as it was.
+//! [`write_run`] computes what the outputs show once — the [`Tables`]
+//! (row tables of the period), the typed [`Summary`] (every figure, with
+//! the thresholds checked), the [`Views`] (the small tables people read),
+//! the SQL sections and the charts — and hands them, as one [`Run`], to
+//! each [`Exporter`] in [`exporters::ALL`]: one exporter per kind of output
+//! file. The files go into a staging directory that replaces the run
+//! directory in one step at the end (`publish`), so a reader never sees
+//! half a report and an interrupted run leaves the previous one as it was.
 
 pub mod charts;
+pub mod exporters;
 pub mod figures;
 pub mod html;
-mod json;
 mod markdown;
-mod publish;
+pub mod publish;
 pub mod safe;
 pub mod sections;
+pub mod summary;
 pub mod tables;
 pub mod thresholds;
+pub mod views;
 mod xlsx;
 
 use anyhow::Result;
 use polars::prelude::*;
-use serde_json::Value;
 
 use crate::config::Settings;
 use crate::Analysis;
+pub use exporters::Exporter;
+pub use summary::Summary;
+pub use tables::Tables;
+pub use views::Views;
 
 pub(crate) use crate::rows::count_where;
-pub use json::summary_json;
+
+/// Everything the outputs of one run are made from, computed once.
+pub struct Run<'a> {
+    pub settings: &'a Settings,
+    pub tables: &'a Tables,
+    pub summary: &'a Summary,
+    /// The previous month's summary, when the period is a month and the
+    /// input covers the month before it.
+    pub previous: Option<&'a Summary>,
+    pub views: &'a Views,
+    /// The SQL sections as run (their CSV tables keep contacts).
+    pub sections: &'a [sections::Section],
+    /// The same sections as people see them (contacts masked).
+    pub shown_sections: &'a [sections::Section],
+    /// Each chart's name and SVG.
+    pub charts: &'a [(String, String)],
+    pub figures: &'a figures::Figures,
+}
 
 /// Writes every output of one run into `settings.out_dir`; returns the
 /// thresholds checked (breached ones fail the run after it is written).
@@ -34,102 +60,51 @@ pub fn write_run(
     settings: &Settings,
     stage: &mut dyn FnMut(&str),
 ) -> Result<Vec<thresholds::Check>> {
-    let run = publish::Staging::create(&settings.out_dir)?;
+    let staging = publish::Staging::create(&settings.out_dir)?;
     stage("building the tables");
-    let tables = tables::Tables::build(analysis, settings)?.reconciled(analysis, settings)?;
+    let tables = Tables::build(analysis, settings)?.reconciled(analysis, settings)?;
     stage("running the SQL sections");
     let queries = sections::load(settings.queries.as_deref())?;
     let sections = sections::run_all(&queries, analysis, &tables)?;
-    let mut summary = json::summary_json(analysis, settings, &tables)?;
-    let checks = thresholds::evaluate(&settings.thresholds, &summary);
-    summary["thresholds"] = Value::Array(checks.iter().map(thresholds::Check::to_json).collect());
-    let previous = previous_month_summary(analysis, settings)?;
-    let shown: Vec<sections::Section> = sections
+    let shown_sections: Vec<sections::Section> = sections
         .iter()
         .map(|s| s.for_display(settings.show_contacts))
         .collect::<Result<_>>()?;
+    stage("summing up");
+    let mut summary = Summary::build(analysis, settings, &tables)?;
+    summary.thresholds =
+        thresholds::evaluate(&settings.thresholds, &summary.spend, &summary.windows);
+    let previous = previous_month_summary(analysis, settings)?;
+    let views = Views::compute(&tables, settings.report_tz.name())?;
     stage("drawing the charts");
     let figures = figures::Figures::compute(&tables, &analysis.messages, settings)?;
-    let mut svgs = Vec::new();
-    for (name, _) in charts::CHARTS {
-        let svg = charts::svg(name, &figures)?;
-        run.write(&format!("charts/{name}.png"), &charts::png(name, &figures)?)?;
-        run.write(&format!("charts/{name}.svg"), svg.as_bytes())?;
-        svgs.push((name.to_string(), svg));
-    }
-    let page = html::Page {
+    let charts = charts::CHARTS
+        .iter()
+        .map(|(name, _)| Ok((name.to_string(), charts::svg(name, &figures)?)))
+        .collect::<Result<Vec<_>>>()?;
+    let run = Run {
+        settings,
+        tables: &tables,
         summary: &summary,
         previous: previous.as_ref(),
-        charts: &svgs,
-        locale: &settings.locale,
-        show_contacts: settings.show_contacts,
-        sections: &shown,
+        views: &views,
+        sections: &sections,
+        shown_sections: &shown_sections,
+        charts: &charts,
+        figures: &figures,
     };
-    stage("writing the HTML report");
-    run.write("report.html", html::render(&page, &tables)?.as_bytes())?;
-    stage("writing the tables");
-    write_row_tables(&run, &tables, settings.row_tables)?;
-    let mut named: Vec<(&str, &DataFrame)> = vec![
-        ("summary.csv", &tables.summary),
-        ("rejected.csv", &tables.rejected),
-    ];
-    if let Some(reconciliation) = &tables.reconciliation {
-        named.push(("reconciliation.csv", &reconciliation.rows));
-        if let Some(analytics) = &reconciliation.analytics {
-            named.push(("analytics.csv", analytics));
-        }
-    }
-    for (name, frame) in named {
-        run.write_with(name, |out| write_csv(frame, out, true))?;
-    }
-    let mut json_text = serde_json::to_string_pretty(&summary)?;
-    json_text.push('\n');
-    run.write("summary.json", json_text.as_bytes())?;
-    run.write("summary.md", markdown::render(&summary).as_bytes())?;
-    stage("writing the workbook");
-    let workbook = xlsx::render(&summary, &tables, &shown, settings.report_tz.name())?;
-    run.write("report.xlsx", &workbook)?;
-    for section in &sections {
-        let name = format!("tables/{}.csv", section.name);
-        run.write_with(&name, |out| write_csv(&section.table, out, true))?;
+    for exporter in exporters::ALL {
+        stage(exporter.stage());
+        exporter.write(&run, &staging)?;
     }
     stage("publishing the run directory");
-    run.publish()?;
-    Ok(checks)
-}
-
-/// `sends` and `windows`, the tables with a row per message or window, in
-/// the formats `--row-tables` asks for.
-fn write_row_tables(
-    run: &publish::Staging,
-    tables: &tables::Tables,
-    formats: crate::config::RowTables,
-) -> Result<()> {
-    if formats.csv() {
-        run.write_with("sends.csv", |out| {
-            tables::write_sends_csv(&tables.sends_full, out)
-        })?;
-        run.write_with("windows.csv", |out| {
-            tables::write_windows_csv(&tables.windows, out)
-        })?;
-    }
-    if formats.parquet() {
-        run.write_with("sends.parquet", |out| {
-            tables::write_sends_parquet(&tables.sends_full, out)
-        })?;
-        run.write_with("windows.parquet", |out| {
-            tables::write_windows_parquet(&tables.windows, out)
-        })?;
-    }
-    Ok(())
+    staging.publish()?;
+    Ok(summary.thresholds)
 }
 
 /// The previous month's summary, when the period is one month and the
 /// input has outbound messages in the month before it.
-fn previous_month_summary(
-    analysis: &Analysis,
-    settings: &Settings,
-) -> Result<Option<serde_json::Value>> {
+fn previous_month_summary(analysis: &Analysis, settings: &Settings) -> Result<Option<Summary>> {
     let Some(period) = settings.period.previous_month(settings.report_tz) else {
         return Ok(None);
     };
@@ -137,11 +112,11 @@ fn previous_month_summary(
         period,
         ..settings.clone()
     };
-    let tables = tables::Tables::build(analysis, &previous)?;
+    let tables = Tables::build(analysis, &previous)?;
     if tables.sends_full.height() == 0 {
         return Ok(None);
     }
-    Ok(Some(json::summary_json(analysis, &previous, &tables)?))
+    Ok(Some(Summary::build(analysis, &previous, &tables)?))
 }
 
 /// A frame as CSV text with a header row, text cells made safe for

@@ -69,7 +69,7 @@ impl Section {
             .map(|c| -> Result<Column> {
                 let values = c
                     .str()?
-                    .apply_values(|v| super::html::mask_contact(v).into());
+                    .apply_values(|v| crate::privacy::mask_contact(v).into());
                 Ok(values.into_column())
             })
             .transpose()?;

@@ -17,14 +17,13 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use polars::prelude::*;
 
-use crate::rows::Streamed;
 use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook, Worksheet};
-use serde_json::Value;
 
 use super::safe;
 use super::sections::Section;
-use super::tables::{spend_aggregates, Tables};
-use crate::pricing::{AVOIDABLE, COST, CURRENCY, MARKET, PRICING_RULE, RATE_FROM};
+use super::summary::{Money, Summary};
+use super::views::Views;
+use crate::pricing::{CURRENCY, MARKET, RATE_FROM};
 use crate::schema::*;
 
 /// How a column's cells are written.
@@ -69,7 +68,7 @@ impl Formats {
     }
 }
 
-pub fn render(summary: &Value, tables: &Tables, sections: &[Section], tz: &str) -> Result<Vec<u8>> {
+pub fn render(summary: &Summary, views: &Views, sections: &[Section]) -> Result<Vec<u8>> {
     let mut workbook = Workbook::new();
     let created = ExcelDateTime::from_ymd(2000, 1, 1)?;
     workbook.set_properties(&DocProperties::new().set_creation_datetime(&created));
@@ -79,16 +78,16 @@ pub fn render(summary: &Value, tables: &Tables, sections: &[Section], tz: &str) 
         summary,
         &mut formats,
     )?;
-    let sheets: [(&str, DataFrame, Columns); 5] = [
-        ("Spend", spend(tables)?, spend_columns()),
+    let sheets: [(&str, &DataFrame, Columns); 5] = [
+        ("Spend", &views.spend_by_month, spend_columns()),
         (
             "Avoidable templates",
-            avoidable(tables)?,
+            &views.avoidable_templates,
             avoidable_columns(),
         ),
-        ("Late replies", late_replies(tables)?, late_columns()),
-        ("Windows", daily_windows(tables, tz)?, window_columns()),
-        ("Rates used", rates_used(tables)?, rate_columns()),
+        ("Late replies", &views.late_replies, late_columns()),
+        ("Windows", &views.daily_windows, window_columns()),
+        ("Rates used", &views.rates_used, rate_columns()),
     ];
     for (name, frame, columns) in &sheets {
         let sheet = workbook.add_worksheet().set_name(*name)?;
@@ -128,120 +127,110 @@ fn sheet_name(title: &str, index: usize) -> String {
     )
 }
 
-fn summary_sheet(sheet: &mut Worksheet, s: &Value, formats: &mut Formats) -> Result<()> {
+/// A cell of the Summary sheet.
+enum Cell {
+    Number(f64),
+    Text(String),
+    Empty,
+}
+
+impl From<u64> for Cell {
+    fn from(n: u64) -> Self {
+        Cell::Number(n as f64)
+    }
+}
+
+impl From<Money> for Cell {
+    fn from(money: Money) -> Self {
+        Cell::Number(money.as_f64())
+    }
+}
+
+impl From<Option<f64>> for Cell {
+    fn from(value: Option<f64>) -> Self {
+        value.map_or(Cell::Empty, Cell::Number)
+    }
+}
+
+impl From<&str> for Cell {
+    fn from(text: &str) -> Self {
+        Cell::Text(text.to_string())
+    }
+}
+
+fn summary_sheet(sheet: &mut Worksheet, s: &Summary, formats: &mut Formats) -> Result<()> {
     let mut row = 0u32;
     let bold = formats.header.clone();
-    let mut put = |sheet: &mut Worksheet,
-                   label: &str,
-                   value: &Value,
-                   format: Option<&Format>|
-     -> Result<()> {
-        sheet.write_string_with_format(row, 0, label, &bold)?;
-        match (value, format) {
-            (Value::Number(n), Some(f)) => {
-                sheet.write_number_with_format(row, 1, n.as_f64().unwrap_or(0.0), f)?;
+    let mut put =
+        |sheet: &mut Worksheet, label: &str, value: Cell, format: Option<&Format>| -> Result<()> {
+            sheet.write_string_with_format(row, 0, label, &bold)?;
+            match (value, format) {
+                (Cell::Number(n), Some(f)) => {
+                    sheet.write_number_with_format(row, 1, n, f)?;
+                }
+                (Cell::Number(n), None) => {
+                    sheet.write_number(row, 1, n)?;
+                }
+                (Cell::Text(text), _) => {
+                    sheet.write_string(row, 1, safe::cell(&text))?;
+                }
+                (Cell::Empty, _) => {}
             }
-            (Value::Number(n), None) => {
-                sheet.write_number(row, 1, n.as_f64().unwrap_or(0.0))?;
-            }
-            (Value::String(text), _) => {
-                sheet.write_string(row, 1, safe::cell(text))?;
-            }
-            (Value::Null, _) => {}
-            (other, _) => {
-                sheet.write_string(row, 1, safe::cell(&other.to_string()))?;
-            }
-        }
-        row += 1;
-        Ok(())
-    };
-    put(sheet, "Period", &s["period"]["label"], None)?;
-    put(sheet, "Window rule", &s["options"]["rule"], None)?;
-    put(sheet, "Report time zone", &s["options"]["tz"], None)?;
+            row += 1;
+            Ok(())
+        };
+    put(sheet, "Period", s.period.label.as_str().into(), None)?;
+    put(sheet, "Window rule", s.options.rule.into(), None)?;
     put(
         sheet,
-        "What-if pricing",
-        &Value::String(s["pricing"]["what_if"].to_string()),
+        "Report time zone",
+        s.options.tz.as_str().into(),
         None,
     )?;
-    for spend in s["spend"]["by_currency"].as_array().into_iter().flatten() {
-        let currency = spend["currency"].as_str().unwrap_or("").to_string();
-        let money = formats.money(&currency).clone();
-        put(
-            sheet,
-            &format!("Total spend ({currency})"),
-            &spend["total"],
-            Some(&money),
-        )?;
-        put(
-            sheet,
-            &format!("Avoidable spend ({currency})"),
-            &spend["avoidable"],
-            Some(&money),
-        )?;
-        put(
-            sheet,
-            &format!("Late-reply spend ({currency})"),
-            &spend["late_reply"],
-            Some(&money),
-        )?;
-        put(
-            sheet,
-            &format!("Avoidable share ({currency})"),
-            &spend["avoidable_share"],
-            Some(&formats.share),
-        )?;
-        put(
-            sheet,
-            &format!("Late-reply share ({currency})"),
-            &spend["late_reply_share"],
-            Some(&formats.share),
-        )?;
+    let what_if = s.pricing.what_if.to_string();
+    put(sheet, "What-if pricing", what_if.as_str().into(), None)?;
+    for spend in &s.spend.by_currency {
+        let currency = &spend.currency;
+        let money = formats.money(currency).clone();
+        let rows: [(&str, Cell, &Format); 5] = [
+            ("Total spend", spend.total.into(), &money),
+            ("Avoidable spend", spend.avoidable.into(), &money),
+            ("Late-reply spend", spend.late_reply.into(), &money),
+            (
+                "Avoidable share",
+                spend.avoidable_share.into(),
+                &formats.share,
+            ),
+            (
+                "Late-reply share",
+                spend.late_reply_share.into(),
+                &formats.share,
+            ),
+        ];
+        for (label, value, format) in rows {
+            put(sheet, &format!("{label} ({currency})"), value, Some(format))?;
+        }
     }
-    let outbound = &s["outbound"];
-    put(
-        sheet,
-        "Outbound messages",
-        &outbound["total"],
-        Some(&formats.count),
-    )?;
-    put(
-        sheet,
-        "Templates",
-        &outbound["templates"],
-        Some(&formats.count),
-    )?;
+    let outbound = &s.outbound;
+    let count = Some(&formats.count);
+    put(sheet, "Outbound messages", outbound.total.into(), count)?;
+    put(sheet, "Templates", outbound.templates.into(), count)?;
     for class in CLASSES {
-        put(
-            sheet,
-            class,
-            &outbound["by_class"][class],
-            Some(&formats.count),
-        )?;
+        put(sheet, class, outbound.by_class.get(class).into(), count)?;
     }
-    let windows = &s["windows"];
-    put(
-        sheet,
-        "Windows opened",
-        &windows["opened"],
-        Some(&formats.count),
-    )?;
-    put(
-        sheet,
-        "Windows answered",
-        &windows["answered"],
-        Some(&formats.count),
-    )?;
+    let windows = &s.windows;
+    put(sheet, "Windows opened", windows.opened.into(), count)?;
+    put(sheet, "Windows answered", windows.answered.into(), count)?;
     put(
         sheet,
         "Answered share",
-        &windows["answered_share"],
+        windows.answered_share.into(),
         Some(&formats.share),
     )?;
     put(
         sheet,
         "Median first response (s)",
-        &windows["median_first_response_secs"],
+        windows.median_first_response_secs.into(),
         None,
     )?;
     sheet.autofit();
@@ -362,7 +351,7 @@ fn section_sheet(
     finish_table(sheet, frame.height(), columns.len())
 }
 
-fn quality_sheet(sheet: &mut Worksheet, s: &Value, formats: &Formats) -> Result<()> {
+fn quality_sheet(sheet: &mut Worksheet, s: &Summary, formats: &Formats) -> Result<()> {
     let headers = [
         "File",
         "Format",
@@ -374,51 +363,37 @@ fn quality_sheet(sheet: &mut Worksheet, s: &Value, formats: &Formats) -> Result<
         "Merged",
     ];
     header_row(sheet, &headers, formats)?;
-    let keys = [
-        "path",
-        "format",
-        "role",
-        "rows_read",
-        "processed",
-        "rejected",
-        "duplicates",
-        "merged",
-    ];
-    let files = s["files"].as_array().cloned().unwrap_or_default();
-    for (r, file) in files.iter().enumerate() {
-        for (c, key) in keys.iter().enumerate() {
-            let (row, col) = (r as u32 + 1, c as u16);
-            match &file[*key] {
-                Value::Number(n) => {
-                    sheet.write_number_with_format(
-                        row,
-                        col,
-                        n.as_f64().unwrap_or(0.0),
-                        &formats.count,
-                    )?;
-                }
-                Value::String(text) => {
-                    sheet.write_string(row, col, safe::cell(text))?;
-                }
-                _ => {}
-            }
+    for (r, file) in s.files.iter().enumerate() {
+        let row = r as u32 + 1;
+        for (c, text) in [&file.path, file.format, file.role].into_iter().enumerate() {
+            sheet.write_string(row, c as u16, safe::cell(text))?;
+        }
+        let counts = [
+            file.rows_read,
+            file.processed,
+            file.rejected,
+            file.duplicates,
+            file.merged,
+        ];
+        for (c, n) in counts.into_iter().enumerate() {
+            sheet.write_number_with_format(row, c as u16 + 3, n as f64, &formats.count)?;
         }
     }
-    let mut row = files.len() as u32 + 2;
+    let mut row = s.files.len() as u32 + 2;
     let mut note = |sheet: &mut Worksheet, label: &str, value: String| -> Result<()> {
         sheet.write_string_with_format(row, 0, label, &formats.header)?;
         sheet.write_string(row, 1, value)?;
         row += 1;
         Ok(())
     };
-    for (flag, value) in s["data_quality"].as_object().into_iter().flatten() {
+    for (flag, value) in s.data_quality.flags() {
         note(sheet, flag, value.to_string())?;
     }
-    for warning in s["warnings"].as_array().into_iter().flatten() {
-        note(sheet, "warning", warning.as_str().unwrap_or("").to_string())?;
+    for warning in &s.warnings {
+        note(sheet, "warning", warning.clone())?;
     }
     sheet.set_freeze_panes(1, 0)?;
-    sheet.autofilter(0, 0, files.len() as u32, (headers.len() - 1) as u16)?;
+    sheet.autofilter(0, 0, s.files.len() as u32, (headers.len() - 1) as u16)?;
     sheet.autofit();
     Ok(())
 }
@@ -436,20 +411,6 @@ fn spend_columns() -> Columns {
     ]
 }
 
-/// Month × country × category × currency, across classes and markets.
-fn spend(tables: &Tables) -> Result<DataFrame> {
-    let keys = ["month", COUNTRY, CATEGORY, CURRENCY];
-    Ok(tables
-        .sends_full
-        .clone()
-        .lazy()
-        .filter(col(CURRENCY).is_not_null().and(col(CURRENCY).neq(lit(""))))
-        .group_by(keys.map(col))
-        .agg(spend_aggregates())
-        .sort(keys, SortMultipleOptions::default().with_nulls_last(false))
-        .streamed()?)
-}
-
 fn avoidable_columns() -> Columns {
     vec![
         (TEMPLATE_NAME, "Template", Kind::Text),
@@ -457,35 +418,8 @@ fn avoidable_columns() -> Columns {
         (CURRENCY, "Currency", Kind::Text),
         ("templates", "Avoidable templates", Kind::Count),
         ("cost", "Spend", Kind::Money(CURRENCY)),
-        ("avoidable", "Avoidable spend", Kind::Money(CURRENCY)),
+        ("avoidable_cost", "Avoidable spend", Kind::Money(CURRENCY)),
     ]
-}
-
-fn avoidable(tables: &Tables) -> Result<DataFrame> {
-    let keys = [TEMPLATE_NAME, CATEGORY, CURRENCY];
-    Ok(tables
-        .sends_full
-        .clone()
-        .lazy()
-        .filter(col(CLASS).eq(lit("template_avoidable")))
-        .group_by(keys.map(col))
-        .agg([
-            len().cast(DataType::UInt64).alias("templates"),
-            col(COST).sum().alias("cost"),
-            col(AVOIDABLE).sum().alias("avoidable"),
-        ])
-        .sort_by_exprs(
-            [
-                col("avoidable"),
-                col(TEMPLATE_NAME),
-                col(CATEGORY),
-                col(CURRENCY),
-            ],
-            SortMultipleOptions::default()
-                .with_order_descending_multi([true, false, false, false])
-                .with_nulls_last(true),
-        )
-        .streamed()?)
 }
 
 fn late_columns() -> Columns {
@@ -499,32 +433,6 @@ fn late_columns() -> Columns {
     ]
 }
 
-fn late_replies(tables: &Tables) -> Result<DataFrame> {
-    let late = tables
-        .sends_full
-        .clone()
-        .lazy()
-        .filter(col(CLASS).eq(lit("template_late_reply")))
-        .group_by([col(BUSINESS_NUMBER), col(CURRENCY)])
-        .agg([
-            len().cast(DataType::UInt64).alias("late_reply_templates"),
-            col(COST).sum().alias("late_reply_cost"),
-        ]);
-    let windows = super::tables::windows_by_business(tables);
-    Ok(late
-        .join(
-            windows,
-            [col(BUSINESS_NUMBER)],
-            [col(BUSINESS_NUMBER)],
-            JoinArgs::new(JoinType::Full).with_coalesce(JoinCoalesce::CoalesceColumns),
-        )
-        .sort(
-            [BUSINESS_NUMBER, CURRENCY],
-            SortMultipleOptions::default().with_nulls_last(true),
-        )
-        .streamed()?)
-}
-
 fn window_columns() -> Columns {
     vec![
         ("day", "Day", Kind::Date),
@@ -533,32 +441,6 @@ fn window_columns() -> Columns {
         ("unanswered", "Lapsed unanswered", Kind::Count),
         ("answered_share", "Answered share", Kind::Share),
     ]
-}
-
-/// Windows opened per day of the report time zone.
-fn daily_windows(tables: &Tables, tz: &str) -> Result<DataFrame> {
-    let zone = TimeZone::opt_try_new(Some(tz))?.unwrap_or(TimeZone::UTC);
-    let opened = col("opened_at").dt().convert_time_zone(zone).dt().date();
-    Ok(tables
-        .windows
-        .clone()
-        .lazy()
-        .group_by([opened.alias("day")])
-        .agg([
-            len().cast(DataType::UInt64).alias("opened"),
-            col("answered")
-                .cast(DataType::UInt64)
-                .sum()
-                .alias("answered"),
-        ])
-        .with_columns([
-            (col("opened") - col("answered")).alias("unanswered"),
-            (col("answered").cast(DataType::Float64) / col("opened").cast(DataType::Float64))
-                .alias("answered_share"),
-        ])
-        .with_column(col("day").cast(DataType::Int32))
-        .sort(["day"], Default::default())
-        .streamed()?)
 }
 
 fn rate_columns() -> Columns {
@@ -571,28 +453,4 @@ fn rate_columns() -> Columns {
         ("messages", "Messages priced", Kind::Count),
         ("cost", "Spend", Kind::Money(CURRENCY)),
     ]
-}
-
-/// The rate rows that charged at least one message of the period.
-fn rates_used(tables: &Tables) -> Result<DataFrame> {
-    let keys = [MARKET, "price_category", CURRENCY, RATE_FROM];
-    Ok(tables
-        .sends_full
-        .clone()
-        .lazy()
-        .filter(col(PRICING_RULE).eq(lit("charged")))
-        .group_by([
-            col(MARKET),
-            col("price_category"),
-            col(CURRENCY),
-            col(RATE_FROM),
-            col(COST).alias("rate"),
-        ])
-        .agg([
-            len().cast(DataType::UInt64).alias("messages"),
-            col(COST).sum().alias("cost"),
-        ])
-        .with_column(col(RATE_FROM).cast(DataType::Int32))
-        .sort(keys, SortMultipleOptions::default().with_nulls_last(true))
-        .streamed()?)
 }

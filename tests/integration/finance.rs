@@ -294,3 +294,66 @@ fn query_prints_one_ad_hoc_result() {
         "class,n\nfreeform_blocked,1\nfreeform_in_window,1\ntemplate_avoidable,3\ntemplate_late_reply,1\ntemplate_needed,2\n"
     );
 }
+
+/// The HTML report, the workbook and the SQL section list the avoidable
+/// templates in one order: most avoidable spend first, then by name (a tie
+/// is no longer broken differently by each), a template without a name
+/// last.
+#[test]
+fn top_templates_are_listed_alike_everywhere() {
+    let dir = TempDir::new().unwrap();
+    let header = "message_id,contact,direction,timestamp,type,template_name,category,status";
+    let mut rows = vec!["i1,+966501234567,inbound,2026-03-10T10:00:00Z,text,,,".to_string()];
+    // Sent in the open window: avoidable. Marketing costs, utility is free
+    // (pmp-2025), so `b_*` and `a_*` tie at 0 and `m_big` leads.
+    let templates = [
+        ("b_utility", "utility", 3),
+        ("a_utility", "utility", 1),
+        ("m_big", "marketing", 2),
+        ("", "marketing", 1),
+        ("m_small", "marketing", 1),
+    ];
+    let mut n = 0;
+    for (name, category, count) in templates {
+        for _ in 0..count {
+            n += 1;
+            rows.push(format!(
+                "t{n},+966501234567,outbound,2026-03-10T11:{n:02}:00Z,template,{name},{category},read"
+            ));
+        }
+    }
+    let lines: Vec<&str> = rows.iter().map(String::as_str).collect();
+    let log = write_csv(dir.path(), "log.csv", header, &lines);
+    let out = dir.path().join("run");
+    ledger()
+        .args(["report", "--input"])
+        .arg(&log)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    let expected = ["m_big", "m_small", "", "a_utility", "b_utility"];
+    let section: Vec<String> = read_rows(&out.join("tables/top_avoidable_templates.csv"))
+        .iter()
+        .map(|r| r["template_name"].clone())
+        .collect();
+    assert_eq!(section, expected, "SQL section");
+    let workbook: Vec<String> = sheet(&out.join("report.xlsx"), "Avoidable templates")
+        .iter()
+        .skip(1)
+        .map(|r| cell_text(&r[0]))
+        .collect();
+    assert_eq!(workbook, expected, "workbook");
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    let top = html
+        .split("<h3>Top templates by avoidable spend</h3>")
+        .nth(1)
+        .and_then(|rest| rest.split("</table>").next())
+        .unwrap();
+    let shown: Vec<&str> = top
+        .split("<tr><td>")
+        .skip(1)
+        .map(|row| row.split("</td>").next().unwrap())
+        .collect();
+    assert_eq!(shown, expected, "HTML report");
+}
