@@ -11,11 +11,11 @@
 
 use polars::prelude::*;
 
+use crate::frames::ffill;
 use crate::schema::*;
 use crate::windows::WINDOW_START;
 
 pub fn classify(messages: LazyFrame) -> LazyFrame {
-    let ffill = |e: Expr| e.fill_null_with_strategy(FillNullStrategy::Forward(None));
     let outbound = col(IS_INBOUND).not();
     let outside_template = outbound
         .clone()

@@ -31,7 +31,7 @@ pub fn run_report_with(settings: &Settings, stage: &mut dyn FnMut(&str)) -> Resu
     let checks = report::write_run(&analysis, settings, stage)?;
     Ok(Outcome {
         checks,
-        rejected: rejected_notes(&analysis.rejected, &settings.out_dir)?,
+        rejected: rejected_notes(&analysis.rejected, &settings.output.out_dir)?,
         warnings: analysis.warnings,
     })
 }

@@ -127,8 +127,20 @@ pub fn detached(frame: DataFrame) -> Result<DataFrame> {
     Ok(DataFrame::new(frame.height(), columns)?)
 }
 
+/// Each null replaced by the last non-null value before it (a running
+/// "latest" over a sorted frame).
+pub fn ffill(e: Expr) -> Expr {
+    e.fill_null_with_strategy(FillNullStrategy::Forward(None))
+}
+
 /// A share rounded to 4 decimals, null when there is nothing to divide.
 pub fn share(part: u64, whole: u64) -> Option<f64> {
+    signed_share(part as i64, whole as i64)
+}
+
+/// [`share`] of amounts that may be negative (net avoidable spend); null
+/// unless the whole is positive.
+pub fn signed_share(part: i64, whole: i64) -> Option<f64> {
     (whole > 0).then(|| (part as f64 / whole as f64 * 10_000.0).round() / 10_000.0)
 }
 

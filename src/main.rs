@@ -135,7 +135,7 @@ fn run_and_tell(settings: &Settings, quiet: bool, allow_rejected: bool) -> Resul
         }
     }
     if !quiet {
-        eprintln!("wrote {}", settings.out_dir.display());
+        eprintln!("wrote {}", settings.output.out_dir.display());
     }
     let breached: Vec<_> = outcome.checks.iter().filter(|c| c.breached).collect();
     for check in &breached {
@@ -206,7 +206,7 @@ fn demo(args: DemoArgs) -> Result<u8> {
         &args.lang,
     ])?;
     let mut settings = Settings::new(run.request(vec![log.clone()], Some(args.out.clone())))?;
-    settings.read.label = Some(DEMO_LOG.into());
+    settings.input.read.label = Some(DEMO_LOG.into());
     let code = run_and_tell(&settings, false, false);
     let kept = args.out.join(DEMO_LOG);
     let moved = match &code {

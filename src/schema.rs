@@ -95,15 +95,6 @@ pub const EXTENDS_WINDOW: &str = "extends_window";
 /// Derived by `classify`.
 pub const CLASS: &str = "class";
 
-/// Template categories after normalisation (§2, §8.3).
-pub const CATEGORIES: [&str; 5] = [
-    "marketing",
-    "utility",
-    "authentication",
-    "authentication_international",
-    "unknown",
-];
-
 /// The five classes of an outbound message (§4), in report order.
 pub const CLASSES: [&str; 5] = [
     "freeform_in_window",

@@ -22,6 +22,7 @@
 
 use polars::prelude::*;
 
+use crate::frames::ffill;
 use crate::schema::*;
 
 /// Which messages open or refresh a window (§1, §3).
@@ -79,7 +80,6 @@ pub fn reconstruct(messages: LazyFrame, rule: WindowRule) -> LazyFrame {
             ],
             SortMultipleOptions::default(),
         );
-    let ffill = |e: Expr| e.fill_null_with_strategy(FillNullStrategy::Forward(None));
     let pair_change = col(PAIR_KEY).neq_missing(col(PAIR_KEY).shift(lit(1)));
     sorted
         .with_columns([
@@ -169,7 +169,6 @@ pub fn reconstruct(messages: LazyFrame, rule: WindowRule) -> LazyFrame {
 /// from its first row; its last in-window row holds the total, which a
 /// forward fill carries to the messages after it.
 fn last_window_columns() -> Vec<Expr> {
-    let ffill = |e: Expr| e.fill_null_with_strategy(FillNullStrategy::Forward(None));
     let same_pair = ffill(
         when(col(IN_WINDOW))
             .then(col(PAIR_ID))

@@ -179,39 +179,60 @@ impl Period {
     }
 }
 
-/// Validated settings of one run.
+/// Validated settings of one run, by concern; complete once built
+/// ([`Settings::new`]), never amended.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    pub inputs: Vec<PathBuf>,
-    pub out_dir: PathBuf,
-    pub period: Period,
-    pub report_tz: Tz,
-    pub input_tz: Tz,
-    pub rule: WindowRule,
-    pub pricing: PricingParams,
-    pub cards: Vec<CardFile>,
-    pub markets: Option<PathBuf>,
-    pub compare_regime: Option<Regime>,
-    pub locale: Locale,
-    pub show_contacts: bool,
-    /// How inputs are read: time zone, mapping, webhook format, send logs.
+    pub input: InputSettings,
+    pub rules: RuleSettings,
+    pub output: OutputSettings,
+}
+
+/// What is read, and how.
+#[derive(Debug, Clone)]
+pub struct InputSettings {
+    pub files: Vec<PathBuf>,
+    /// Time zone of timestamps without an offset, mapping, webhook format,
+    /// send logs.
     pub read: ReadOptions,
     /// `--meta-analytics`: Meta's own volume and cost to reconcile against.
     pub meta_analytics: Option<PathBuf>,
-    /// Limits that fail a scheduled run (exit 3).
-    pub thresholds: Thresholds,
-    /// `--queries DIR` (None: ./queries when it exists, else built in).
-    pub queries: Option<PathBuf>,
     /// `--now` when given (µs): later timestamps are rejected. Without it
     /// nothing is "in the future": the job never reads the clock to judge
     /// data, so a rerun gives the same answer.
     pub latest_us: Option<i64>,
-    /// `--hash-contacts`: the salt contacts are hashed with.
-    pub contact_salt: Option<String>,
+    /// `--partition-rows` (0: one part whatever the size).
+    pub partition_rows: u64,
+}
+
+/// How windows are rebuilt and messages priced.
+#[derive(Debug, Clone)]
+pub struct RuleSettings {
+    pub window: WindowRule,
+    pub pricing: PricingParams,
+    pub cards: Vec<CardFile>,
+    pub markets: Option<PathBuf>,
+    /// `--compare-regime`: price everything a second time under this one.
+    pub compare_regime: Option<Regime>,
+}
+
+/// What is reported, and where.
+#[derive(Debug, Clone)]
+pub struct OutputSettings {
+    pub out_dir: PathBuf,
+    /// Which outbound messages the report covers.
+    pub period: Period,
+    pub report_tz: Tz,
+    pub locale: Locale,
+    pub show_contacts: bool,
+    /// Limits that fail a scheduled run (exit 3).
+    pub thresholds: Thresholds,
+    /// `--queries DIR` (None: ./queries when it exists, else built in).
+    pub queries: Option<PathBuf>,
     /// `--row-tables`: sends and windows as CSV, Parquet or both.
     pub row_tables: RowTables,
-    /// `--partition-rows` (`partition`; 0: one pass whatever the size).
-    pub partition_rows: u64,
+    /// `--hash-contacts`: the salt contacts are hashed with.
+    pub contact_salt: Option<String>,
 }
 
 impl Settings {
@@ -236,26 +257,31 @@ impl Settings {
             .collect::<Result<Vec<_>>>()?;
         let outputs = &request.outputs;
         Ok(Settings {
-            out_dir,
-            period,
-            report_tz,
-            input_tz,
-            rule: request.rule,
-            pricing: pricing_params(pricing)?,
-            cards,
-            markets: pricing.markets.clone(),
-            compare_regime: pricing.compare_regime,
-            latest_us,
-            contact_salt: contact_salt(outputs)?,
-            locale: Locale::load(&request.lang)?,
-            show_contacts: request.show_contacts,
-            read: read_options(&request.sources, input_tz)?,
-            meta_analytics: meta_analytics(&request.sources)?,
-            thresholds: Thresholds::resolve(&outputs.thresholds)?,
-            queries: queries_dir(outputs)?,
-            row_tables: outputs.row_tables,
-            partition_rows: request.partition_rows,
-            inputs: request.inputs,
+            rules: RuleSettings {
+                window: request.rule,
+                pricing: pricing_params(pricing)?,
+                cards,
+                markets: pricing.markets.clone(),
+                compare_regime: pricing.compare_regime,
+            },
+            output: OutputSettings {
+                out_dir,
+                period,
+                report_tz,
+                locale: Locale::load(&request.lang)?,
+                show_contacts: request.show_contacts,
+                thresholds: Thresholds::resolve(&outputs.thresholds)?,
+                queries: queries_dir(outputs)?,
+                row_tables: outputs.row_tables,
+                contact_salt: contact_salt(outputs)?,
+            },
+            input: InputSettings {
+                read: read_options(&request.sources, input_tz)?,
+                meta_analytics: meta_analytics(&request.sources)?,
+                latest_us,
+                partition_rows: request.partition_rows,
+                files: request.inputs,
+            },
         })
     }
 }

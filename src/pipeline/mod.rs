@@ -80,8 +80,8 @@ pub fn analyse(settings: &Settings, stage: &mut dyn FnMut(&str)) -> Result<Analy
     stage("checking rate cards");
     let book = load_rates(settings)?;
     let checks = normalize::Checks {
-        input_tz: settings.input_tz.name(),
-        latest_us: settings.latest_us,
+        input_tz: settings.input.read.input_tz.as_str(),
+        latest_us: settings.input.latest_us,
     };
     let source = Source::open(settings, checks, stage)?;
     let parts = source.parts();
@@ -116,9 +116,9 @@ pub fn analyse(settings: &Settings, stage: &mut dyn FnMut(&str)) -> Result<Analy
     analysis.warnings.extend(rate_warnings(
         &book,
         &analysis.messages,
-        settings.markets.as_deref(),
+        settings.rules.markets.as_deref(),
     )?);
-    if let Some(salt) = &settings.contact_salt {
+    if let Some(salt) = &settings.output.contact_salt {
         hash_contacts(&mut analysis, salt)?;
     }
     Ok(analysis)
@@ -126,7 +126,7 @@ pub fn analyse(settings: &Settings, stage: &mut dyn FnMut(&str)) -> Result<Analy
 
 /// The rate cards and markets map of a run.
 pub fn load_rates(settings: &Settings) -> Result<RateBook> {
-    RateBook::load(&settings.cards, settings.markets.as_deref())
+    RateBook::load(&settings.rules.cards, settings.rules.markets.as_deref())
 }
 
 /// The stages every part goes through, and what they keep of each part
@@ -164,11 +164,11 @@ impl<'a> Chain<'a> {
         Chain {
             settings,
             book,
-            priced: settle::Priced::new(writer("messages"), settings.pricing.clone()),
-            compared: settings.compare_regime.map(|regime| {
+            priced: settle::Priced::new(writer("messages"), settings.rules.pricing.clone()),
+            compared: settings.rules.compare_regime.map(|regime| {
                 let params = pricing::PricingParams {
                     regime: Some(regime),
-                    ..settings.pricing.clone()
+                    ..settings.rules.pricing.clone()
                 };
                 settle::Priced::new(writer("compared"), params)
             }),
@@ -187,11 +187,12 @@ impl<'a> Chain<'a> {
         self.rejected
             .push(crate::frames::detached(normalized.rejected)?);
         let before = lit(self.windows_before);
-        let reconstructed = windows::reconstruct(normalized.messages.lazy(), self.settings.rule)
-            .with_columns([
-                (col(WINDOW_ID) + before.clone()).alias(WINDOW_ID),
-                (col(LAST_WINDOW_ID) + before).alias(LAST_WINDOW_ID),
-            ]);
+        let reconstructed =
+            windows::reconstruct(normalized.messages.lazy(), self.settings.rules.window)
+                .with_columns([
+                    (col(WINDOW_ID) + before.clone()).alias(WINDOW_ID),
+                    (col(LAST_WINDOW_ID) + before).alias(LAST_WINDOW_ID),
+                ]);
         let classified = classify::classify(reconstructed).collect()?;
         let part_windows = windows::windows_table(classified.clone().lazy()).collect()?;
         self.windows_before += part_windows.height() as i64;
@@ -245,11 +246,11 @@ fn sum_by_file(counts: Vec<(u32, u64)>) -> Vec<(u32, u64)> {
 }
 
 fn meta_analytics(settings: &Settings) -> Result<Option<(String, DataFrame)>> {
-    let Some(path) = &settings.meta_analytics else {
+    let Some(path) = &settings.input.meta_analytics else {
         return Ok(None);
     };
-    let period = (settings.period.from_us, settings.period.to_us);
-    let points = ingest::analytics::read(path, settings.pricing.billing_tz, period)?;
+    let period = (settings.output.period.from_us, settings.output.period.to_us);
+    let points = ingest::analytics::read(path, settings.rules.pricing.billing_tz, period)?;
     Ok(Some((path.display().to_string(), points)))
 }
 

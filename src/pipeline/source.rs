@@ -83,11 +83,11 @@ impl Source {
             return Ok(Source::Cut(cut(plan, settings, checks, stage)?));
         }
         stage("reading inputs");
-        let mut ingested = ingest::read_inputs(&settings.inputs, &settings.read)?;
+        let mut ingested = ingest::read_inputs(&settings.input.files, &settings.input.read)?;
         if ingested.frame.height() == 0 {
             return Err(no_rows_error(&ingested));
         }
-        if let Some(label) = &settings.read.label {
+        if let Some(label) = &settings.input.read.label {
             ingested = ingested.renamed_single_input(label)?;
         }
         Ok(Source::Whole(ingested))
@@ -167,10 +167,11 @@ struct Plan {
 /// off (`--partition-rows 0`), the input is small enough, or it is not all
 /// Parquet message logs.
 fn plan(settings: &Settings) -> Result<Option<Plan>> {
-    if settings.partition_rows == 0 {
+    if settings.input.partition_rows == 0 {
         return Ok(None);
     }
-    let Some((files, warnings)) = ingest::sliceable_inputs(&settings.inputs, &settings.read)?
+    let Some((files, warnings)) =
+        ingest::sliceable_inputs(&settings.input.files, &settings.input.read)?
     else {
         return Ok(None);
     };
@@ -181,7 +182,7 @@ fn plan(settings: &Settings) -> Result<Option<Plan>> {
         rows.push(groups.iter().sum::<usize>() as u64);
         slices.push(slices_of(&groups));
     }
-    if rows.iter().sum::<u64>() <= settings.partition_rows {
+    if rows.iter().sum::<u64>() <= settings.input.partition_rows {
         return Ok(None);
     }
     Ok(Some(Plan {
@@ -202,7 +203,7 @@ fn cut(
     let total: u64 = plan.rows.iter().sum();
     stage(&format!("counting the pairs of {total} rows"));
     let bounds = pair_bounds(&plan, settings)?;
-    let dir = WorkDir::create(&settings.out_dir)?;
+    let dir = WorkDir::create(&settings.output.out_dir)?;
     stage(&format!(
         "cutting {total} rows into {} parts",
         bounds.len() + 1
@@ -213,7 +214,7 @@ fn cut(
         .files
         .iter()
         .zip(&plan.rows)
-        .map(|(file, &rows)| ingest::message_file_read(file, rows, &settings.read))
+        .map(|(file, &rows)| ingest::message_file_read(file, rows, &settings.input.read))
         .collect();
     Ok(Cut {
         paths,
@@ -300,7 +301,7 @@ fn pair_bounds(plan: &Plan, settings: &Settings) -> Result<Vec<Pair>> {
         for &slice in slices {
             // Raw pairs are counted first: normalising is then done once
             // per distinct raw pair, not per row.
-            let numbers = ingest::read_numbers(file, &settings.read, slice)?
+            let numbers = ingest::read_numbers(file, &settings.input.read, slice)?
                 .lazy()
                 .group_by([col(BUSINESS_NUMBER), col(CONTACT)])
                 .agg([len().cast(DataType::UInt64).alias("rows")])
@@ -310,7 +311,7 @@ fn pair_bounds(plan: &Plan, settings: &Settings) -> Result<Vec<Pair>> {
             counts.push(frames::detached(pairs)?.lazy());
         }
     }
-    let limit = settings.partition_rows;
+    let limit = settings.input.partition_rows;
     let pairs = concat(counts, UnionArgs::default())?
         .group_by([col(BUSINESS_NUMBER), col(CONTACT)])
         .agg([col("rows").sum()])
@@ -382,7 +383,7 @@ fn split(
     let mut ids = Vec::new();
     for (index, (file, slices)) in plan.files.iter().zip(&plan.slices).enumerate() {
         for &slice in slices {
-            let mut raw = ingest::read_slice(file, index as u32, &settings.read, slice)?;
+            let mut raw = ingest::read_slice(file, index as u32, &settings.input.read, slice)?;
             let part = parts_of(&raw, bounds)?;
             raw.with_column(part)?;
             let mut raw = raw

@@ -174,23 +174,6 @@ impl RateBook {
         }
     }
 
-    /// Every (market, category, rate) in the book, for tests and reports.
-    pub fn all_rates(&self) -> impl Iterator<Item = (&str, &'static str, &Rate)> {
-        self.rates.iter().flat_map(|((market, category), rates)| {
-            let name = self
-                .market_names
-                .get(market)
-                .map(String::as_str)
-                .unwrap_or(market.as_str());
-            rates.iter().map(move |r| (name, *category, r))
-        })
-    }
-
-    /// Every market a card prices.
-    pub fn priced_markets(&self) -> Vec<String> {
-        self.market_names.values().cloned().collect()
-    }
-
     fn insert(&mut self, market: &str, category: &'static str, rate: Rate) -> Result<()> {
         let key = market_key(market);
         self.market_names

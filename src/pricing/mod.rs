@@ -20,6 +20,7 @@ use chrono_tz::Tz;
 use polars::prelude::*;
 
 use crate::bad_input;
+use crate::frames::ffill;
 use crate::schema::*;
 use crate::windows::{ANSWERS, PAIR_ID, TS_US};
 use card::RateBook;
@@ -127,7 +128,6 @@ pub fn price(messages: DataFrame, book: &RateBook, params: &PricingParams) -> Re
 /// later answered entry point restarts the 72 h. Same technique as
 /// `windows`: running sums and forward fills checked against the pair.
 fn with_free_entry_points(messages: LazyFrame) -> LazyFrame {
-    let ffill = |e: Expr| e.fill_null_with_strategy(FillNullStrategy::Forward(None));
     let null_i64 = || lit(NULL).cast(DataType::Int64);
     let running_answers = col(ANSWERS).cast(DataType::Int64).cum_sum(false);
     let entry = col(HAS_ENTRY_POINT).and(col(IN_WINDOW));
@@ -291,7 +291,6 @@ fn is_service() -> Expr {
 /// (`business`: its key or its text, which sort alike) and billing month,
 /// in (timestamp, message_id) order.
 fn first_in_tier(rows: LazyFrame, business: &str, free_tier: u64) -> LazyFrame {
-    let ffill = |e: Expr| e.fill_null_with_strategy(FillNullStrategy::Forward(None));
     let group_change = col(business)
         .neq_missing(col(business).shift(lit(1)))
         .or(col(BILLING_MONTH).neq_missing(col(BILLING_MONTH).shift(lit(1))));

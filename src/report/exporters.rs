@@ -62,8 +62,8 @@ impl Exporter for HtmlReport {
             charts: run.charts,
             views: run.views,
             reconciliation: run.tables.reconciliation.as_ref(),
-            locale: &run.settings.locale,
-            show_contacts: run.settings.show_contacts,
+            locale: &run.settings.output.locale,
+            show_contacts: run.settings.output.show_contacts,
             sections: run.shown_sections,
         };
         out.write("report.html", html::render(&page)?.as_bytes())
@@ -80,7 +80,7 @@ impl Exporter for RowTables {
     }
 
     fn write(&self, run: &Run, out: &Staging) -> Result<()> {
-        let (formats, t) = (run.settings.row_tables, run.tables);
+        let (formats, t) = (run.settings.output.row_tables, run.tables);
         if formats.csv() {
             out.write_with("sends.csv", |w| tables::write_sends_csv(&t.sends_full, w))?;
             out.write_with("windows.csv", |w| tables::write_windows_csv(&t.windows, w))?;

@@ -91,13 +91,6 @@ impl Figures {
     }
 }
 
-fn report_tz(settings: &Settings) -> TimeZone {
-    TimeZone::opt_try_new(Some(settings.report_tz.name()))
-        .ok()
-        .flatten()
-        .unwrap_or(TimeZone::UTC)
-}
-
 /// Charts count by local week, weekday and hour, found per quarter hour
 /// (`tables::quarter_of`): the rows are first counted by that integer key,
 /// and only the few thousand quarter hours are placed in the report time
@@ -127,9 +120,9 @@ fn by_week(
 fn period_days(settings: &Settings) -> (Option<NaiveDate>, Option<NaiveDate>) {
     let local_day = |us: i64| {
         chrono::DateTime::from_timestamp_micros(us)
-            .map(|t| t.with_timezone(&settings.report_tz).date_naive())
+            .map(|t| t.with_timezone(&settings.output.report_tz).date_naive())
     };
-    let period = &settings.period;
+    let period = &settings.output.period;
     (
         period.from_us.and_then(local_day),
         // `to_us` is the first instant after the period.
@@ -140,7 +133,7 @@ fn period_days(settings: &Settings) -> (Option<NaiveDate>, Option<NaiveDate>) {
 /// Monday of the week, in the report time zone.
 fn week_of(ts: Expr, settings: &Settings) -> Expr {
     ts.dt()
-        .convert_time_zone(report_tz(settings))
+        .convert_time_zone(super::tables::report_zone(settings))
         .dt()
         .truncate(lit("1w"))
         .dt()
@@ -317,7 +310,9 @@ fn windows_by_week(windows: &impl Table, settings: &Settings) -> Result<Vec<Week
 }
 
 fn inbound_heat(messages: &impl Table, settings: &Settings) -> Result<[[u64; 24]; 7]> {
-    let local = quarter_start().dt().convert_time_zone(report_tz(settings));
+    let local = quarter_start()
+        .dt()
+        .convert_time_zone(super::tables::report_zone(settings));
     let frame = messages
         .scan()
         .filter(col(IS_INBOUND).and(super::tables::in_period(col(TS_US), settings)))

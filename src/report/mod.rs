@@ -53,29 +53,32 @@ pub struct Run<'a> {
     pub figures: &'a figures::Figures,
 }
 
-/// Writes every output of one run into `settings.out_dir`; returns the
+/// Writes every output of one run into `settings.output.out_dir`; returns the
 /// thresholds checked (breached ones fail the run after it is written).
 pub fn write_run(
     analysis: &Analysis,
     settings: &Settings,
     stage: &mut dyn FnMut(&str),
 ) -> Result<Vec<thresholds::Check>> {
-    let staging = publish::Staging::create(&settings.out_dir)?;
+    let staging = publish::Staging::create(&settings.output.out_dir)?;
     stage("building the tables");
     let tables = Tables::build(analysis, settings)?.reconciled(analysis, settings)?;
     stage("running the SQL sections");
-    let queries = sections::load(settings.queries.as_deref())?;
+    let queries = sections::load(settings.output.queries.as_deref())?;
     let sections = sections::run_all(&queries, analysis, &tables)?;
     let shown_sections: Vec<sections::Section> = sections
         .iter()
-        .map(|s| s.for_display(settings.show_contacts))
+        .map(|s| s.for_display(settings.output.show_contacts))
         .collect::<Result<_>>()?;
     stage("summing up");
     let mut summary = Summary::build(analysis, settings, &tables)?;
-    summary.thresholds =
-        thresholds::evaluate(&settings.thresholds, &summary.spend, &summary.windows);
+    summary.thresholds = thresholds::evaluate(
+        &settings.output.thresholds,
+        &summary.spend,
+        &summary.windows,
+    );
     let previous = previous_month_summary(analysis, settings)?;
-    let views = Views::compute(&tables, settings.report_tz.name())?;
+    let views = Views::compute(&tables, settings.output.report_tz.name())?;
     stage("drawing the charts");
     let figures = figures::Figures::compute(&tables, &analysis.messages, settings)?;
     let charts = charts::CHARTS
@@ -105,13 +108,15 @@ pub fn write_run(
 /// The previous month's summary, when the period is one month and the
 /// input has outbound messages in the month before it.
 fn previous_month_summary(analysis: &Analysis, settings: &Settings) -> Result<Option<Summary>> {
-    let Some(period) = settings.period.previous_month(settings.report_tz) else {
+    let Some(period) = settings
+        .output
+        .period
+        .previous_month(settings.output.report_tz)
+    else {
         return Ok(None);
     };
-    let previous = Settings {
-        period,
-        ..settings.clone()
-    };
+    let mut previous = settings.clone();
+    previous.output.period = period;
     let tables = Tables::build(analysis, &previous)?;
     if tables.sends_full.height() == 0 {
         return Ok(None);

@@ -16,7 +16,7 @@ use serde::{Serialize, Serializer};
 use super::tables::Tables;
 use super::thresholds::Check;
 use crate::config::Settings;
-use crate::frames::share;
+use crate::frames::{share, signed_share};
 use crate::reconcile::ReconciliationSummary;
 use crate::rows::{counts_where, Streamed, Table};
 use crate::schema::*;
@@ -250,7 +250,7 @@ impl DataQuality {
 }
 
 impl Summary {
-    /// The figures of one period (`settings.period`) of an analysis.
+    /// The figures of one period (`settings.output.period`) of an analysis.
     pub fn build(analysis: &Analysis, settings: &Settings, tables: &Tables) -> Result<Self> {
         let sum = |pick: fn(&FileAccount) -> u64| analysis.files.iter().map(pick).sum::<u64>();
         let (read, processed, rejected, duplicates, merged) = (
@@ -260,7 +260,7 @@ impl Summary {
             sum(|f| f.duplicates),
             sum(|f| f.merged),
         );
-        let pricing = &settings.pricing;
+        let pricing = &settings.rules.pricing;
         Ok(Summary {
             schema_version: SCHEMA_VERSION,
             tool: Tool {
@@ -268,14 +268,14 @@ impl Summary {
                 version: env!("CARGO_PKG_VERSION"),
             },
             period: PeriodSummary {
-                label: settings.period.label.clone(),
-                from: settings.period.from_us.map(micros_text),
-                to_exclusive: settings.period.to_us.map(micros_text),
+                label: settings.output.period.label.clone(),
+                from: settings.output.period.from_us.map(micros_text),
+                to_exclusive: settings.output.period.to_us.map(micros_text),
             },
             options: RunOptions {
-                rule: settings.rule.name(),
-                tz: settings.report_tz.name().to_string(),
-                input_tz: settings.input_tz.name().to_string(),
+                rule: settings.rules.window.name(),
+                tz: settings.output.report_tz.name().to_string(),
+                input_tz: settings.input.read.input_tz.as_str().to_string(),
             },
             rows: RowCounts {
                 read,
@@ -298,7 +298,7 @@ impl Summary {
                 regimes_used: regimes_used(&tables.sends_full)?,
             },
             spend: spend_by_currency(&tables.sends_full)?,
-            comparison: match (&tables.comparison, settings.compare_regime) {
+            comparison: match (&tables.comparison, settings.rules.compare_regime) {
                 (Some(frame), Some(regime)) => Some(Comparison {
                     regime: regime.name(),
                     what_if: true,
@@ -407,8 +407,8 @@ pub fn spend_by_currency(sends: &impl Table) -> Result<Spend> {
             total: Money(cost[i]),
             avoidable: Money(avoidable[i]),
             late_reply: Money(late[i]),
-            avoidable_share: ratio(avoidable[i], cost[i]),
-            late_reply_share: ratio(late[i], cost[i]),
+            avoidable_share: signed_share(avoidable[i], cost[i]),
+            late_reply_share: signed_share(late[i], cost[i]),
         })
         .collect();
     let rule = || col(crate::pricing::PRICING_RULE);
@@ -424,11 +424,6 @@ pub fn spend_by_currency(sends: &impl Table) -> Result<Spend> {
         unpriced_rows: unpriced[0],
         unpriced_regime_rows: unpriced[1],
     })
-}
-
-/// A share of money (nano-units may be negative: net avoidable spend).
-fn ratio(part: i64, whole: i64) -> Option<f64> {
-    (whole > 0).then(|| (part as f64 / whole as f64 * 10_000.0).round() / 10_000.0)
 }
 
 fn regimes_used(sends: &impl Table) -> Result<Vec<String>> {

@@ -59,7 +59,7 @@ pub(crate) fn period_sends(messages: &DataFrame, settings: &Settings) -> Result<
     let in_period = col(IS_INBOUND).not().and(in_period(col(TS_US), settings));
     let sends = frames::filtered(messages, in_period)?;
     let mut sends = sends.lazy().with_column(quarter_of(col(TS_US))).collect()?;
-    let zone = report_zone(settings)?;
+    let zone = report_zone(settings);
     frames::map_per_distinct(&mut sends, QUARTER_HOUR, "month", |quarter| {
         month_in(quarter_start(quarter), &zone)
     })?;
@@ -74,7 +74,7 @@ impl Tables {
     pub fn reconciled(mut self, analysis: &Analysis, settings: &Settings) -> Result<Self> {
         self.reconciliation = crate::reconcile::reconcile(
             &self.sends_full,
-            settings.pricing.is_what_if(),
+            settings.rules.pricing.is_what_if(),
             analysis
                 .meta_analytics
                 .as_ref()
@@ -108,18 +108,25 @@ pub(crate) fn quarter_start(quarter: Expr) -> Expr {
 /// `[from, to)` of the reporting period, on an Int64 µs column.
 pub fn in_period(ts_us: Expr, settings: &Settings) -> Expr {
     let from = settings
+        .output
         .period
         .from_us
         .map_or(lit(true), |f| ts_us.clone().gt_eq(lit(f)));
     let to = settings
+        .output
         .period
         .to_us
         .map_or(lit(true), |t| ts_us.lt(lit(t)));
     from.and(to)
 }
 
-fn report_zone(settings: &Settings) -> Result<TimeZone> {
-    Ok(TimeZone::opt_try_new(Some(settings.report_tz.name()))?.unwrap_or(TimeZone::UTC))
+/// The report time zone (`--tz`) as polars names it (a name `config`
+/// already checked).
+pub(crate) fn report_zone(settings: &Settings) -> TimeZone {
+    TimeZone::opt_try_new(Some(settings.output.report_tz.name()))
+        .ok()
+        .flatten()
+        .unwrap_or(TimeZone::UTC)
 }
 
 /// The month of an instant in the report time zone (§8.12), as the Date
