@@ -224,69 +224,42 @@ fn agreement(what_if: bool) -> Vec<Expr> {
     let model_differs = lower(PRICING_MODEL)
         .is_not_null()
         .and(lower(PRICING_MODEL).neq(lit("pmp")));
-    let part = |differs: Expr, text: Expr| {
-        when(differs.fill_null(false))
-            .then(text)
-            .otherwise(lit(NULL).cast(DataType::String))
-    };
-    let detail = concat_str(
-        [
-            part(
-                type_differs.clone(),
-                concat_str(
-                    [
-                        lit("type: ours "),
-                        expected.clone(),
-                        lit(", Meta "),
-                        meta_type,
-                    ],
-                    "",
-                    false,
-                ),
-            ),
-            part(
-                category_differs.clone(),
-                concat_str(
-                    [
-                        lit("category: ours "),
-                        our_category().fill_null(lit("unknown")),
-                        lit(", Meta "),
-                        col(PRICING_CATEGORY),
-                    ],
-                    "",
-                    false,
-                ),
-            ),
-            part(
-                billable_differs.clone(),
-                concat_str(
-                    [
-                        lit("billable: ours "),
-                        expected_billable,
-                        lit(", Meta "),
-                        col(BILLABLE),
-                    ],
-                    "",
-                    false,
-                ),
-            ),
-            part(
-                model_differs.clone(),
-                concat_str(
-                    [
-                        lit("model: ours "),
-                        col(REGIME),
-                        lit(", Meta "),
-                        col(PRICING_MODEL),
-                    ],
-                    "",
-                    false,
-                ),
-            ),
-        ],
-        "; ",
-        true,
-    );
+    // Each check that differs says what we and Meta have.
+    let checks = [
+        (type_differs.clone(), "type", expected.clone(), meta_type),
+        (
+            category_differs.clone(),
+            "category",
+            our_category().fill_null(lit("unknown")),
+            col(PRICING_CATEGORY),
+        ),
+        (
+            billable_differs.clone(),
+            "billable",
+            expected_billable,
+            col(BILLABLE),
+        ),
+        (
+            model_differs.clone(),
+            "model",
+            col(REGIME),
+            col(PRICING_MODEL),
+        ),
+    ];
+    let parts: Vec<Expr> = checks
+        .into_iter()
+        .map(|(differs, what, ours, meta)| {
+            let text = concat_str(
+                [lit(format!("{what}: ours ")), ours, lit(", Meta "), meta],
+                "",
+                false,
+            );
+            when(differs.fill_null(false))
+                .then(text)
+                .otherwise(lit(NULL).cast(DataType::String))
+        })
+        .collect();
+    let detail = concat_str(parts, "; ", true);
     let agrees = type_differs
         .or(category_differs)
         .or(billable_differs)

@@ -65,11 +65,27 @@ pub fn reconstruct(messages: LazyFrame, rule: WindowRule) -> LazyFrame {
         WindowRule::CustomerOnly => col(IS_INBOUND),
         WindowRule::AnyMessage => col(IS_INBOUND).or(col(FAILED).not()),
     };
+    let segmented = with_segments(sorted_by_pair(messages), extends);
+    with_window_ids(segmented)
+        .with_columns(last_window_columns())
+        .drop(cols([
+            "ext_pair",
+            "ext_ts",
+            "segment",
+            "inbound_segment",
+            PAIR_KEY,
+        ]))
+}
+
+/// The messages in §3's order (pair, time, inbound first, id), with the
+/// instant as µs and a `pair_id` counting pairs in that order.
+fn sorted_by_pair(messages: LazyFrame) -> LazyFrame {
     // Both keys in one integer: the sort then orders pairs by comparing
     // one value in place, and only rows of the same pair look further.
     let pair_key = (col(BUSINESS_KEY).cast(DataType::UInt64) * lit(1u64 << 32))
         + col(CONTACT_KEY).cast(DataType::UInt64);
-    let sorted = messages
+    let pair_change = col(PAIR_KEY).neq_missing(col(PAIR_KEY).shift(lit(1)));
+    messages
         .with_column(pair_key.alias(PAIR_KEY))
         .sort_by_exprs(
             [
@@ -79,30 +95,28 @@ pub fn reconstruct(messages: LazyFrame, rule: WindowRule) -> LazyFrame {
                 col(MESSAGE_ID),
             ],
             SortMultipleOptions::default(),
-        );
-    let pair_change = col(PAIR_KEY).neq_missing(col(PAIR_KEY).shift(lit(1)));
-    sorted
+        )
         .with_columns([
             col(TS).cast(DataType::Int64).alias(TS_US),
             pair_change
                 .cast(DataType::Int64)
                 .cum_sum(false)
                 .alias(PAIR_ID),
-            extends.alias(EXTENDS_WINDOW),
         ])
+}
+
+/// A `segment` number that grows at every message that extends a window
+/// (`extends`) after more than 24 h without one in its pair, and `in_window`:
+/// the message falls within 24 h of its pair's latest extending message,
+/// in a segment some inbound message opened.
+fn with_segments(sorted: LazyFrame, extends: Expr) -> LazyFrame {
+    let latest_extending =
+        |value: Expr| ffill(when(col(EXTENDS_WINDOW)).then(value).otherwise(null_i64()));
+    sorted
+        .with_column(extends.alias(EXTENDS_WINDOW))
         .with_columns([
-            ffill(
-                when(col(EXTENDS_WINDOW))
-                    .then(col(PAIR_ID))
-                    .otherwise(null_i64()),
-            )
-            .alias("ext_pair"),
-            ffill(
-                when(col(EXTENDS_WINDOW))
-                    .then(col(TS_US))
-                    .otherwise(null_i64()),
-            )
-            .alias("ext_ts"),
+            latest_extending(col(PAIR_ID)).alias("ext_pair"),
+            latest_extending(col(TS_US)).alias("ext_ts"),
         ])
         .with_column(
             col(EXTENDS_WINDOW)
@@ -134,6 +148,13 @@ pub fn reconstruct(messages: LazyFrame, rule: WindowRule) -> LazyFrame {
                 .fill_null(false)
                 .alias(IN_WINDOW),
         )
+}
+
+/// `window_start` (the first message of each window), `window_id`
+/// (numbered in sort order) and `answers_window` (§3: a delivered
+/// outbound message in a window).
+fn with_window_ids(segmented: LazyFrame) -> LazyFrame {
+    segmented
         .with_column(
             col(IN_WINDOW)
                 .and(
@@ -154,14 +175,6 @@ pub fn reconstruct(messages: LazyFrame, rule: WindowRule) -> LazyFrame {
                 .and(col(FAILED).not())
                 .alias(ANSWERS),
         ])
-        .with_columns(last_window_columns())
-        .drop(cols([
-            "ext_pair",
-            "ext_ts",
-            "segment",
-            "inbound_segment",
-            PAIR_KEY,
-        ]))
 }
 
 /// `last_window_id` and `last_window_answered` (§4's "the pair's most recent

@@ -145,77 +145,31 @@ const SEND_LOG_REQUIRED: [&str; 1] = [schema::MESSAGE_ID];
 /// statuses are folded over all webhook files, then completed from the
 /// send logs.
 pub fn read_inputs(inputs: &[PathBuf], options: &ReadOptions) -> Result<Ingested> {
-    let (mut files, mut warnings) = expand_inputs(inputs, options.format)?;
-    if files.is_empty() {
-        return Err(bad_input!(
-            "no message log found in {}; give CSV, Parquet or NDJSON files",
-            display_paths(inputs)
-        ));
-    }
-    let message_files = files.len();
-    let (send_files, send_warnings) = expand_inputs(&options.send_logs, FormatChoice::Canonical)?;
-    warnings.extend(send_warnings);
-    files.extend(send_files);
-    let mut frames: Vec<Option<DataFrame>> = Vec::with_capacity(files.len());
-    let mut webhooks = Vec::new();
-    for (index, file) in files.iter().enumerate() {
-        let name = file.path.display().to_string();
-        let role = if index < message_files {
-            Role::Messages
-        } else {
-            Role::SendLog
-        };
-        if file.format == Format::Webhook {
-            webhooks.push((index, webhook::parse(open_text(file, &name)?, &name)?));
-            frames.push(None);
-            continue;
-        }
-        let spec = match role {
-            Role::Messages => ReadSpec {
-                mapping: &options.mapping,
-                required: &schema::REQUIRED_COLUMNS,
-                timestamp_text: false,
-            },
-            Role::SendLog => ReadSpec {
-                mapping: &Mapping::identity(),
-                required: &SEND_LOG_REQUIRED,
-                timestamp_text: true,
-            },
-        };
-        frames.push(Some(read_file(file, &name, &options.input_tz, &spec)?));
-    }
-    let mut stats_of = vec![None; files.len()];
-    let (indexes, parsed): (Vec<usize>, Vec<_>) = webhooks.into_iter().unzip();
-    for (index, (frame, stats)) in indexes.into_iter().zip(webhook::fold(parsed)?) {
-        warnings.extend(skipped_warning(&files[index].path, &stats));
-        frames[index] = Some(frame);
-        stats_of[index] = Some(stats);
-    }
+    let (files, message_files, mut warnings) = all_files(inputs, options)?;
+    let role_of = |index: usize| match index < message_files {
+        true => Role::Messages,
+        false => Role::SendLog,
+    };
+    let (frames, mut stats_of) = read_files(&files, &role_of, options, &mut warnings)?;
     let mut reads = Vec::with_capacity(files.len());
-    let mut messages = Vec::new();
-    let mut sends = Vec::new();
+    let (mut messages, mut sends) = (Vec::new(), Vec::new());
     for (index, (file, frame)) in files.iter().zip(frames).enumerate() {
         let name = file.path.display().to_string();
-        let frame = add_provenance(frame.expect("every file read"), &name, index as u32)?;
+        let frame = add_provenance(frame, &name, index as u32)?;
         if frame.height() == 0 && std::fs::metadata(&file.path).is_ok_and(|m| m.len() == 0) {
             warnings.push(format!(
                 "{name}: the file is empty (0 bytes); it has no rows"
             ));
         }
-        let role = if index < message_files {
-            Role::Messages
-        } else {
-            Role::SendLog
-        };
         reads.push(FileRead {
             path: name,
             format: file.format,
-            role,
+            role: role_of(index),
             rows: frame.height() as u64,
             merged: 0,
             webhook: stats_of[index].take(),
         });
-        match role {
+        match role_of(index) {
             Role::Messages => messages.push(frame),
             Role::SendLog => sends.push(frame),
         }
@@ -233,6 +187,67 @@ pub fn read_inputs(inputs: &[PathBuf], options: &ReadOptions) -> Result<Ingested
         files: reads,
         warnings,
     })
+}
+
+/// The message logs, then the send logs, of a run; how many of them are
+/// message logs; warnings about files skipped.
+fn all_files(
+    inputs: &[PathBuf],
+    options: &ReadOptions,
+) -> Result<(Vec<InputFile>, usize, Vec<String>)> {
+    let (mut files, mut warnings) = expand_inputs(inputs, options.format)?;
+    if files.is_empty() {
+        return Err(bad_input!(
+            "no message log found in {}; give CSV, Parquet or NDJSON files",
+            display_paths(inputs)
+        ));
+    }
+    let message_files = files.len();
+    let (send_files, send_warnings) = expand_inputs(&options.send_logs, FormatChoice::Canonical)?;
+    warnings.extend(send_warnings);
+    files.extend(send_files);
+    Ok((files, message_files, warnings))
+}
+
+/// Every file's rows, in order; webhook files are folded together (a
+/// message's notifications may be spread over them), with their counts.
+fn read_files(
+    files: &[InputFile],
+    role_of: &dyn Fn(usize) -> Role,
+    options: &ReadOptions,
+    warnings: &mut Vec<String>,
+) -> Result<(Vec<DataFrame>, Vec<Option<WebhookStats>>)> {
+    let mut frames: Vec<Option<DataFrame>> = Vec::with_capacity(files.len());
+    let mut webhooks = Vec::new();
+    for (index, file) in files.iter().enumerate() {
+        let name = file.path.display().to_string();
+        if file.format == Format::Webhook {
+            webhooks.push((index, webhook::parse(open_text(file, &name)?, &name)?));
+            frames.push(None);
+            continue;
+        }
+        let spec = match role_of(index) {
+            Role::Messages => message_spec(options),
+            Role::SendLog => ReadSpec {
+                mapping: &Mapping::identity(),
+                required: &SEND_LOG_REQUIRED,
+                timestamp_text: true,
+            },
+        };
+        frames.push(Some(read_file(file, &name, &options.input_tz, &spec)?));
+    }
+    let mut stats_of = vec![None; files.len()];
+    let (indexes, parsed): (Vec<usize>, Vec<_>) = webhooks.into_iter().unzip();
+    for (index, (frame, stats)) in indexes.into_iter().zip(webhook::fold(parsed)?) {
+        warnings.extend(skipped_warning(&files[index].path, &stats));
+        frames[index] = Some(frame);
+        stats_of[index] = Some(stats);
+    }
+    let frames = frames
+        .into_iter()
+        .map(|f| f.expect("every file read"))
+        .collect();
+    Ok((frames, stats_of))
 }
 
 /// The message logs of a run when a pair-partitioned run can read them in

@@ -21,7 +21,7 @@ use crate::config::Locale;
 use crate::pricing::money::nanos_text;
 use crate::pricing::CURRENCY;
 use crate::privacy::mask_contact;
-use crate::reconcile::Reconciliation;
+use crate::reconcile::{MetaPricing, Reconciliation, ReconciliationSummary};
 use crate::rows::Streamed;
 use crate::schema::*;
 
@@ -372,6 +372,26 @@ fn data_quality(page: &Page) -> Result<Markup> {
         .filter(|(_, n)| *n != 0)
         .map(|(k, n)| format!("{k}: {n}"))
         .collect();
+    Ok(html! {
+        h2 { (t.get("data_quality")) } (NL)
+        table { tbody {
+            (NL)
+            @for (key, value) in &rows { (key_row(t, key, value)) }
+            @if !flags.is_empty() { (key_row(t, "quality_flags", &flags.join(" · "))) }
+        } } (NL)
+        div dir="ltr" { (files_table(t, s)) }
+        @if !s.warnings.is_empty() {
+            h3 { (t.get("warnings")) }
+            ul {
+                (NL)
+                @for warning in &s.warnings { li { (warning) } (NL) }
+            } (NL)
+        }
+    })
+}
+
+/// Each input file's row accounting.
+fn files_table(t: &Locale, s: &Summary) -> Markup {
     let files: Vec<Vec<String>> = s
         .files
         .iter()
@@ -394,22 +414,7 @@ fn data_quality(page: &Page) -> Result<Markup> {
         "rejected",
         "duplicates",
     ];
-    Ok(html! {
-        h2 { (t.get("data_quality")) } (NL)
-        table { tbody {
-            (NL)
-            @for (key, value) in &rows { (key_row(t, key, value)) }
-            @if !flags.is_empty() { (key_row(t, "quality_flags", &flags.join(" · "))) }
-        } } (NL)
-        div dir="ltr" { (table(t, "data_quality", &headers, 2, &files)) }
-        @if !s.warnings.is_empty() {
-            h3 { (t.get("warnings")) }
-            ul {
-                (NL)
-                @for warning in &s.warnings { li { (warning) } (NL) }
-            } (NL)
-        }
-    })
+    table(t, "data_quality", &headers, 2, &files)
 }
 
 /// The SQL sections, each under the title of its file's first comment.
@@ -454,34 +459,6 @@ fn reconciliation(page: &Page) -> Result<Markup> {
     let t = page.locale;
     let re = &s.re_engagement_131047;
     let pricing = &s.pricing;
-    let agreement = match pricing.agreement_share {
-        Some(share) => format!(
-            "{:.1}% ({} / {})",
-            share * 100.0,
-            pricing.agreed,
-            pricing.compared
-        ),
-        None => "—".into(),
-    };
-    let rows = [
-        ("rec_131047_outside", re.outside_window.to_string()),
-        ("rec_131047_inside", re.inside_window.to_string()),
-        ("rec_with_pricing", pricing.with_meta_pricing.to_string()),
-        ("rec_agreement", agreement),
-    ];
-    let by_month: Vec<Vec<String>> = pricing
-        .by_month
-        .iter()
-        .map(|m| {
-            vec![
-                m.month.clone().unwrap_or_default(),
-                m.compared.to_string(),
-                m.agreed.to_string(),
-                m.agreement_share
-                    .map_or("—".into(), |s| format!("{:.1}%", s * 100.0)),
-            ]
-        })
-        .collect();
     let shown = rec
         .rows
         .clone()
@@ -516,18 +493,13 @@ fn reconciliation(page: &Page) -> Result<Markup> {
     let analytics_rows = rec.analytics.as_ref().map(text_rows).transpose()?;
     Ok(html! {
         h3 { (t.get("reconciliation")) } (NL)
-        table { tbody {
-            (NL)
-            @for (key, value) in &rows {
-                tr { th { (t.get(key)) } td { bdi dir="ltr" { (value) } } } (NL)
-            }
-        } } (NL)
+        (reconciliation_figures(t, s))
         @if re.inside_window > 0 {
             p { (t.get("rec_131047_explained")) } (NL)
         }
         div dir="ltr" {
             @if pricing.with_meta_pricing > 0 {
-                (table(t, "rec_by_month", &["month", "rec_compared", "rec_agreed", "rec_share"], 1, &by_month))
+                (table(t, "rec_by_month", &["month", "rec_compared", "rec_agreed", "rec_share"], 1, &agreement_by_month(pricing)))
             }
             (table(t, "rec_disagreements", &disagreements, usize::MAX, &text_rows(&shown)?))
             @if rec.rows.height() > RECONCILIATION_ROWS_SHOWN as usize {
@@ -541,6 +513,50 @@ fn reconciliation(page: &Page) -> Result<Markup> {
 }
 
 const RECONCILIATION_ROWS_SHOWN: u32 = 20;
+
+/// The 131047 check and the agreement with Meta's pricing flags.
+fn reconciliation_figures(t: &Locale, s: &ReconciliationSummary) -> Markup {
+    let (re, pricing) = (&s.re_engagement_131047, &s.pricing);
+    let agreement = match pricing.agreement_share {
+        Some(share) => format!(
+            "{:.1}% ({} / {})",
+            share * 100.0,
+            pricing.agreed,
+            pricing.compared
+        ),
+        None => "—".into(),
+    };
+    let rows = [
+        ("rec_131047_outside", re.outside_window.to_string()),
+        ("rec_131047_inside", re.inside_window.to_string()),
+        ("rec_with_pricing", pricing.with_meta_pricing.to_string()),
+        ("rec_agreement", agreement),
+    ];
+    html! {
+        table { tbody {
+            (NL)
+            @for (key, value) in &rows {
+                tr { th { (t.get(key)) } td { bdi dir="ltr" { (value) } } } (NL)
+            }
+        } } (NL)
+    }
+}
+
+fn agreement_by_month(pricing: &MetaPricing) -> Vec<Vec<String>> {
+    pricing
+        .by_month
+        .iter()
+        .map(|m| {
+            vec![
+                m.month.clone().unwrap_or_default(),
+                m.compared.to_string(),
+                m.agreed.to_string(),
+                m.agreement_share
+                    .map_or("—".into(), |s| format!("{:.1}%", s * 100.0)),
+            ]
+        })
+        .collect()
+}
 
 /// Only used to keep `CHARTS` and the locale keys in step (a test).
 pub fn chart_caption_keys() -> Vec<String> {

@@ -159,82 +159,78 @@ impl From<&str> for Cell {
 }
 
 fn summary_sheet(sheet: &mut Worksheet, s: &Summary, formats: &mut Formats) -> Result<()> {
-    let mut row = 0u32;
-    let bold = formats.header.clone();
-    let mut put =
-        |sheet: &mut Worksheet, label: &str, value: Cell, format: Option<&Format>| -> Result<()> {
-            sheet.write_string_with_format(row, 0, label, &bold)?;
-            match (value, format) {
-                (Cell::Number(n), Some(f)) => {
-                    sheet.write_number_with_format(row, 1, n, f)?;
-                }
-                (Cell::Number(n), None) => {
-                    sheet.write_number(row, 1, n)?;
-                }
-                (Cell::Text(text), _) => {
-                    sheet.write_string(row, 1, safe::cell(&text))?;
-                }
-                (Cell::Empty, _) => {}
+    for (row, (label, value, format)) in summary_rows(s, formats).into_iter().enumerate() {
+        let row = row as u32;
+        sheet.write_string_with_format(row, 0, &label, &formats.header)?;
+        match (value, format) {
+            (Cell::Number(n), Some(f)) => {
+                sheet.write_number_with_format(row, 1, n, &f)?;
             }
-            row += 1;
-            Ok(())
-        };
-    put(sheet, "Period", s.period.label.as_str().into(), None)?;
-    put(sheet, "Window rule", s.options.rule.into(), None)?;
-    put(
-        sheet,
-        "Report time zone",
-        s.options.tz.as_str().into(),
-        None,
-    )?;
+            (Cell::Number(n), None) => {
+                sheet.write_number(row, 1, n)?;
+            }
+            (Cell::Text(text), _) => {
+                sheet.write_string(row, 1, safe::cell(&text))?;
+            }
+            (Cell::Empty, _) => {}
+        }
+    }
+    sheet.autofit();
+    Ok(())
+}
+
+/// The Summary sheet's rows: label, value, number format.
+fn summary_rows(s: &Summary, formats: &mut Formats) -> Vec<(String, Cell, Option<Format>)> {
+    let text = |label: &str, value: &str| (label.to_string(), Cell::from(value), None);
     let what_if = s.pricing.what_if.to_string();
-    put(sheet, "What-if pricing", what_if.as_str().into(), None)?;
+    let mut rows = vec![
+        text("Period", &s.period.label),
+        text("Window rule", s.options.rule),
+        text("Report time zone", &s.options.tz),
+        text("What-if pricing", &what_if),
+    ];
     for spend in &s.spend.by_currency {
         let currency = &spend.currency;
         let money = formats.money(currency).clone();
-        let rows: [(&str, Cell, &Format); 5] = [
+        let share = formats.share.clone();
+        let figures: [(&str, Cell, &Format); 5] = [
             ("Total spend", spend.total.into(), &money),
             ("Avoidable spend", spend.avoidable.into(), &money),
             ("Late-reply spend", spend.late_reply.into(), &money),
-            (
-                "Avoidable share",
-                spend.avoidable_share.into(),
-                &formats.share,
-            ),
-            (
-                "Late-reply share",
-                spend.late_reply_share.into(),
-                &formats.share,
-            ),
+            ("Avoidable share", spend.avoidable_share.into(), &share),
+            ("Late-reply share", spend.late_reply_share.into(), &share),
         ];
-        for (label, value, format) in rows {
-            put(sheet, &format!("{label} ({currency})"), value, Some(format))?;
+        for (label, value, format) in figures {
+            rows.push((format!("{label} ({currency})"), value, Some(format.clone())));
         }
     }
+    let count = |label: &str, n: u64| {
+        (
+            label.to_string(),
+            Cell::from(n),
+            Some(formats.count.clone()),
+        )
+    };
     let outbound = &s.outbound;
-    let count = Some(&formats.count);
-    put(sheet, "Outbound messages", outbound.total.into(), count)?;
-    put(sheet, "Templates", outbound.templates.into(), count)?;
+    rows.push(count("Outbound messages", outbound.total));
+    rows.push(count("Templates", outbound.templates));
     for class in CLASSES {
-        put(sheet, class, outbound.by_class.get(class).into(), count)?;
+        rows.push(count(class, outbound.by_class.get(class)));
     }
     let windows = &s.windows;
-    put(sheet, "Windows opened", windows.opened.into(), count)?;
-    put(sheet, "Windows answered", windows.answered.into(), count)?;
-    put(
-        sheet,
-        "Answered share",
+    rows.push(count("Windows opened", windows.opened));
+    rows.push(count("Windows answered", windows.answered));
+    rows.push((
+        "Answered share".into(),
         windows.answered_share.into(),
-        Some(&formats.share),
-    )?;
-    put(
-        sheet,
-        "Median first response (s)",
+        Some(formats.share.clone()),
+    ));
+    rows.push((
+        "Median first response (s)".into(),
         windows.median_first_response_secs.into(),
         None,
-    )?;
-    sheet.autofit();
-    Ok(())
+    ));
+    rows
 }
 
 fn header_row(sheet: &mut Worksheet, headers: &[&str], formats: &Formats) -> Result<()> {
