@@ -90,7 +90,7 @@ pub fn normalize(raw: DataFrame, checks: Checks) -> Result<Normalized> {
     })
 }
 
-/// Set by a pair-partitioned run (`partition`) on rows whose first valid
+/// Set by a run cut into parts (`pipeline::source`) on rows whose first valid
 /// copy is in another part of the input: a duplicate wherever it stands.
 pub const FORCED_DUPLICATE: &str = "_forced_duplicate";
 

@@ -1,5 +1,5 @@
 //! Tables with a row per message, send or window, held in memory or (a
-//! pair-partitioned run, `partition`) as one Parquet file per part in the
+//! run cut into parts, `pipeline::source`) as one Parquet file per part in the
 //! run's work directory.
 //!
 //! The report reads such a table through [`Rows::lazy`] (aggregates: only
@@ -257,7 +257,7 @@ fn parts_file_writer(file: File) -> ParquetWriter<File> {
 }
 
 /// A work file written once and read once (the raw rows of a part,
-/// `partition`), lazily: only the columns and rows a query asks for are
+/// `pipeline::source`), lazily: only the columns and rows a query asks for are
 /// read.
 pub(crate) fn scan_work_files(paths: &[PathBuf]) -> Result<LazyFrame> {
     let options = IpcScanOptions {

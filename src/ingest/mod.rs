@@ -251,7 +251,7 @@ fn read_files(
 }
 
 /// The message logs of a run when a pair-partitioned run can read them in
-/// slices (`partition`): every one Parquet, and no send logs (they complete
+/// slices (`pipeline::source`): every one Parquet, and no send logs (they complete
 /// rows by message id across the whole input). `None` otherwise; the
 /// warnings are those `read_inputs` gives about skipped files.
 pub fn sliceable_inputs(

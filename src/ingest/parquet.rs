@@ -72,7 +72,7 @@ pub fn read_rows(
 
 /// Only the canonical columns `wanted`, as the mapping makes them, of rows
 /// `[offset, offset + len)`: only the file columns they are made from are
-/// read (a pair-partitioned run reads the numbers first, `partition`).
+/// read (a run cut into parts reads the numbers first, `pipeline::source`).
 pub fn read_columns(
     path: &Path,
     name: &str,

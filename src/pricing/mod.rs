@@ -319,7 +319,7 @@ fn in_free_tier(free: &DataFrame) -> Result<Expr> {
         .alias(IN_FREE_TIER))
 }
 
-/// A pair-partitioned run prices each part on its own, then fixes the free
+/// A run prices each part on its own, then (`pipeline::settle`) fixes the free
 /// tier, which spans the parts (a business number's service messages are
 /// spread over them). A part's [`free_tier_rows`] are the only rows of it
 /// that can be free in the run; [`free_tier_ids`] picks the free ones of
