@@ -490,6 +490,7 @@ impl SourceArgs {
             mapping: self.mapping,
             send_logs: self.send_logs,
             meta_analytics: self.meta_analytics,
+            label: None,
         }
     }
 }

@@ -3,12 +3,14 @@
 //! `demo` (generate a log, then exactly what `report` does). The binary maps
 //! the command line onto these and their outcome onto an exit code.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
+use chrono::NaiveDate;
 use polars::prelude::*;
 
-use crate::config::Settings;
+use crate::config::{Request, Settings, SourcesRequest};
+use crate::generate::{self, GenerateOptions};
 use crate::{pipeline, report, schema};
 
 /// What a written run tells its caller beyond the files.
@@ -94,4 +96,71 @@ pub fn run_query(settings: &Settings, sql: &str) -> Result<DataFrame> {
         origin: "the query".into(),
     };
     report::sections::run(&mut ctx, &query)
+}
+
+/// What `demo` makes.
+pub struct Demo {
+    /// The run directory.
+    pub out: PathBuf,
+    pub contacts: u32,
+    pub seed: u64,
+    pub lang: String,
+}
+
+/// Where `demo` keeps its log, relative to the run directory: the name the
+/// outputs give the log.
+pub const DEMO_LOG: &str = "input/demo-log.parquet";
+
+/// `demo`: generates a log of 92 days from 2026-08-01, then has `report`
+/// (the caller's, which prints what `report` prints) run on it as
+/// `report --from 2026-08-01 --to 2026-10-31 --tz Asia/Riyadh` would, and
+/// keeps the log as [`DEMO_LOG`] in the run directory so that the run can
+/// be repeated by hand. Returns `report`'s exit code and the log's rows.
+pub fn demo(demo: &Demo, report: impl FnOnce(&Settings) -> Result<u8>) -> Result<(u8, u64)> {
+    let options = GenerateOptions {
+        contacts: demo.contacts,
+        days: 92,
+        start: NaiveDate::from_ymd_opt(2026, 8, 1).expect("valid date"),
+        businesses: 3,
+        seed: demo.seed,
+    };
+    // Written beside the run directory (the run replaces that directory
+    // whole when it is done), then moved into it.
+    let name = demo
+        .out
+        .file_name()
+        .map_or("demo".into(), |n| n.to_string_lossy().into_owned());
+    let log = demo
+        .out
+        .with_file_name(format!(".{name}.demo-log-{}.parquet", std::process::id()));
+    if let Some(parent) = log.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    let rows = generate::write(&options, &log)?;
+    // The log covers UTC days; reporting whole Riyadh days keeps a few
+    // hours of November out of the charts as an almost empty month.
+    let settings = Settings::new(Request {
+        inputs: vec![log.clone()],
+        out: Some(demo.out.clone()),
+        from: Some("2026-08-01".into()),
+        to: Some("2026-10-31".into()),
+        tz: "Asia/Riyadh".into(),
+        lang: demo.lang.clone(),
+        sources: SourcesRequest {
+            label: Some(DEMO_LOG.into()),
+            ..SourcesRequest::default()
+        },
+        ..Request::default()
+    });
+    let code = settings.and_then(|settings| report(&settings));
+    let kept = demo.out.join(DEMO_LOG);
+    let moved = match &code {
+        Ok(_) => std::fs::create_dir_all(demo.out.join("input"))
+            .and_then(|()| std::fs::rename(&log, &kept)),
+        Err(_) => Ok(()),
+    };
+    let _ = std::fs::remove_file(&log);
+    let code = code?;
+    moved.map_err(|e| anyhow::anyhow!("keeping the demo log as {}: {e}", kept.display()))?;
+    Ok((code, rows))
 }

@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use anyhow::Result;
 use chrono::NaiveDate;
-use clap::{Args, FromArgMatches, Parser};
+use clap::Parser;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use window_ledger::cli::{Cli, Command, DemoArgs, GenerateArgs, QueryArgs, ReportArgs, RunArgs};
+use window_ledger::cli::{Cli, Command, DemoArgs, GenerateArgs, QueryArgs, ReportArgs};
 use window_ledger::config::Settings;
 use window_ledger::generate::{self, GenerateOptions};
 use window_ledger::{bad_input, commands, error};
@@ -167,74 +167,21 @@ fn query(args: QueryArgs) -> Result<()> {
     Ok(())
 }
 
-/// `demo`: a generated log, reported exactly as `report` would report it
-/// (`--from 2026-08-01 --to 2026-10-31 --tz Asia/Riyadh`), then kept beside
-/// the report as `input/demo-log.parquet` so that the run can be repeated
-/// by hand. Outputs name the log by that path.
+/// `demo`: a generated log, reported exactly as `report` reports it.
 fn demo(args: DemoArgs) -> Result<u8> {
-    let options = GenerateOptions {
+    let demo = commands::Demo {
+        out: args.out,
         contacts: args.contacts,
-        days: 92,
-        start: NaiveDate::from_ymd_opt(2026, 8, 1).expect("valid date"),
-        businesses: 3,
         seed: args.seed,
+        lang: args.lang,
     };
-    // Written beside the run directory (the run replaces that directory
-    // whole when it is done), then moved into it.
-    let name = args
-        .out
-        .file_name()
-        .map_or("demo".into(), |n| n.to_string_lossy().into_owned());
-    let log = args
-        .out
-        .with_file_name(format!(".{name}.demo-log-{}.parquet", std::process::id()));
-    if let Some(parent) = log.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)?;
-    }
-    let rows = generate::write(&options, &log)?;
-    // The log covers UTC days; reporting whole Riyadh days keeps a few
-    // hours of November out of the charts as an almost empty month.
-    let run = run_args([
-        "demo",
-        "--from",
-        "2026-08-01",
-        "--to",
-        "2026-10-31",
-        "--tz",
-        "Asia/Riyadh",
-        "--lang",
-        &args.lang,
-    ])?;
-    let mut settings = Settings::new(run.request(vec![log.clone()], Some(args.out.clone())))?;
-    settings.input.read.label = Some(DEMO_LOG.into());
-    let code = run_and_tell(&settings, false, false);
-    let kept = args.out.join(DEMO_LOG);
-    let moved = match &code {
-        Ok(_) => std::fs::create_dir_all(args.out.join("input"))
-            .and_then(|()| std::fs::rename(&log, &kept)),
-        Err(_) => Ok(()),
-    };
-    let _ = std::fs::remove_file(&log);
-    let code = code?;
-    moved.map_err(|e| anyhow::anyhow!("keeping the demo log as {}: {e}", kept.display()))?;
+    let (code, rows) = commands::demo(&demo, |settings| run_and_tell(settings, false, false))?;
     eprintln!(
         "the report covers {rows} demo messages: open {}/report.html or summary.md",
-        args.out.display()
+        demo.out.display()
     );
     Ok(code)
 }
-
-/// `RunArgs` as the command line would give them for `words`: the
-/// defaults are clap's, stated once in `cli`.
-fn run_args<const N: usize>(words: [&str; N]) -> Result<RunArgs> {
-    let command = RunArgs::augment_args(clap::Command::new("window-ledger"));
-    Ok(RunArgs::from_arg_matches(
-        &command.try_get_matches_from(words)?,
-    )?)
-}
-
-/// Where `demo` keeps its log, relative to the run directory.
-const DEMO_LOG: &str = "input/demo-log.parquet";
 
 fn generate_log(args: GenerateArgs) -> Result<()> {
     let start = NaiveDate::parse_from_str(&args.start, "%Y-%m-%d").map_err(|_| {

@@ -142,6 +142,8 @@ pub struct SourcesRequest {
     pub mapping: Option<PathBuf>,
     pub send_logs: Vec<PathBuf>,
     pub meta_analytics: Option<PathBuf>,
+    /// The name the only message log goes by in the outputs (the demo's).
+    pub label: Option<String>,
 }
 
 /// What a run writes besides its tables, and what fails it, as typed.
@@ -319,7 +321,7 @@ fn read_options(sources: &SourcesRequest, input_tz: Tz) -> Result<ReadOptions> {
         mapping: Mapping::load(sources.mapping.as_deref(), &sources.map)?,
         format: sources.format,
         send_logs: sources.send_logs.clone(),
-        label: None,
+        label: sources.label.clone(),
     })
 }
 
