@@ -31,7 +31,7 @@ use super::RawBuilder;
 use crate::schema::{self, VALUE_COLUMN_COUNT};
 
 /// What one webhook file held, counted for `summary.json`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct WebhookStats {
     /// Non-blank lines.
     pub lines: u64,

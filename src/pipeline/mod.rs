@@ -37,8 +37,8 @@ use crate::{classify, normalize, privacy, windows};
 pub use source::Source;
 
 /// Row accounting for one input file (§2: read = processed + rejected +
-/// duplicates).
-#[derive(Debug, Clone)]
+/// duplicates), as `summary.json` lists it.
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct FileAccount {
     pub path: String,
     pub format: &'static str,
@@ -51,6 +51,7 @@ pub struct FileAccount {
     /// Send-log rows that completed a webhook message: the same message,
     /// so neither processed on their own nor lost.
     pub merged: u64,
+    /// What a webhook file's notifications were (none for other formats).
     pub webhook: Option<WebhookStats>,
 }
 

@@ -59,7 +59,7 @@ pub struct Summary {
     pub period: PeriodSummary,
     pub options: RunOptions,
     pub rows: RowCounts,
-    pub files: Vec<FileSummary>,
+    pub files: Vec<FileAccount>,
     pub outbound: Outbound,
     pub windows: WindowFigures,
     pub pricing: PricingSummary,
@@ -104,33 +104,6 @@ pub struct RowCounts {
     pub duplicates: u64,
     pub merged: u64,
     pub accounted: bool,
-}
-
-/// One input file's account.
-#[derive(Debug, Clone, Serialize)]
-pub struct FileSummary {
-    pub path: String,
-    pub format: &'static str,
-    pub role: &'static str,
-    pub rows_read: u64,
-    pub processed: u64,
-    pub rejected: u64,
-    pub duplicates: u64,
-    pub merged: u64,
-    /// What a webhook file's notifications were (none for other formats).
-    pub webhook: Option<WebhookSummary>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct WebhookSummary {
-    pub lines: u64,
-    pub notifications: u64,
-    pub inbound_messages: u64,
-    pub status_notifications: u64,
-    pub outbound_messages: u64,
-    pub malformed_lines: u64,
-    pub skipped_changes: std::collections::BTreeMap<String, u64>,
-    pub value_errors: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -285,7 +258,7 @@ impl Summary {
                 merged,
                 accounted: read == processed + rejected + duplicates + merged,
             },
-            files: analysis.files.iter().map(file_summary).collect(),
+            files: analysis.files.clone(),
             outbound: outbound_figures(&tables.sends_full)?,
             windows: window_figures(&tables.windows)?,
             pricing: PricingSummary {
@@ -323,29 +296,6 @@ impl Summary {
     /// The spend of the first currency (the one headline cards show).
     pub fn first_spend(&self) -> Option<&CurrencySpend> {
         self.spend.by_currency.first()
-    }
-}
-
-fn file_summary(f: &FileAccount) -> FileSummary {
-    FileSummary {
-        path: f.path.clone(),
-        format: f.format,
-        role: f.role,
-        rows_read: f.rows_read,
-        processed: f.processed,
-        rejected: f.rejected,
-        duplicates: f.duplicates,
-        merged: f.merged,
-        webhook: f.webhook.as_ref().map(|w| WebhookSummary {
-            lines: w.lines,
-            notifications: w.notifications,
-            inbound_messages: w.inbound_messages,
-            status_notifications: w.status_notifications,
-            outbound_messages: w.outbound_messages,
-            malformed_lines: w.malformed_lines,
-            skipped_changes: w.skipped_changes.clone(),
-            value_errors: w.value_errors,
-        }),
     }
 }
 
