@@ -32,7 +32,7 @@ pub struct Charts;
 
 impl Exporter for Charts {
     fn stage(&self) -> &'static str {
-        "drawing the charts"
+        "writing the charts"
     }
 
     fn write(&self, run: &Run, out: &Staging) -> Result<()> {
