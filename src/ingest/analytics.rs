@@ -1,5 +1,5 @@
-//! Meta's `pricing_analytics` response (`--meta-analytics`, issue 5;
-//! Meta's pages (docs/README.md) §6.1): data points of delivered
+//! Meta's `pricing_analytics` response (`--meta-analytics`, issue 5; Meta's
+//! analytics page, listed in `docs/README.md`): data points of delivered
 //! volume and approximate cost per country, pricing category and type.
 //!
 //! Accepts the response as saved (`{"pricing_analytics":{"data":[{

@@ -1,6 +1,6 @@
 //! Cloud API webhook logs: one notification per line, as Meta sends them
 //! (`{"object":"whatsapp_business_account","entry":[{"changes":[…]}]}`,
-//! Meta's pages (docs/README.md) §5).
+//! Meta's webhook reference, listed in `docs/README.md`).
 //!
 //! - `value.messages[]` are inbound rows: `id`, `timestamp`, `type`; the
 //!   contact is `from` (the customer's phone number; `contacts[].wa_id`,
