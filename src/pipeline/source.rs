@@ -202,13 +202,13 @@ fn cut(
 ) -> Result<Cut> {
     let total: u64 = plan.rows.iter().sum();
     stage(&format!("counting the pairs of {total} rows"));
-    let bounds = pair_bounds(&plan, settings)?;
+    let routing = routing(&plan, settings)?;
     let dir = WorkDir::create(&settings.output.out_dir)?;
     stage(&format!(
         "cutting {total} rows into {} parts",
-        bounds.len() + 1
+        routing.parts
     ));
-    let (paths, id_parts) = split(&plan, &bounds, &dir, settings)?;
+    let (paths, id_parts) = split(&plan, &routing, &dir, settings)?;
     let forced = forced_duplicates(&paths, id_parts, checks)?;
     let files = plan
         .files
@@ -292,27 +292,63 @@ fn each_cut_part(
 /// only rejected rows have, first).
 type Pair = (String, Option<String>);
 
-/// The first pair of every part after the first: pairs are taken in order
-/// and a part is closed once it holds `--partition-rows` rows (a pair is
-/// never split, so a part may hold one pair more).
-fn pair_bounds(plan: &Plan, settings: &Settings) -> Result<Vec<Pair>> {
-    let mut counts = Vec::new();
+/// Which part every distinct raw (business number, contact) of the input
+/// goes to.
+struct Routing {
+    parts: usize,
+    /// `business_number`, `contact` as read, and their `_part`.
+    table: DataFrame,
+}
+
+/// How many raw pair counts of slices are gathered before they are summed
+/// into one table (bounds the memory of counting a very large log).
+const SLICES_PER_FOLD: usize = 8;
+
+/// Counts the rows of every pair, cuts the pairs, in the order `windows`
+/// sorts them, into ranges of about `--partition-rows` rows (a pair is
+/// never split, so a part may hold one pair more), and routes every raw
+/// pair to its range. Raw pairs are counted first, over all slices, so
+/// that each distinct raw pair is normalised once for the whole log.
+fn routing(plan: &Plan, settings: &Settings) -> Result<Routing> {
+    let raw_pairs = [col(BUSINESS_NUMBER), col(CONTACT)];
+    let fold = |counts: Vec<LazyFrame>| -> Result<DataFrame> {
+        Ok(concat(counts, UnionArgs::default())?
+            .group_by(raw_pairs.clone())
+            .agg([col("rows").sum()])
+            .collect()?)
+    };
+    let mut counts: Vec<LazyFrame> = Vec::new();
     for (file, slices) in plan.files.iter().zip(&plan.slices) {
         for &slice in slices {
-            // Raw pairs are counted first: normalising is then done once
-            // per distinct raw pair, not per row.
             let numbers = ingest::read_numbers(file, &settings.input.read, slice)?
                 .lazy()
-                .group_by([col(BUSINESS_NUMBER), col(CONTACT)])
+                .group_by(raw_pairs.clone())
                 .agg([len().cast(DataType::UInt64).alias("rows")])
                 .collect()?;
-            let mut pairs = normalize::pair_numbers(&numbers)?;
-            pairs.with_column(numbers.column("rows")?.clone())?;
-            counts.push(frames::detached(pairs)?.lazy());
+            counts.push(frames::detached(numbers)?.lazy());
+            if counts.len() > SLICES_PER_FOLD {
+                counts = vec![fold(counts)?.lazy()];
+            }
         }
     }
-    let limit = settings.input.partition_rows;
-    let pairs = concat(counts, UnionArgs::default())?
+    let raw = fold(counts)?;
+    let normalized = normalize::pair_numbers(&raw)?;
+    let mut pairs = normalized.clone();
+    pairs.with_column(raw.column("rows")?.clone())?;
+    let bounds = pair_bounds(pairs, settings.input.partition_rows)?;
+    let mut table = raw.select([BUSINESS_NUMBER, CONTACT])?;
+    table.with_column(parts_of(&normalized, &bounds)?)?;
+    Ok(Routing {
+        parts: bounds.len() + 1,
+        table,
+    })
+}
+
+/// The first pair of every part after the first, from the rows of every
+/// normalised pair (`rows`).
+fn pair_bounds(pairs: DataFrame, limit: u64) -> Result<Vec<Pair>> {
+    let firsts = pairs
+        .lazy()
         .group_by([col(BUSINESS_NUMBER), col(CONTACT)])
         .agg([col("rows").sum()])
         .sort([BUSINESS_NUMBER, CONTACT], SortMultipleOptions::default())
@@ -323,8 +359,8 @@ fn pair_bounds(plan: &Plan, settings: &Settings) -> Result<Vec<Pair>> {
         )
         .filter(col(PART).neq(col(PART).shift(lit(1))))
         .collect()?;
-    let business = pairs.column(BUSINESS_NUMBER)?.str()?.clone();
-    let contact = pairs.column(CONTACT)?.str()?.clone();
+    let business = firsts.column(BUSINESS_NUMBER)?.str()?.clone();
+    let contact = firsts.column(CONTACT)?.str()?.clone();
     Ok(business
         .iter()
         .zip(contact.iter())
@@ -332,13 +368,8 @@ fn pair_bounds(plan: &Plan, settings: &Settings) -> Result<Vec<Pair>> {
         .collect())
 }
 
-/// The part of each row of `raw`: how many bounds are at or before its
-/// pair. The pair is worked out once per distinct raw (business number,
-/// contact) and joined back.
-fn parts_of(raw: &DataFrame, bounds: &[Pair]) -> Result<Column> {
-    let numbers = raw.select([BUSINESS_NUMBER, CONTACT])?;
-    let distinct = numbers.unique_stable(None, UniqueKeepStrategy::First, None)?;
-    let pairs = normalize::pair_numbers(&distinct)?;
+/// The part of each normalised pair: how many bounds are at or before it.
+fn parts_of(pairs: &DataFrame, bounds: &[Pair]) -> Result<Column> {
     let business = pairs.column(BUSINESS_NUMBER)?.str()?.clone();
     let contact = pairs.column(CONTACT)?.str()?.clone();
     let part: Vec<u32> = business
@@ -349,14 +380,19 @@ fn parts_of(raw: &DataFrame, bounds: &[Pair]) -> Result<Column> {
             bounds.partition_point(|(bb, bc)| (bb.as_str(), bc.as_deref()) <= pair) as u32
         })
         .collect();
-    let mut table = distinct;
-    table.with_column(Column::new(PART.into(), part))?;
-    let aligned = numbers
+    Ok(Column::new(PART.into(), part))
+}
+
+/// The part of each row of `raw`, looked up by its raw pair.
+fn routed(raw: &DataFrame, routing: &Routing) -> Result<Column> {
+    let pair = [col(BUSINESS_NUMBER), col(CONTACT)];
+    let aligned = raw
+        .select([BUSINESS_NUMBER, CONTACT])?
         .lazy()
         .join(
-            table.lazy(),
-            [col(BUSINESS_NUMBER), col(CONTACT)],
-            [col(BUSINESS_NUMBER), col(CONTACT)],
+            routing.table.clone().lazy(),
+            pair.clone(),
+            pair,
             JoinArgs {
                 maintain_order: MaintainOrderJoin::Left,
                 nulls_equal: true,
@@ -371,11 +407,11 @@ fn parts_of(raw: &DataFrame, bounds: &[Pair]) -> Result<Column> {
 /// the files and, for every row with an id, (id hash, part).
 fn split(
     plan: &Plan,
-    bounds: &[Pair],
+    routing: &Routing,
     dir: &WorkDir,
     settings: &Settings,
 ) -> Result<(Vec<PathBuf>, DataFrame)> {
-    let parts = bounds.len() + 1;
+    let parts = routing.parts;
     let paths: Vec<PathBuf> = (0..parts)
         .map(|p| dir.path.join(format!("part-{p:05}.arrow")))
         .collect();
@@ -384,7 +420,7 @@ fn split(
     for (index, (file, slices)) in plan.files.iter().zip(&plan.slices).enumerate() {
         for &slice in slices {
             let mut raw = ingest::read_slice(file, index as u32, &settings.input.read, slice)?;
-            let part = parts_of(&raw, bounds)?;
+            let part = routed(&raw, routing)?;
             raw.with_column(part)?;
             let mut raw = raw
                 .lazy()
@@ -573,5 +609,31 @@ mod tests {
         let parts: Vec<Option<u32>> = parts.u32().unwrap().iter().collect();
         // "10" sorts before "2" as text, as `windows` sorts it.
         assert_eq!(parts, [0, 1, 1, 1, 1, 2, 0].map(Some).to_vec());
+    }
+
+    /// Rows are routed by their raw pair to the part of the pair it
+    /// normalises to (a missing business number is `default`).
+    #[test]
+    fn a_row_goes_where_its_normalised_pair_goes() {
+        let bounds: Vec<Pair> = vec![("9661".into(), Some("5".into()))];
+        let raw = df!(
+            BUSINESS_NUMBER => [Some("+966 1"), Some("00966 1"), None],
+            CONTACT => ["+4", "5", "7"],
+        )
+        .unwrap();
+        let normalized = normalize::pair_numbers(&raw).unwrap();
+        let mut table = raw.clone();
+        table
+            .with_column(parts_of(&normalized, &bounds).unwrap())
+            .unwrap();
+        let routing = Routing { parts: 2, table };
+        let rows = df!(
+            BUSINESS_NUMBER => [None, Some("+966 1"), Some("00966 1"), Some("+966 1")],
+            CONTACT => ["7", "+4", "5", "+4"],
+        )
+        .unwrap();
+        let parts = routed(&rows, &routing).unwrap();
+        let parts: Vec<Option<u32>> = parts.u32().unwrap().iter().collect();
+        assert_eq!(parts, [1, 0, 1, 0].map(Some).to_vec());
     }
 }
