@@ -96,7 +96,8 @@ fn header(page: &Page, period: &str) -> Markup {
     html! {
         h1 { (t.get("title")) } (NL)
         p class="meta" {
-            (t.get("period")) ": " b { (period) } " · "
+            // Dates read left to right in a right-to-left page too.
+            (t.get("period")) ": " b { bdi dir="ltr" { (period) } } " · "
             (t.get("rule")) ": " (t.get(&format!("rule_{}", options.rule))) " · "
             (t.get("report_tz")) ": " (options.tz)
         } (NL)

@@ -105,6 +105,18 @@ fn arabic_report_is_right_to_left_with_the_same_figures() {
             "{figure}"
         );
     }
+    // A period keeps its left-to-right order inside the Arabic page.
+    let march = dir.path().join("ar-march");
+    run(
+        &log,
+        &march,
+        &["--lang", "ar", "--from", "2026-03-01", "--to", "2026-03-31"],
+    );
+    let march = std::fs::read_to_string(march.join("report.html")).unwrap();
+    assert!(
+        march.contains("<b><bdi dir=\"ltr\">2026-03-01_2026-03-31</bdi></b>"),
+        "the period is isolated left to right"
+    );
     // A third language is a file.
     let locale = dir.path().join("fr.json");
     std::fs::write(
