@@ -109,9 +109,134 @@ pub fn parse_parts(raw: Expr, parts: Expr, input_tz: &str) -> PolarsResult<Parse
     Ok(ParsedTimestamp { micros, in_dst_gap })
 }
 
+/// The instant (µs, UTC) of the spellings of §8.9 that exports write most,
+/// read in one pass over the text's bytes: ASCII RFC 3339 with `Z` or an
+/// offset (or with neither when the input zone is UTC), and 10- or 13-digit
+/// Unix times. `None` for anything else, including what is merely unusual
+/// (a second of 60, a year before 1000, non-ASCII digits): the expression
+/// path ([`parse_parts`]) then decides, so the two cannot disagree on what
+/// is accepted. Parsing 10M timestamps this way takes a fraction of the
+/// regex's time.
+pub fn fast_micros(text: &str, input_is_utc: bool) -> Option<i64> {
+    let b = text.as_bytes();
+    if b.iter().all(u8::is_ascii_digit) {
+        let n: i64 = text.parse().ok()?;
+        return match b.len() {
+            10 => n.checked_mul(MICROS_PER_SEC),
+            13 => n.checked_mul(1000),
+            _ => None,
+        };
+    }
+    if b.len() < 19
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't' | b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let number = |from: usize, to: usize| -> Option<u32> {
+        b[from..to].iter().try_fold(0u32, |n, &d| {
+            d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+        })
+    };
+    let (year, month, day) = (number(0, 4)?, number(5, 7)?, number(8, 10)?);
+    let (hour, minute, second) = (number(11, 13)?, number(14, 16)?, number(17, 19)?);
+    if year < 1000 || hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    let date = chrono::NaiveDate::from_ymd_opt(year as i32, month, day)?;
+    let wall = date.and_hms_opt(hour, minute, second)?.and_utc();
+    let mut rest = &b[19..];
+    let mut fraction_us = 0i64;
+    if let Some(after_dot) = rest.strip_prefix(b".") {
+        let digits = after_dot.iter().take_while(|d| d.is_ascii_digit()).count();
+        if digits == 0 {
+            return None;
+        }
+        for place in 0..6 {
+            let digit = after_dot.get(place).filter(|_| place < digits);
+            fraction_us = fraction_us * 10 + digit.map_or(0, |d| i64::from(d - b'0'));
+        }
+        rest = &after_dot[digits..];
+    }
+    let as_if_utc = wall.timestamp_micros() + fraction_us;
+    match rest {
+        [] if input_is_utc => Some(as_if_utc),
+        [] => None,
+        [b'Z' | b'z'] => Some(as_if_utc),
+        [sign @ (b'+' | b'-'), offset @ ..] => {
+            let (hh, mm) = match offset {
+                [h1, h2, b':', m1, m2] | [h1, h2, m1, m2] => ([*h1, *h2], [*m1, *m2]),
+                _ => return None,
+            };
+            let two = |d: [u8; 2]| -> Option<i64> {
+                (d[0].is_ascii_digit() && d[1].is_ascii_digit())
+                    .then(|| i64::from(d[0] - b'0') * 10 + i64::from(d[1] - b'0'))
+            };
+            let (hh, mm) = (two(hh)?, two(mm)?);
+            if hh > 23 || mm > 59 {
+                return None;
+            }
+            let offset_us = (hh * 3600 + mm * 60) * MICROS_PER_SEC;
+            Some(match sign {
+                b'-' => as_if_utc + offset_us,
+                _ => as_if_utc - offset_us,
+            })
+        }
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Where the fast path gives an instant, the expression path gives the
+    /// same one; values it leaves to the expression path are marked.
+    #[test]
+    fn the_fast_path_agrees_with_the_expressions() {
+        let values = [
+            "2026-03-10T10:00:00Z",
+            "2026-03-10t10:00:00z",
+            "2026-03-10 13:00:00+03:00",
+            "2026-03-10T13:00:00+0300",
+            "2026-03-10T05:30:00-04:30",
+            "2026-03-10T10:00:00.1234567Z",
+            "2026-03-10T10:00:00.5+01:00",
+            "2026-03-10T10:00:00",
+            "2024-02-29T00:00:00Z",
+            "2025-02-29T00:00:00Z",
+            "2026-13-10T10:00:00Z",
+            "2026-03-10T24:00:00Z",
+            "2026-03-10T10:00:60Z",
+            "2026-03-10T10:00:00.Z",
+            "2026-03-10T10:00:00+24:00",
+            "2026-03-10T10:00:00+03:60",
+            "2026-03-10T10:00:00+3:00",
+            "0999-03-10T10:00:00Z",
+            "٢٠٢٦-03-10T10:00:00Z",
+            "1773136800",
+            "1773136800123",
+            "177313680",
+            "17731368000",
+            "0000000000",
+        ];
+        for tz in ["UTC", "America/New_York"] {
+            let slow = parse_all(&values, tz);
+            for (value, (expected, _)) in values.iter().zip(slow) {
+                if let Some(fast) = fast_micros(value, tz == "UTC") {
+                    assert_eq!(Some(fast), expected, "{value} in {tz}");
+                }
+            }
+        }
+        assert_eq!(fast_micros("2026-03-10T10:00:00Z", false), Some(T));
+        assert_eq!(fast_micros("2026-03-10T10:00:00", true), Some(T));
+        assert_eq!(fast_micros("2026-03-10T10:00:00", false), None);
+        assert_eq!(fast_micros("2026-03-10T10:00:60Z", true), None);
+        assert_eq!(fast_micros("1773136800", false), Some(T));
+    }
 
     fn parse_all(values: &[&str], tz: &str) -> Vec<(Option<i64>, bool)> {
         let frame = df!("raw" => values).unwrap();
@@ -207,6 +332,12 @@ mod tests {
                 let values = [text.as_str(), near.as_str(), digits.as_str()];
                 let parsed = parse_all(&values, tz);
                 proptest::prop_assert_eq!(parsed.len(), 3);
+                // The fast path never disagrees with the expressions.
+                for (value, (expected, _)) in values.iter().zip(&parsed) {
+                    if let Some(fast) = fast_micros(value, tz == "UTC") {
+                        proptest::prop_assert_eq!(Some(fast), *expected, "{}", value);
+                    }
+                }
             }
         }
     }
