@@ -23,20 +23,35 @@ use window_ledger::{bad_input, commands, error};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// mimalloc's `mi_option_purge_decommits`: its place in `mi_option_t` of
-/// mimalloc.h (v3, the one libmimalloc-sys 0.1.49 builds), which the
-/// crate gives no name.
+/// mimalloc.h (v3, the one libmimalloc-sys 0.1.49 builds by default),
+/// which the crate gives no name.
 const MI_OPTION_PURGE_DECOMMITS: libmimalloc_sys::mi_option_t = 5;
 
-/// Memory mimalloc gives back is reset (the kernel takes the pages when it
-/// needs them) rather than decommitted. polars frees and allocates buffers
-/// of the same sizes part after part, and decommitting them made each
-/// reuse a new page fault: 20 s of system time in a 66 s run of 9.7M rows,
-/// against 7 s and 54 s so (peak RSS 1.96 -> 2.53 GB; `bench/RESULTS.md`).
+/// Two allocator settings, each measured on this project's machines:
+/// - memory mimalloc gives back is reset (the kernel takes the pages when
+///   it needs them) rather than decommitted. polars frees and allocates
+///   buffers of the same sizes part after part, and decommitting them made
+///   each reuse a new page fault: 20 s of system time in a 66 s run of
+///   9.7M rows, against 7 s and 54 s so (peak RSS 1.96 -> 2.53 GB);
+/// - no transparent huge pages for this process (Linux): each first touch
+///   of a huge page makes the kernel zero 2 MiB, and polars touches many
+///   short-lived buffers, so zeroing was 37 % of the CPU time of a 1M-row
+///   run. Without them: 1M rows 3.3 -> 3.0 s, 10M rows 48.1 -> 45.2 s,
+///   system time 10.8 -> 6.5 s (the kit's logs, back to back). mimalloc's
+///   own option for this is read when it starts, before `main`, so the
+///   process flag is set instead; the kernel checks it at each fault.
 fn tune_allocator() {
     // SAFETY: sets one integer option of the allocator, first thing in
     // `main`, before any other thread runs; mimalloc reads it when it
     // purges.
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DECOMMITS, 0) };
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: prctl with PR_SET_THP_DISABLE takes integer arguments only
+    // and changes nothing but this process's huge-page policy; a kernel
+    // without it returns an error, which changes nothing.
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
 }
 
 /// Exit code of a run whose report was written but breached a threshold.
