@@ -2,8 +2,9 @@
 # Benchmark harness: window-ledger against the strongest peers we know, all
 # in one run on the same logs.
 #
-# The peers, the floor and the generator are the benchmark kit of the
-# project's steering repository (KIT, default ../shared/bench): gen.py writes
+# The peers, the floor and the generator are the benchmark kit (KIT,
+# default bench/kit, an unchanged copy of the one the project's steering
+# repository gives its developers; see bench/kit/README.md): gen.py writes
 # the logs, peer_duckdb.py is a competent DuckDB implementation of the same
 # rules, peer_polars.py the same in Python polars, floor.py reads the
 # needed columns and sorts them (a lower bound for any exact method), and
@@ -31,7 +32,7 @@ cd "$(dirname "$0")/.."
 
 SIZES=("$@")
 [ ${#SIZES[@]} -gt 0 ] || SIZES=(1000000 10000000)
-KIT="$(cd "${KIT:-../shared/bench}" && pwd)"
+KIT="$(cd "${KIT:-bench/kit}" && pwd)"
 PY="${PYTHON:-python3}"
 WORK="${BENCH_DIR:-/tmp/window-ledger-bench}"
 RATES="$KIT/test-rates/rates.csv"
