@@ -127,6 +127,19 @@ pub fn detached(frame: DataFrame) -> Result<DataFrame> {
     Ok(DataFrame::new(frame.height(), columns)?)
 }
 
+/// The frames one under the other, in one chunk per column.
+pub fn stacked(frames: Vec<DataFrame>) -> anyhow::Result<DataFrame> {
+    let mut frames = frames.into_iter();
+    let mut all = frames
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("nothing to stack: a run has at least one part"))?;
+    for frame in frames {
+        all.vstack_mut_owned(frame)?;
+    }
+    all.rechunk_mut_par();
+    Ok(all)
+}
+
 /// Each null replaced by the last non-null value before it (a running
 /// "latest" over a sorted frame).
 pub fn ffill(e: Expr) -> Expr {

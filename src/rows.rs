@@ -387,11 +387,7 @@ impl RowsWriter {
         match self {
             RowsWriter::Files(writer) => Ok(writer.finish_with_patch(patch)),
             RowsWriter::Memory(frames) => {
-                let mut frames = frames.into_iter();
-                let mut all = frames.next().context("a table has at least one part")?;
-                for frame in frames {
-                    all.vstack_mut_owned(frame)?;
-                }
+                let all = crate::frames::stacked(frames)?;
                 Ok(Rows::Frame(match patch {
                     None => all,
                     Some(patch) => patched(all.lazy(), &patch).collect()?,

@@ -78,8 +78,8 @@ pub struct ReadOptions {
     pub mapping: Mapping,
     pub format: FormatChoice,
     pub send_logs: Vec<PathBuf>,
-    /// The name the only message log goes by in every output, instead of
-    /// its path (the demo reads a log it keeps under another path).
+    /// The name the message logs go by in every output instead of their
+    /// path (the demo reads a log it keeps under another path).
     pub label: Option<String>,
 }
 
@@ -120,22 +120,7 @@ pub struct Ingested {
     pub warnings: Vec<String>,
 }
 
-impl Ingested {
-    /// Gives the only input file another name in every output (the demo
-    /// reads a temporary file that it keeps under another path).
-    pub fn renamed_single_input(mut self, name: &str) -> Result<Self> {
-        for file in &mut self.files {
-            file.path = name.to_string();
-        }
-        let height = self.frame.height();
-        self.frame.with_column(Column::new_scalar(
-            schema::SOURCE_FILE.into(),
-            Scalar::new(DataType::String, AnyValue::StringOwned(name.into())),
-            height,
-        ))?;
-        Ok(self)
-    }
-}
+impl Ingested {}
 
 /// Send logs need only an id: everything else may come from the webhook
 /// statuses they complete.
@@ -154,7 +139,10 @@ pub fn read_inputs(inputs: &[PathBuf], options: &ReadOptions) -> Result<Ingested
     let mut reads = Vec::with_capacity(files.len());
     let (mut messages, mut sends) = (Vec::new(), Vec::new());
     for (index, (file, frame)) in files.iter().zip(frames).enumerate() {
-        let name = file.path.display().to_string();
+        let name = match role_of(index) {
+            Role::Messages => shown_name(file, options),
+            Role::SendLog => file.path.display().to_string(),
+        };
         let frame = add_provenance(frame, &name, index as u32)?;
         if frame.height() == 0 && std::fs::metadata(&file.path).is_ok_and(|m| m.len() == 0) {
             warnings.push(format!(

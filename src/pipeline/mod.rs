@@ -209,7 +209,7 @@ impl<'a> Chain<'a> {
     fn settle(self) -> Result<Chained> {
         let comparison = self.compared.map(settle::Priced::settle).transpose()?;
         let messages = self.priced.settle()?;
-        let mut rejected = stacked(self.rejected)?;
+        let mut rejected = crate::frames::stacked(self.rejected)?;
         // Parts hold ranges of pairs: rejected rows go back to input order.
         rejected = rejected.sort(
             [FILE_INDEX, "row"],
@@ -224,18 +224,6 @@ impl<'a> Chain<'a> {
             duplicates: sum_by_file(self.duplicates),
         })
     }
-}
-
-fn stacked(frames: Vec<DataFrame>) -> Result<DataFrame> {
-    let mut frames = frames.into_iter();
-    let mut all = frames
-        .next()
-        .ok_or_else(|| anyhow::anyhow!("a run has at least one part"))?;
-    for frame in frames {
-        all.vstack_mut_owned(frame)?;
-    }
-    all.rechunk_mut_par();
-    Ok(all)
 }
 
 fn sum_by_file(counts: Vec<(u32, u64)>) -> Vec<(u32, u64)> {

@@ -88,7 +88,7 @@ impl Priced {
 
     /// The parts with the run's free tier, checked for missing rates.
     pub(super) fn settle(mut self) -> Result<Rows> {
-        let locally_free = super::stacked(std::mem::take(&mut self.free_rows))?;
+        let locally_free = frames::stacked(std::mem::take(&mut self.free_rows))?;
         let free =
             pricing::free_tier_ids(vec![locally_free.clone()], self.params.service_free_tier)?;
         let ids = free.column(MESSAGE_ID)?.as_materialized_series().clone();
@@ -98,7 +98,7 @@ impl Priced {
             .collect()?;
         let repriced = pricing::with_free_ids(lost, &free)?;
         self.missing.push(pricing::missing_rates(&repriced)?);
-        pricing::report_missing_rates(super::stacked(self.missing)?, &self.params)?;
+        pricing::report_missing_rates(frames::stacked(self.missing)?, &self.params)?;
         let patch = (repriced.height() > 0)
             .then(|| repriced.select(pricing::TIER_PRICED_COLUMNS))
             .transpose()?;

@@ -83,12 +83,9 @@ impl Source {
             return Ok(Source::Cut(cut(plan, settings, checks, stage)?));
         }
         stage("reading inputs");
-        let mut ingested = ingest::read_inputs(&settings.input.files, &settings.input.read)?;
+        let ingested = ingest::read_inputs(&settings.input.files, &settings.input.read)?;
         if ingested.frame.height() == 0 {
             return Err(no_rows_error(&ingested));
-        }
-        if let Some(label) = &settings.input.read.label {
-            ingested = ingested.renamed_single_input(label)?;
         }
         Ok(Source::Whole(ingested))
     }
