@@ -79,6 +79,7 @@ cell() { echo "$1 / $2 / $3"; }
   echo
   echo "- machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
   echo "- date: $(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD)"
+  echo "- kit: $KIT (bench/kit is an unchanged copy of the steering repository's benchmark kit; checksums in bench/kit/README.md)"
   echo "- logs: the kit's gen.py --rows N --seed 1 --start 2026-07-01 --end 2027-01-01 (Parquet)"
   echo "- every tool prices with the kit's TEST card (test-rates/); window-ledger writes its default outputs"
   echo "- peers: the kit's peer_duckdb.py (DuckDB $("$PY" -c 'import duckdb; print(duckdb.__version__)')) and peer_polars.py (polars $("$PY" -c 'import polars; print(polars.__version__)')); floor: the kit's floor.py"
