@@ -336,14 +336,25 @@ pub fn windows_by_business(tables: &Tables) -> LazyFrame {
 
 /// Counts and spend of a group of sends, spend still in nano-units.
 pub fn spend_aggregates() -> [Expr; 6] {
-    let late = col(CLASS).eq(lit("template_late_reply"));
     let unpriced = col(PRICING_RULE)
         .eq(lit("unpriced"))
         .or(col(PRICING_RULE).eq(lit("unpriced_regime")));
+    let [cost, avoidable, late] = money_aggregates();
     [
         len().cast(DataType::UInt64).alias("messages"),
         col(FAILED).cast(DataType::UInt64).sum().alias("failed"),
         unpriced.cast(DataType::UInt64).sum().alias("unpriced"),
+        cost,
+        avoidable,
+        late,
+    ]
+}
+
+/// `cost`, `avoidable_cost` and `late_reply_cost` of a group of sends, in
+/// nano-units.
+pub fn money_aggregates() -> [Expr; 3] {
+    let late = col(CLASS).eq(lit("template_late_reply"));
+    [
         col(COST).sum().alias("cost"),
         col(AVOIDABLE).sum().alias("avoidable_cost"),
         when(late)

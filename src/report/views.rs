@@ -6,7 +6,7 @@
 use anyhow::Result;
 use polars::prelude::*;
 
-use super::tables::{spend_aggregates, windows_by_business, Tables};
+use super::tables::{money_aggregates, spend_aggregates, windows_by_business, Tables};
 use crate::pricing::{AVOIDABLE, COST, CURRENCY, MARKET, PRICING_RULE, RATE_FROM};
 use crate::rows::Streamed;
 use crate::schema::*;
@@ -64,11 +64,6 @@ impl Views {
     }
 }
 
-/// `cost`, `avoidable_cost`, `late_reply_cost` of a group.
-fn spend() -> Vec<Expr> {
-    spend_aggregates()[3..].to_vec()
-}
-
 fn by_country(tables: &Tables) -> Result<DataFrame> {
     let keys = [col(COUNTRY), col(MARKET), col(CURRENCY)];
     let mut aggregates = vec![
@@ -78,7 +73,7 @@ fn by_country(tables: &Tables) -> Result<DataFrame> {
             .sum()
             .alias("templates"),
     ];
-    aggregates.extend(spend());
+    aggregates.extend(money_aggregates());
     Ok(tables
         .sends_full
         .clone()
@@ -97,7 +92,7 @@ fn by_country(tables: &Tables) -> Result<DataFrame> {
 
 fn by_category(tables: &Tables) -> Result<DataFrame> {
     let mut aggregates = vec![len().cast(DataType::UInt64).alias("templates")];
-    aggregates.extend(spend());
+    aggregates.extend(money_aggregates());
     Ok(tables
         .sends_full
         .clone()
@@ -138,7 +133,7 @@ fn avoidable_templates(tables: &Tables) -> Result<DataFrame> {
 
 fn business_numbers(tables: &Tables) -> Result<DataFrame> {
     let mut aggregates = vec![len().cast(DataType::UInt64).alias("outbound")];
-    aggregates.extend(spend());
+    aggregates.extend(money_aggregates());
     Ok(tables
         .sends_full
         .clone()
