@@ -289,9 +289,10 @@ pub struct RunArgs {
     #[arg(long)]
     pub show_contacts: bool,
 
-    /// Parquet logs with more rows than this are processed in parts, by
-    /// ranges of (business number, contact) pairs, one part in memory at a
-    /// time: the same results with far less memory. 0 never splits.
+    /// Parquet logs with more rows than this are processed in parts of
+    /// about half as many rows, by ranges of (business number, contact)
+    /// pairs, two parts in memory at a time: the same results with far less
+    /// memory. 0 never splits.
     #[arg(long, value_name = "ROWS", default_value_t = crate::config::DEFAULT_PARTITION_ROWS)]
     pub partition_rows: u64,
 

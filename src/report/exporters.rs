@@ -5,7 +5,8 @@
 use anyhow::Result;
 
 use super::publish::Staging;
-use super::{charts, html, markdown, tables, write_csv, xlsx, Run};
+use super::{charts, html, markdown, tables, write_csv, xlsx, Run, Tables};
+use crate::config::Settings;
 
 /// An output of a run.
 pub trait Exporter: Sync {
@@ -15,11 +16,12 @@ pub trait Exporter: Sync {
     fn write(&self, run: &Run, out: &Staging) -> Result<()>;
 }
 
-/// Every output, in the order they are written.
+/// Every output made from the figures, in the order they are written.
+/// [`RowTables`] is not among them: `write_run` writes it on a thread of
+/// its own, from the tables alone, while these are made.
 pub const ALL: &[&dyn Exporter] = &[
     &Charts,
     &HtmlReport,
-    &RowTables,
     &SummaryTables,
     &SummaryJson,
     &SummaryMarkdown,
@@ -74,13 +76,10 @@ impl Exporter for HtmlReport {
 /// the formats `--row-tables` asks for.
 pub struct RowTables;
 
-impl Exporter for RowTables {
-    fn stage(&self) -> &'static str {
-        "writing the tables"
-    }
-
-    fn write(&self, run: &Run, out: &Staging) -> Result<()> {
-        let (formats, t) = (run.settings.output.row_tables, run.tables);
+impl RowTables {
+    /// Writes the row tables: they need the tables and nothing else.
+    pub fn write_tables(settings: &Settings, t: &Tables, out: &Staging) -> Result<()> {
+        let formats = settings.output.row_tables;
         if formats.csv() {
             out.write_with("sends.csv", |w| tables::write_sends_csv(&t.sends_full, w))?;
             out.write_with("windows.csv", |w| tables::write_windows_csv(&t.windows, w))?;
