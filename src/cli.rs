@@ -345,6 +345,13 @@ pub struct PricingArgs {
     /// as-billed figures.
     #[arg(long, value_enum, value_name = "REGIME")]
     pub compare_regime: Option<RegimeChoice>,
+
+    /// Accounts file (CSV): business_number and optionally account,
+    /// portfolio, country, auth_international_from, timezone. Decides each
+    /// number's billing time zone, volume tier portfolio and
+    /// authentication-international rates (docs/pricing.md "Accounts").
+    #[arg(long, value_name = "FILE")]
+    pub accounts: Option<PathBuf>,
 }
 
 /// `--row-tables`: the file formats of the row tables.
@@ -476,6 +483,7 @@ impl RunArgs {
                 regime: pricing.regime.map(Into::into),
                 rates_as_of: pricing.rates_as_of,
                 compare_regime: pricing.compare_regime.map(Into::into),
+                accounts: pricing.accounts,
             },
             sources: SourcesRequest::default(),
             outputs: OutputsRequest::default(),

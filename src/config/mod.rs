@@ -116,6 +116,8 @@ pub struct PricingRequest {
     pub regime: Option<Regime>,
     pub rates_as_of: Option<String>,
     pub compare_regime: Option<Regime>,
+    /// `--accounts`: the accounts file (docs/pricing.md "Accounts").
+    pub accounts: Option<PathBuf>,
 }
 
 impl Default for PricingRequest {
@@ -130,6 +132,7 @@ impl Default for PricingRequest {
             regime: None,
             rates_as_of: None,
             compare_regime: None,
+            accounts: None,
         }
     }
 }
@@ -338,8 +341,9 @@ fn meta_analytics(sources: &SourcesRequest) -> Result<Option<PathBuf>> {
 }
 
 fn pricing_params(args: &PricingRequest) -> Result<PricingParams> {
+    let billing_tz = parse_tz(&args.billing_tz, "--billing-tz")?;
     Ok(PricingParams {
-        billing_tz: parse_tz(&args.billing_tz, "--billing-tz")?,
+        billing_tz,
         regime: args.regime,
         rates_as_of: args
             .rates_as_of
@@ -349,6 +353,12 @@ fn pricing_params(args: &PricingRequest) -> Result<PricingParams> {
         allow_unpriced: args.allow_unpriced,
         service_free_tier: args.service_free_tier,
         unknown_category_as: args.unknown_category_as,
+        accounts: args
+            .accounts
+            .as_deref()
+            .map(|path| crate::pricing::accounts::Accounts::load(path, billing_tz))
+            .transpose()?
+            .map(std::sync::Arc::new),
     })
 }
 

@@ -67,6 +67,8 @@ pub struct Analysis {
     pub warnings: Vec<String>,
     /// The rate cards and markets map that priced the run.
     pub rate_sources: Vec<String>,
+    /// Whether a rate card gave volume tiers (§9).
+    pub volume_tiers: bool,
     /// `--compare-regime`: the same messages priced under another regime.
     pub comparison: Option<Rows>,
     /// `--meta-analytics`: the file and Meta's totals per month × country
@@ -112,6 +114,7 @@ pub fn analyse(settings: &Settings, stage: &mut dyn FnMut(&str)) -> Result<Analy
         files,
         warnings: read.warnings,
         rate_sources: book.sources.clone(),
+        volume_tiers: book.has_tiers(),
         meta_analytics: meta_analytics(settings)?,
     };
     analysis.warnings.extend(rate_warnings(
@@ -119,6 +122,9 @@ pub fn analyse(settings: &Settings, stage: &mut dyn FnMut(&str)) -> Result<Analy
         &analysis.messages,
         settings.rules.markets.as_deref(),
     )?);
+    analysis
+        .warnings
+        .extend(accounts_warning(settings, &analysis.messages)?);
     if let Some(salt) = &settings.output.contact_salt {
         hash_contacts(&mut analysis, salt)?;
     }
@@ -207,8 +213,9 @@ impl<'a> Chain<'a> {
     /// The free tier of the whole run, then the missing-rate check (the
     /// comparison first, as its rates are looked up first).
     fn settle(self) -> Result<Chained> {
-        let comparison = self.compared.map(settle::Priced::settle).transpose()?;
-        let messages = self.priced.settle()?;
+        let book = self.book;
+        let comparison = self.compared.map(|c| c.settle(book)).transpose()?;
+        let messages = self.priced.settle(book)?;
         let mut rejected = crate::frames::stacked(self.rejected)?;
         // Parts hold ranges of pairs: rejected rows go back to input order.
         rejected = rejected.sort(
@@ -253,6 +260,41 @@ fn hash_contacts(analysis: &mut Analysis, salt: &str) -> Result<()> {
         *comparison = comparison.map_parts("hashed", |part| privacy::hashed(&part, salt))?;
     }
     Ok(())
+}
+
+/// Business numbers of the log that the accounts file does not list: they
+/// are priced with the defaults (own account, the run's portfolio, no
+/// country, `--billing-tz`).
+fn accounts_warning(settings: &Settings, messages: &Rows) -> Result<Option<String>> {
+    let Some(accounts) = &settings.rules.pricing.accounts else {
+        return Ok(None);
+    };
+    let numbers = messages
+        .clone()
+        .lazy()
+        .select([col(crate::schema::BUSINESS_NUMBER)
+            .unique()
+            .sort(Default::default())])
+        .streamed()?;
+    let missing: Vec<String> = numbers
+        .column(crate::schema::BUSINESS_NUMBER)?
+        .str()?
+        .iter()
+        .flatten()
+        .filter(|n| !accounts.by_number.contains_key(*n))
+        .map(String::from)
+        .collect();
+    if missing.is_empty() {
+        return Ok(None);
+    }
+    let shown: Vec<&str> = missing.iter().take(10).map(String::as_str).collect();
+    Ok(Some(format!(
+        "{} business number(s) of the log are not in the accounts file {}: {}{}; they are priced as their own account in the run's one portfolio, with no business country and the --billing-tz time zone",
+        missing.len(),
+        accounts.path,
+        shown.join(", "),
+        if missing.len() > shown.len() { ", …" } else { "" }
+    )))
 }
 
 fn rate_warnings(book: &RateBook, messages: &Rows, markets: Option<&Path>) -> Result<Vec<String>> {

@@ -1,13 +1,17 @@
 //! What is decided once over all parts of a run: the pmp-2026-10 service
 //! free tier (§5.2), counted per business number and month across every
-//! contact, and the check that every charged row has a rate (§8.5).
+//! contact; volume tiers (§9), counted per portfolio, market, rate
+//! category and month; and the check that every charged row has a rate
+//! (§8.5).
 //!
 //! Each part is priced with its own free tier and keeps the rows that tier
 //! made free: the run's first N of a business number and month are among
 //! them, so the run's free rows are picked from those alone, and only the
 //! rows that lose their place are priced again (a patch applied as the
 //! parts are read). With one part, its own tier is the run's and nothing
-//! changes.
+//! changes. Volume tiers are decided here for every run: each part keeps
+//! its charged utility and authentication templates (only when a card has
+//! tiers), and the rows a tiered rate prices are patched alike.
 
 use anyhow::Result;
 use polars::prelude::*;
@@ -20,7 +24,7 @@ use crate::schema::MESSAGE_ID;
 /// Columns the windows, classify and pricing stages work with that no
 /// report reads (17 of the 53): dropped so that the tables, which copy the
 /// outbound rows, are built from a narrower frame.
-const WORKING_COLUMNS: [&str; 17] = [
+const WORKING_COLUMNS: [&str; 21] = [
     "extends_window",
     "window_start",
     "answers_window",
@@ -38,6 +42,10 @@ const WORKING_COLUMNS: [&str; 17] = [
     "contact_key",
     "business_key",
     "has_entry_point",
+    "_portfolio",
+    "_account_country",
+    "_auth_international_from_us",
+    "_billing_zone",
 ];
 
 fn without_working_columns(messages: DataFrame) -> DataFrame {
@@ -58,6 +66,9 @@ pub(super) struct Priced {
     free_rows: Vec<DataFrame>,
     /// Each part's missing rates (`pricing::missing_rates`).
     missing: Vec<DataFrame>,
+    /// Each part's rows that count towards volume tiers
+    /// (`pricing::tier_counted_rows`), when a card has tiers.
+    tier_counted: Vec<DataFrame>,
 }
 
 impl Priced {
@@ -67,6 +78,7 @@ impl Priced {
             parts,
             free_rows: Vec::new(),
             missing: Vec::new(),
+            tier_counted: Vec::new(),
         }
     }
 
@@ -83,11 +95,15 @@ impl Priced {
             .push(frames::detached(pricing::free_tier_rows(&priced)?)?);
         self.missing
             .push(frames::detached(pricing::missing_rates(&priced)?)?);
+        if let Some(counted) = pricing::tier_counted_rows(&priced, book)? {
+            self.tier_counted.push(frames::detached(counted)?);
+        }
         self.parts.push(without_working_columns(priced))
     }
 
-    /// The parts with the run's free tier, checked for missing rates.
-    pub(super) fn settle(mut self) -> Result<Rows> {
+    /// The parts with the run's free tier and volume tiers, checked for
+    /// missing rates.
+    pub(super) fn settle(mut self, book: &RateBook) -> Result<Rows> {
         let locally_free = frames::stacked(std::mem::take(&mut self.free_rows))?;
         let free =
             pricing::free_tier_ids(vec![locally_free.clone()], self.params.service_free_tier)?;
@@ -99,9 +115,12 @@ impl Priced {
         let repriced = pricing::with_free_ids(lost, &free)?;
         self.missing.push(pricing::missing_rates(&repriced)?);
         pricing::report_missing_rates(frames::stacked(self.missing)?, &self.params)?;
-        let patch = (repriced.height() > 0)
-            .then(|| repriced.select(pricing::TIER_PRICED_COLUMNS))
-            .transpose()?;
-        self.parts.finish(patch)
+        let mut patches = vec![repriced.select(pricing::TIER_PRICED_COLUMNS)?];
+        if !self.tier_counted.is_empty() {
+            let counted = frames::stacked(std::mem::take(&mut self.tier_counted))?;
+            patches.push(pricing::volume_tiered(counted, book)?);
+        }
+        let patch = frames::stacked(patches)?;
+        self.parts.finish((patch.height() > 0).then_some(patch))
     }
 }

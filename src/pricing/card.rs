@@ -15,6 +15,7 @@ use anyhow::Result;
 use chrono::NaiveDate;
 
 use super::money::parse_price;
+use super::tiers::{checked_tiers, parse_tier, Tier};
 use crate::bad_input;
 
 /// The categories a card can price.
@@ -42,6 +43,9 @@ pub struct Rate {
     pub currency: String,
     /// `file:line`, for errors and the "rates used" table.
     pub source: String,
+    /// The volume tiers of this rate, in order (empty: one rate for every
+    /// message). `nanos` is then the first tier's price.
+    pub tiers: Vec<Tier>,
 }
 
 /// A rate card file as given on the command line: `[DATE=]PATH`.
@@ -80,6 +84,13 @@ pub struct RateBook {
     pub notes: Vec<String>,
     /// What was loaded, for the report: card names and the markets map.
     pub sources: Vec<String>,
+}
+
+/// The rows of a long-layout card for one (market, category, date).
+struct TierRows {
+    market: String,
+    currency: String,
+    tiers: Vec<Tier>,
 }
 
 /// Lower-cased, trimmed: how market names are matched (§8.15).
@@ -144,6 +155,11 @@ impl RateBook {
             .get(&market_key(market))
             .cloned()
             .unwrap_or_else(|| market.to_string())
+    }
+
+    /// Whether any rate of any card comes in volume tiers.
+    pub fn has_tiers(&self) -> bool {
+        self.rates.values().flatten().any(|r| !r.tiers.is_empty())
     }
 
     /// The rate in force for (market, category) on `date` (§5.1).
@@ -242,7 +258,10 @@ impl RateBook {
     ) -> Result<()> {
         let find = |c: &str| header.iter().position(|h| h == c);
         let (market, category, price) = (find("market"), find("category"), find("price"));
-        let (currency, from) = (find("currency"), find("effective_from"));
+        let (currency, from, tier) = (find("currency"), find("effective_from"), find("tier"));
+        // The rows of one (market, category, date) are its tiers: checked
+        // together once the card is read.
+        let mut groups: BTreeMap<(String, &'static str, NaiveDate), TierRows> = BTreeMap::new();
         for (line, cells) in body {
             let cell =
                 |i: Option<usize>| i.and_then(|i| cells.get(i)).map(|s| s.trim()).unwrap_or("");
@@ -263,15 +282,71 @@ impl RateBook {
             if is_not_applicable(cell(price)) {
                 continue;
             }
-            let rate = Rate {
-                effective_from: effective_date(cell(from), date, &source)?,
-                nanos: parse_price(cell(price)).map_err(|e| bad_input!("{source}: {e}"))?,
-                currency: currency_name(cell(currency)),
+            let nanos = parse_price(cell(price)).map_err(|e| bad_input!("{source}: {e}"))?;
+            let (lower, upper, notation) =
+                parse_tier(cell(tier), &source)?.unwrap_or((1, None, "0:MAX".into()));
+            let effective_from = effective_date(cell(from), date, &source)?;
+            let group = groups
+                .entry((market_key(&market_name), category, effective_from))
+                .or_insert_with(|| TierRows {
+                    market: market_name.clone(),
+                    currency: currency_name(cell(currency)),
+                    tiers: Vec::new(),
+                });
+            if group.currency != currency_name(cell(currency)) {
+                return Err(bad_input!(
+                    "{source}: the tiers of {category} for {market_name} from {effective_from} are in {} and {}; one rate is in one currency",
+                    group.currency,
+                    currency_name(cell(currency))
+                ));
+            }
+            group.tiers.push(Tier {
+                lower,
+                upper,
+                nanos,
+                notation,
                 source,
-            };
-            self.insert(&market_name, category, rate)?;
+            });
+        }
+        for ((_, category, effective_from), group) in groups {
+            self.insert_tiers(group, category, effective_from)?;
         }
         Ok(())
+    }
+
+    /// One rate from the rows of one (market, category, date): a plain
+    /// rate, or checked tiers.
+    fn insert_tiers(
+        &mut self,
+        group: TierRows,
+        category: &'static str,
+        effective_from: NaiveDate,
+    ) -> Result<()> {
+        let TierRows {
+            market,
+            currency,
+            tiers,
+        } = group;
+        // Two rows of which one has no tier are two rates for one date:
+        // said as such, not as overlapping tiers.
+        if tiers.len() > 1 && tiers.iter().any(|t| t.lower == 1 && t.upper.is_none()) {
+            return Err(bad_input!(
+                "{}: a second {category} rate for {market} from {effective_from} (the first is at {}); keep one row per market, category and date, or give each row a tier",
+                tiers[1].source,
+                tiers[0].source
+            ));
+        }
+        let what = format!("{category} for {market} from {effective_from}");
+        let (nanos, source) = (tiers[0].nanos, tiers[0].source.clone());
+        let tiers = checked_tiers(tiers, &what, category)?;
+        let rate = Rate {
+            effective_from,
+            nanos: tiers.first().map_or(nanos, |t| t.nanos),
+            currency,
+            source: tiers.first().map_or(source, |t| t.source.clone()),
+            tiers,
+        };
+        self.insert(&market, category, rate)
     }
 
     fn add_meta_rows(
@@ -317,6 +392,7 @@ impl RateBook {
                         .map_err(|e| bad_input!("{source}: {category}: {e}"))?,
                     currency: currency_name(cell(currency)),
                     source: source.clone(),
+                    tiers: Vec::new(),
                 };
                 self.insert(&market_name, category, rate)?;
             }

@@ -9,10 +9,13 @@
 //! message, and joined back; a charged message without a rate stops the run
 //! naming market, category and date unless `--allow-unpriced`.
 
+pub mod accounts;
 pub mod card;
 pub mod money;
+pub mod tiers;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use anyhow::Result;
 use chrono::NaiveDate;
@@ -23,6 +26,7 @@ use crate::bad_input;
 use crate::frames::ffill;
 use crate::schema::*;
 use crate::windows::{ANSWERS, PAIR_ID, TS_US};
+use accounts::Accounts;
 use card::RateBook;
 
 /// A free entry point window lasts 72 h from the reply (§5.2, §8.16).
@@ -65,6 +69,9 @@ pub struct PricingParams {
     pub service_free_tier: u64,
     /// The card category an `unknown` template is priced as.
     pub unknown_category_as: &'static str,
+    /// `--accounts`: accounts, portfolios, countries and time zones of the
+    /// business numbers (`accounts`).
+    pub accounts: Option<Arc<Accounts>>,
 }
 
 impl PricingParams {
@@ -83,15 +90,26 @@ pub const AVOIDABLE: &str = "avoidable_nanos";
 pub const RATE_FROM: &str = "rate_effective_from";
 pub const IN_FEP: &str = "in_free_entry_point";
 pub const BILLING_MONTH: &str = "billing_month";
-const PRICE_DATE: &str = "price_date";
+/// The card category the price was taken for, after authentication-
+/// international is decided (§10).
+pub const RATE_CATEGORY: &str = "rate_category";
+/// The volume tier that priced the row, in Meta's notation (§9).
+pub const TIER: &str = "tier";
+pub const PRICE_DATE: &str = "price_date";
 const PRICE_CATEGORY: &str = "price_category";
+/// Per row, from the accounts file (`accounts`): the portfolio, the
+/// account's country, its authentication-international start (µs) and
+/// which of [`billing_zones`] bills it.
+pub const PORTFOLIO: &str = "_portfolio";
+const ACCOUNT_COUNTRY: &str = "_account_country";
+const AUTH_INTL_FROM: &str = "_auth_international_from_us";
+const ZONE: &str = "_billing_zone";
 
 /// Prices the output of `classify` (sorted as `windows` sorts).
 pub fn price(messages: DataFrame, book: &RateBook, params: &PricingParams) -> Result<DataFrame> {
-    let billing_tz =
-        TimeZone::opt_try_new(Some(params.billing_tz.name()))?.unwrap_or(TimeZone::UTC);
-    let billing_date = col(TS).dt().convert_time_zone(billing_tz).dt().date();
-    let framed = with_free_entry_points(messages.lazy())
+    let zones = billing_zones(params);
+    let billing_date = billing_date(&zones)?;
+    let framed = with_accounts(with_free_entry_points(messages.lazy()), params, &zones)?
         .with_columns([
             billing_date.clone().alias("billing_date"),
             crate::frames::month_start(billing_date.clone()).alias(BILLING_MONTH),
@@ -99,8 +117,8 @@ pub fn price(messages: DataFrame, book: &RateBook, params: &PricingParams) -> Re
                 Some(d) => lit(d).cast(DataType::Date).alias(PRICE_DATE),
                 None => billing_date.alias(PRICE_DATE),
             },
-            price_category(params.unknown_category_as).alias(PRICE_CATEGORY),
         ])
+        .with_column(price_category(params.unknown_category_as).alias(PRICE_CATEGORY))
         .collect()?;
     let lookups = rate_lookups(&framed, book)?;
     let priced = framed
@@ -119,7 +137,77 @@ pub fn price(messages: DataFrame, book: &RateBook, params: &PricingParams) -> Re
         .with_column(pricing_rule().alias(PRICING_RULE))
         .collect()?;
     check_missing_rates(&priced, params)?;
-    Ok(priced.lazy().with_columns(money_columns()).collect()?)
+    Ok(priced
+        .lazy()
+        .with_columns(money_columns())
+        .with_column(lit(NULL).cast(DataType::String).alias(TIER))
+        .collect()?)
+}
+
+/// The time zones that bill a run: `--billing-tz` first (numbers the
+/// accounts file does not list), then each other zone the file names.
+fn billing_zones(params: &PricingParams) -> Vec<Tz> {
+    let mut zones = vec![params.billing_tz];
+    for account in params.accounts.iter().flat_map(|a| a.by_number.values()) {
+        if !zones.contains(&account.timezone) {
+            zones.push(account.timezone);
+        }
+    }
+    zones
+}
+
+/// A message's date where its account is billed (§12): one conversion
+/// per zone of the run, the row's zone chosen by [`ZONE`].
+fn billing_date(zones: &[Tz]) -> Result<Expr> {
+    let date_in = |zone: &Tz| -> Result<Expr> {
+        let zone = TimeZone::opt_try_new(Some(zone.name()))?.unwrap_or(TimeZone::UTC);
+        Ok(col(TS).dt().convert_time_zone(zone).dt().date())
+    };
+    let mut date = date_in(&zones[0])?;
+    for (i, zone) in zones.iter().enumerate().skip(1).rev() {
+        date = when(col(ZONE).eq(lit(i as u32)))
+            .then(date_in(zone)?)
+            .otherwise(date);
+    }
+    Ok(date)
+}
+
+/// The accounts columns of every row ([`PORTFOLIO`] and the others),
+/// joined by business number; numbers the file does not list get the
+/// defaults (`accounts::default_account`).
+fn with_accounts(messages: LazyFrame, params: &PricingParams, zones: &[Tz]) -> Result<LazyFrame> {
+    let Some(accounts) = &params.accounts else {
+        return Ok(messages.with_columns([
+            lit(accounts::DEFAULT_PORTFOLIO).alias(PORTFOLIO),
+            lit(NULL).cast(DataType::String).alias(ACCOUNT_COUNTRY),
+            lit(NULL).cast(DataType::Int64).alias(AUTH_INTL_FROM),
+            lit(0u32).alias(ZONE),
+        ]));
+    };
+    let rows = accounts.by_number.iter();
+    let table = df! {
+        BUSINESS_NUMBER => rows.clone().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+        PORTFOLIO => rows.clone().map(|(_, a)| a.portfolio.as_str()).collect::<Vec<_>>(),
+        ACCOUNT_COUNTRY => rows.clone().map(|(_, a)| a.country.clone()).collect::<Vec<_>>(),
+        AUTH_INTL_FROM => rows.clone().map(|(_, a)| a.auth_international_from_us).collect::<Vec<_>>(),
+        ZONE => rows
+            .map(|(_, a)| zones.iter().position(|z| *z == a.timezone).unwrap_or(0) as u32)
+            .collect::<Vec<_>>(),
+    }?;
+    Ok(messages
+        .join(
+            table.lazy(),
+            [col(BUSINESS_NUMBER)],
+            [col(BUSINESS_NUMBER)],
+            JoinArgs {
+                maintain_order: MaintainOrderJoin::Left,
+                ..JoinArgs::new(JoinType::Left)
+            },
+        )
+        .with_columns([
+            col(PORTFOLIO).fill_null(lit(accounts::DEFAULT_PORTFOLIO)),
+            col(ZONE).fill_null(lit(0u32)),
+        ]))
 }
 
 /// `in_free_entry_point` (§5.2, §8.16): the first delivered business
@@ -169,16 +257,28 @@ fn with_free_entry_points(messages: LazyFrame) -> LazyFrame {
 }
 
 /// The card category that prices a row: the template's category (an
-/// `unknown` one as configured), `service` for a non-template message.
+/// `unknown` one as configured), `service` for a non-template message; an
+/// authentication template of an account based abroad, from its
+/// `auth_international_from`, asks for `authentication_international`
+/// (§10; whether the market has that rate is decided in [`rate_lookups`]).
 fn price_category(unknown_as: &'static str) -> Expr {
+    let category = when(col(CATEGORY).eq(lit("unknown")))
+        .then(lit(unknown_as))
+        .otherwise(col(CATEGORY));
+    let abroad = col(ACCOUNT_COUNTRY)
+        .neq(col(COUNTRY))
+        .and(col(TS).cast(DataType::Int64).gt_eq(col(AUTH_INTL_FROM)))
+        .fill_null(false);
     when(col(IS_INBOUND))
         .then(lit(NULL).cast(DataType::String))
         .when(col(IS_TEMPLATE).not())
         .then(lit("service"))
-        .when(col(CATEGORY).eq(lit("unknown")))
-        .then(lit(unknown_as))
-        .otherwise(col(CATEGORY))
+        .when(category.clone().eq(lit("authentication")).and(abroad))
+        .then(lit(AUTH_INTL))
+        .otherwise(category)
 }
+
+const AUTH_INTL: &str = "authentication_international";
 
 fn regime_expr(params: &PricingParams) -> Expr {
     if let Some(regime) = params.regime {
@@ -213,7 +313,7 @@ fn rate_lookups(framed: &DataFrame, book: &RateBook) -> Result<DataFrame> {
             .map(|c| (c, Vec::new()))
             .into();
     let (mut rate, mut service) = (Vec::new(), Vec::new());
-    let mut rate_from = Vec::new();
+    let (mut rate_from, mut rate_category) = (Vec::new(), Vec::new());
     for i in 0..keys.height() {
         let country = countries.get(i).unwrap_or(crate::country::UNKNOWN);
         let category = categories.get(i).unwrap_or("service");
@@ -223,7 +323,14 @@ fn rate_lookups(framed: &DataFrame, book: &RateBook) -> Result<DataFrame> {
             .map(days_to_date)
             .unwrap_or(ymd(1970, 1, 1));
         let market = book.market_name(&book.market_of(country, day));
+        // §10: authentication-international only where the market has
+        // that rate on the day; else the domestic authentication rate.
+        let category = match book.rate(&market, category, day) {
+            None if category == AUTH_INTL => "authentication",
+            _ => category,
+        };
         let found = book.rate(&market, category, day);
+        rate_category.push(category.to_string());
         rate.push(found.map(|r| r.nanos));
         rate_from.push(found.map(|r| r.effective_from));
         service.push(book.rate(&market, "service", day).map(|r| r.nanos));
@@ -242,6 +349,7 @@ fn rate_lookups(framed: &DataFrame, book: &RateBook) -> Result<DataFrame> {
         Column::new("rate_nanos".into(), rate),
         Column::new("service_nanos".into(), service),
         Column::new(RATE_FROM.into(), rate_from),
+        Column::new(RATE_CATEGORY.into(), rate_category),
     ];
     for (name, values) in out {
         columns.push(Column::new(name.into(), values));
@@ -329,8 +437,105 @@ pub fn free_tier_rows(priced: &DataFrame) -> Result<DataFrame> {
     crate::frames::filtered(priced, col(IN_FREE_TIER))
 }
 
-/// The columns the free tier decides, with the id they belong to.
-pub const TIER_PRICED_COLUMNS: [&str; 5] = [MESSAGE_ID, PRICING_RULE, COST, AVOIDABLE, CURRENCY];
+/// The columns the free tier and the volume tiers decide, with the id
+/// they belong to.
+pub const TIER_PRICED_COLUMNS: [&str; 6] =
+    [MESSAGE_ID, PRICING_RULE, COST, AVOIDABLE, CURRENCY, TIER];
+
+/// The rows of a priced part that count towards volume tiers (§9): charged
+/// templates of a tiered category, with what [`volume_tiered`] needs.
+/// None when no card has tiers.
+pub fn tier_counted_rows(priced: &DataFrame, book: &RateBook) -> Result<Option<DataFrame>> {
+    if !book.has_tiers() {
+        return Ok(None);
+    }
+    let tiered = lit(Series::new("c".into(), tiers::TIERED_CATEGORIES)).implode(false);
+    let counted = col(PRICING_RULE)
+        .eq(lit("charged"))
+        .and(col(RATE_CATEGORY).is_in(tiered, false))
+        .fill_null(false);
+    Ok(Some(crate::frames::filtered(priced, counted)?.select([
+        MESSAGE_ID,
+        PORTFOLIO,
+        MARKET,
+        RATE_CATEGORY,
+        BILLING_MONTH,
+        TS,
+        PRICE_DATE,
+        CLASS,
+        REGIME,
+        "service_nanos",
+        PRICING_RULE,
+        CURRENCY,
+    ])?))
+}
+
+/// The rows of [`tier_counted_rows`] (of every part) priced from a tiered
+/// rate, with the [`TIER_PRICED_COLUMNS`] their tier gives them. Message
+/// n of a (portfolio, market, rate category, billing month), in
+/// (timestamp, message_id) order, is priced at the tier that holds n in
+/// the card in force on its date: a card that changes mid-month changes
+/// the price, not the count.
+pub fn volume_tiered(counted: DataFrame, book: &RateBook) -> Result<DataFrame> {
+    let group = [PORTFOLIO, MARKET, RATE_CATEGORY, BILLING_MONTH];
+    let mut order: Vec<&str> = group.to_vec();
+    order.extend([TS, MESSAGE_ID]);
+    let rows = counted.sort(order, SortMultipleOptions::default())?;
+    let text = |c: &str| -> Result<StringChunked> { Ok(rows.column(c)?.str()?.clone()) };
+    let (portfolio, market, category) = (text(PORTFOLIO)?, text(MARKET)?, text(RATE_CATEGORY)?);
+    let month = rows.column(BILLING_MONTH)?.date()?.phys.clone();
+    let day = rows.column(PRICE_DATE)?.date()?.phys.clone();
+    let (class, regime) = (text(CLASS)?, text(REGIME)?);
+    let service = rows.column("service_nanos")?.i64()?.clone();
+    let mut rates: BTreeMap<(&str, &str, i32), Option<&card::Rate>> = BTreeMap::new();
+    let mut n = 0u64;
+    let (mut keep, mut cost, mut avoidable, mut tier) = (vec![], vec![], vec![], vec![]);
+    for i in 0..rows.height() {
+        let key = (
+            portfolio.get(i),
+            market.get(i),
+            category.get(i),
+            month.get(i),
+        );
+        let same_group = i > 0
+            && key
+                == (
+                    portfolio.get(i - 1),
+                    market.get(i - 1),
+                    category.get(i - 1),
+                    month.get(i - 1),
+                );
+        n = if same_group { n + 1 } else { 1 };
+        let (market, category) = (market.get(i).unwrap_or(""), category.get(i).unwrap_or(""));
+        let day = day.get(i).unwrap_or(0);
+        let rate = *rates
+            .entry((market, category, day))
+            .or_insert_with(|| book.rate(market, category, days_to_date(day)));
+        let Some(found) = rate.and_then(|r| tiers::tier_of(&r.tiers, n)) else {
+            continue;
+        };
+        let freeform = match regime.get(i) == Some(Regime::Pmp202610.name()) {
+            true => service.get(i),
+            false => Some(0),
+        };
+        keep.push(i as IdxSize);
+        cost.push(found.nanos);
+        avoidable.push(match class.get(i) == Some("template_avoidable") {
+            true => freeform.map(|f| found.nanos - f),
+            false => Some(0),
+        });
+        tier.push(found.notation.clone());
+    }
+    let kept = rows.take(&IdxCa::from_vec("i".into(), keep))?;
+    Ok(DataFrame::new_infer_height(vec![
+        kept.column(MESSAGE_ID)?.clone(),
+        kept.column(PRICING_RULE)?.clone(),
+        Column::new(COST.into(), cost),
+        Column::new(AVOIDABLE.into(), avoidable),
+        kept.column(CURRENCY)?.clone(),
+        Column::new(TIER.into(), tier),
+    ])?)
+}
 
 /// The ids in the free tier of the run, from every part's [`free_tier_rows`].
 pub fn free_tier_ids(candidates: Vec<DataFrame>, free_tier: u64) -> Result<DataFrame> {
@@ -380,7 +585,7 @@ fn pricing_rule() -> Expr {
         .when(
             regime(Regime::Pmp2025)
                 .and(col(IN_WINDOW))
-                .and(col(PRICE_CATEGORY).eq(lit("utility"))),
+                .and(col(RATE_CATEGORY).eq(lit("utility"))),
         )
         .then(lit("free_in_window_utility"))
         .when(col("in_free_tier"))
@@ -420,7 +625,7 @@ pub fn missing_rates(priced: &DataFrame) -> Result<DataFrame> {
             col(MARKET),
             when(needs_service)
                 .then(lit("service"))
-                .otherwise(col(PRICE_CATEGORY))
+                .otherwise(col(RATE_CATEGORY))
                 .alias("category"),
             col(PRICE_DATE),
         ])

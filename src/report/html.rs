@@ -321,8 +321,41 @@ fn report_tables(page: &Page) -> Result<Markup> {
         (table(t, "by_category", &by_category, 2, &view_rows(&v.by_category)?))
         (table(t, "top_templates", &templates, 3, &view_rows(&top_templates)?))
         (table(t, "business_numbers", &business, 2, &view_rows(&v.business_numbers)?))
+        (volume_tiers(page))
         (lapsed_contacts(page)?)
     })
+}
+
+/// Messages and spend per volume tier (§9), or a line saying that no card
+/// gave tiers.
+fn volume_tiers(page: &Page) -> Markup {
+    let t = page.locale;
+    let tiers = &page.summary.pricing.volume_tiers;
+    if !tiers.applied {
+        return html! {
+            h3 { (t.get("volume_tiers")) } (NL)
+            p { (t.get("volume_tiers_not_applied")) } (NL)
+        };
+    }
+    let headers = [
+        "month", "market", "category", "tier", "currency", "messages", "spend",
+    ];
+    let rows: Vec<Vec<String>> = tiers
+        .by_tier
+        .iter()
+        .map(|r| {
+            vec![
+                r.month.clone(),
+                r.market.clone(),
+                r.rate_category.clone(),
+                r.tier.clone(),
+                r.currency.clone(),
+                r.messages.to_string(),
+                r.spend.to_string(),
+            ]
+        })
+        .collect();
+    table(t, "volume_tiers", &headers, 5, &rows)
 }
 
 fn lapsed_contacts(page: &Page) -> Result<Markup> {

@@ -26,6 +26,7 @@ pub fn render(summary: &Summary) -> String {
     spend(summary, &mut out);
     headline(summary, &mut out);
     classes(summary, &mut out);
+    tiers(summary, &mut out);
     charts(&mut out);
     quality(summary, &mut out);
     out
@@ -160,6 +161,31 @@ fn classes(summary: &Summary, out: &mut String) {
         out.push_str(&format!(
             "| `{class}` | {n} | {} |\n",
             percent(n, outbound.total)
+        ));
+    }
+    out.push('\n');
+}
+
+/// Messages and spend per volume tier (§9), or that no card gave tiers.
+fn tiers(summary: &Summary, out: &mut String) {
+    let tiers = &summary.pricing.volume_tiers;
+    if !tiers.applied {
+        out.push_str(
+            "Volume tiers: not applied (no rate card has tier rows; every template is priced at its list rate).\n\n",
+        );
+        return;
+    }
+    if tiers.by_tier.is_empty() {
+        out.push_str(
+            "Volume tiers: applied, but no message of the period was priced from a tiered rate.\n\n",
+        );
+        return;
+    }
+    out.push_str("## Volume tiers\n\n| Billing month | Market | Category | Tier | Messages | Spend |\n|---|---|---|---|---:|---:|\n");
+    for t in &tiers.by_tier {
+        out.push_str(&format!(
+            "| {} | {} | `{}` | {} | {} | {} {} |\n",
+            t.month, t.market, t.rate_category, t.tier, t.messages, t.spend, t.currency
         ));
     }
     out.push('\n');

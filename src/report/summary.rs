@@ -161,6 +161,30 @@ pub struct PricingSummary {
     pub service_free_tier: u64,
     pub rate_cards: Vec<String>,
     pub regimes_used: Vec<String>,
+    /// `--accounts`: the accounts file that priced the run.
+    pub accounts: Option<String>,
+    pub volume_tiers: VolumeTiers,
+}
+
+/// Volume tiers (§9): whether any card gave tier rows, and the messages
+/// and spend of the period per tier.
+#[derive(Debug, Clone, Serialize)]
+pub struct VolumeTiers {
+    pub applied: bool,
+    pub by_tier: Vec<TierSpend>,
+}
+
+/// The sends of one billing month, market, rate category and tier.
+#[derive(Debug, Clone, Serialize)]
+pub struct TierSpend {
+    /// The billing month (YYYY-MM, in the account's time zone).
+    pub month: String,
+    pub market: String,
+    pub rate_category: String,
+    pub tier: String,
+    pub currency: String,
+    pub messages: u64,
+    pub spend: Money,
 }
 
 /// Spend per currency (never added across currencies).
@@ -197,11 +221,14 @@ pub struct DataQuality {
     pub inbound_missing_type: u64,
     pub error_code_without_failed_status: u64,
     pub contacts_unknown_country: u64,
+    /// Templates the log marks authentication-international sent to a
+    /// market with no such rate: priced as authentication (§10).
+    pub auth_international_without_rate: u64,
 }
 
 impl DataQuality {
     /// Every flag by its name, in the order of `summary.json`.
-    pub fn flags(&self) -> [(&'static str, u64); 6] {
+    pub fn flags(&self) -> [(&'static str, u64); 7] {
         [
             (
                 "templates_unknown_category",
@@ -218,6 +245,10 @@ impl DataQuality {
                 self.error_code_without_failed_status,
             ),
             ("contacts_unknown_country", self.contacts_unknown_country),
+            (
+                "auth_international_without_rate",
+                self.auth_international_without_rate,
+            ),
         ]
     }
 }
@@ -269,6 +300,11 @@ impl Summary {
                 service_free_tier: pricing.service_free_tier,
                 rate_cards: analysis.rate_sources.clone(),
                 regimes_used: regimes_used(&tables.sends_full)?,
+                accounts: pricing.accounts.as_ref().map(|a| a.path.clone()),
+                volume_tiers: VolumeTiers {
+                    applied: analysis.volume_tiers,
+                    by_tier: tier_spend(&tables.sends_full)?,
+                },
             },
             spend: spend_by_currency(&tables.sends_full)?,
             comparison: match (&tables.comparison, settings.rules.compare_regime) {
@@ -376,6 +412,68 @@ pub fn spend_by_currency(sends: &impl Table) -> Result<Spend> {
     })
 }
 
+/// Messages and spend per (month, market, rate category, tier, currency)
+/// of the sends a tiered rate priced, tiers in the order of their bounds.
+fn tier_spend(sends: &impl Table) -> Result<Vec<TierSpend>> {
+    use crate::pricing::{BILLING_MONTH, COST, CURRENCY, MARKET, RATE_CATEGORY, TIER};
+    let keys = [
+        col(BILLING_MONTH).dt().strftime("%Y-%m").alias("month"),
+        col(MARKET),
+        col(RATE_CATEGORY),
+        col(TIER),
+        col(CURRENCY),
+    ];
+    let groups = sends
+        .scan()
+        .filter(col(TIER).is_not_null())
+        .group_by(keys)
+        .agg([
+            len().cast(DataType::UInt64).alias("messages"),
+            col(COST).sum().alias("spend"),
+        ])
+        .streamed()?;
+    let text = |c: &str| -> Result<Vec<String>> {
+        Ok(groups
+            .column(c)?
+            .str()?
+            .iter()
+            .map(|v| v.unwrap_or_default().to_string())
+            .collect())
+    };
+    let (month, market, category) = (text("month")?, text(MARKET)?, text(RATE_CATEGORY)?);
+    let (tier, currency) = (text(TIER)?, text(CURRENCY)?);
+    let messages = groups.column("messages")?.u64()?.clone();
+    let spend = groups.column("spend")?.i64()?.clone();
+    let mut rows: Vec<TierSpend> = (0..groups.height())
+        .map(|i| TierSpend {
+            month: month[i].clone(),
+            market: market[i].clone(),
+            rate_category: category[i].clone(),
+            tier: tier[i].clone(),
+            currency: currency[i].clone(),
+            messages: messages.get(i).unwrap_or(0),
+            spend: Money(spend.get(i).unwrap_or(0)),
+        })
+        .collect();
+    let lower = |t: &TierSpend| {
+        t.tier
+            .split(':')
+            .next()
+            .and_then(|l| l.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    rows.sort_by(|a, b| {
+        (&a.month, &a.market, &a.rate_category, lower(a), &a.currency).cmp(&(
+            &b.month,
+            &b.market,
+            &b.rate_category,
+            lower(b),
+            &b.currency,
+        ))
+    });
+    Ok(rows)
+}
+
 fn regimes_used(sends: &impl Table) -> Result<Vec<String>> {
     let regimes = sends
         .scan()
@@ -437,6 +535,10 @@ fn data_quality(messages: &impl Table) -> Result<DataQuality> {
                 .and(col(ERROR_CODE).is_not_null())
                 .and(col(STATUS).neq(lit("failed")))
                 .fill_null(false),
+            col(CATEGORY)
+                .eq(lit("authentication_international"))
+                .and(col(crate::pricing::RATE_CATEGORY).eq(lit("authentication")))
+                .fill_null(false),
         ],
     )?;
     let unknown_country_contacts = messages
@@ -450,6 +552,7 @@ fn data_quality(messages: &impl Table) -> Result<DataQuality> {
         outbound_missing_type: counts[2],
         inbound_missing_type: counts[3],
         error_code_without_failed_status: counts[4],
+        auth_international_without_rate: counts[5],
         contacts_unknown_country: unknown_country_contacts
             .column("n")?
             .u64()?

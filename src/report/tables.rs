@@ -13,7 +13,9 @@ use crate::rows::Streamed;
 use crate::config::Settings;
 use crate::frames;
 use crate::pricing::money::nanos_text;
-use crate::pricing::{AVOIDABLE, COST, CURRENCY, MARKET, PRICING_RULE, RATE_FROM, REGIME};
+use crate::pricing::{
+    AVOIDABLE, COST, CURRENCY, MARKET, PRICING_RULE, RATE_CATEGORY, RATE_FROM, REGIME, TIER,
+};
 use crate::rows::{Rows, Table};
 use crate::schema::*;
 use crate::timestamps::TIME_FORMAT;
@@ -162,6 +164,8 @@ fn sends_columns(timestamp: Expr) -> Vec<Expr> {
         col(CURRENCY),
         col(AVOIDABLE).alias("avoidable_cost"),
         col(RATE_FROM),
+        col(RATE_CATEGORY),
+        col(TIER),
     ]
 }
 
@@ -407,6 +411,8 @@ mod tests {
             CURRENCY => text("USD"),
             AVOIDABLE => i.iter().map(|k| (k % 5 != 4).then_some(k % 3 * 1_000)).collect::<Vec<_>>(),
             RATE_FROM => i.iter().map(|k| (k % 8 != 7).then_some(20_000 + (k % 3) as i32)).collect::<Vec<_>>(),
+            RATE_CATEGORY => text("utility"),
+            TIER => i.iter().map(|k| (k % 2 == 0).then(|| format!("{}:MAX", k % 3))).collect::<Vec<_>>(),
         )
         .unwrap();
         frame

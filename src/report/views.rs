@@ -7,7 +7,9 @@ use anyhow::Result;
 use polars::prelude::*;
 
 use super::tables::{money_aggregates, spend_aggregates, windows_by_business, Tables};
-use crate::pricing::{AVOIDABLE, COST, CURRENCY, MARKET, PRICING_RULE, RATE_FROM};
+use crate::pricing::{
+    AVOIDABLE, COST, CURRENCY, MARKET, PRICING_RULE, RATE_CATEGORY, RATE_FROM, TIER,
+};
 use crate::rows::Streamed;
 use crate::schema::*;
 
@@ -241,9 +243,10 @@ fn daily_windows(tables: &Tables, tz: &str) -> Result<DataFrame> {
         .streamed()?)
 }
 
-/// The rate rows that charged at least one message of the period.
+/// The rate rows (a tier of a tiered rate is a row of its own) that
+/// charged at least one message of the period.
 fn rates_used(tables: &Tables) -> Result<DataFrame> {
-    let keys = [MARKET, "price_category", CURRENCY, RATE_FROM];
+    let keys = [MARKET, "price_category", CURRENCY, RATE_FROM, "rate", TIER];
     Ok(tables
         .sends_full
         .clone()
@@ -251,10 +254,11 @@ fn rates_used(tables: &Tables) -> Result<DataFrame> {
         .filter(col(PRICING_RULE).eq(lit("charged")))
         .group_by([
             col(MARKET),
-            col("price_category"),
+            col(RATE_CATEGORY).alias("price_category"),
             col(CURRENCY),
             col(RATE_FROM),
             col(COST).alias("rate"),
+            col(TIER),
         ])
         .agg([
             len().cast(DataType::UInt64).alias("messages"),

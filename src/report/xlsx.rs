@@ -183,11 +183,16 @@ fn summary_sheet(sheet: &mut Worksheet, s: &Summary, formats: &mut Formats) -> R
 fn summary_rows(s: &Summary, formats: &mut Formats) -> Vec<(String, Cell, Option<Format>)> {
     let text = |label: &str, value: &str| (label.to_string(), Cell::from(value), None);
     let what_if = s.pricing.what_if.to_string();
+    let tiers = match s.pricing.volume_tiers.applied {
+        true => "applied (see Rates used: one row per tier)",
+        false => "not applied: no rate card has tier rows, every template at its list rate",
+    };
     let mut rows = vec![
         text("Period", &s.period.label),
         text("Window rule", s.options.rule),
         text("Report time zone", &s.options.tz),
         text("What-if pricing", &what_if),
+        text("Volume tiers", tiers),
     ];
     for spend in &s.spend.by_currency {
         let currency = &spend.currency;
@@ -445,6 +450,7 @@ fn rate_columns() -> Columns {
         ("price_category", "Category", Kind::Text),
         (CURRENCY, "Currency", Kind::Text),
         ("rate", "Rate", Kind::Money(CURRENCY)),
+        (crate::pricing::TIER, "Volume tier", Kind::Text),
         (RATE_FROM, "Effective from", Kind::Date),
         ("messages", "Messages priced", Kind::Count),
         ("cost", "Spend", Kind::Money(CURRENCY)),

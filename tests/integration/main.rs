@@ -12,4 +12,5 @@ mod pricing;
 mod properties;
 mod reports;
 mod sources;
+mod tiers;
 mod trust;

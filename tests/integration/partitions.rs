@@ -312,3 +312,55 @@ fn a_query_over_a_log_in_parts_answers_as_over_one_pass() {
         .collect();
     assert_eq!(left, ["logs"]);
 }
+
+/// A card that tiers utility and authentication in every market of the
+/// built-in card from 2026-10-15 (the built-in rates before that).
+fn tier_card(dir: &Path) -> std::path::PathBuf {
+    let built_in = Path::new(env!("CARGO_MANIFEST_DIR")).join("rates/meta-usd.csv");
+    let markets: std::collections::BTreeSet<String> = read_rows(&built_in)
+        .into_iter()
+        .map(|row| row["market"].clone())
+        .collect();
+    let mut text = String::from("market,category,price,currency,effective_from,tier\n");
+    for market in &markets {
+        for category in ["utility", "authentication"] {
+            text.push_str(&format!("{market},{category},0.02,USD,2026-10-15,0:3\n"));
+            text.push_str(&format!("{market},{category},0.01,USD,2026-10-15,4:MAX\n"));
+        }
+    }
+    let path = dir.join("tiers.csv");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn volume_tiers_of_a_run_in_parts_are_those_of_a_single_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = logs(dir.path());
+    let built_in = Path::new(env!("CARGO_MANIFEST_DIR")).join("rates/meta-usd.csv");
+    let tiers = tier_card(dir.path());
+    let (built_in, tiers) = (built_in.to_str().unwrap(), tiers.to_str().unwrap());
+    let extra = ["--rates", built_in, "--rates", tiers];
+    let (single, parts) = (dir.path().join("single"), dir.path().join("parts"));
+    report(&logs, &single, "0", &extra);
+    report(&logs, &parts, "900", &extra);
+    let differing: Vec<_> = files_under(&single)
+        .into_iter()
+        .filter(|file| {
+            std::fs::read(single.join(file)).unwrap() != std::fs::read(parts.join(file)).unwrap()
+        })
+        .collect();
+    assert!(
+        differing.is_empty(),
+        "{differing:?} differ between the two runs"
+    );
+    // The counter crosses business numbers and contacts, hence parts.
+    let sends = read_rows(&single.join("sends.csv"));
+    let in_tier = |tier: &str| sends.iter().filter(|r| r["tier"] == tier).count();
+    assert!(
+        in_tier("0:3") > 0 && in_tier("4:MAX") > in_tier("0:3"),
+        "{} / {}",
+        in_tier("0:3"),
+        in_tier("4:MAX")
+    );
+}
