@@ -6,7 +6,8 @@
 //! "data_points":[…]}]}}`), its inner `{"data":[…]}`, or a JSON array of
 //! such pages. Points are summed per billing month (of `start`, in the
 //! billing time zone), country and pricing category; points outside the
-//! reporting period are left out.
+//! reporting period are left out. Points with a `tier` (Meta's volume tier
+//! dimension) are also summed per tier, for `reconcile::tiers`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -19,13 +20,23 @@ use serde_json::Value;
 use crate::bad_input;
 
 type Totals = BTreeMap<(String, String, String), (i64, Option<f64>)>;
+/// Volume per (month, country, category in lower case, tier).
+type TierTotals = BTreeMap<(String, String, String, String), i64>;
+
+/// Meta's analytics of a run: totals per month × country × category, and
+/// per tier where the points have one.
+pub struct MetaAnalytics {
+    pub totals: DataFrame,
+    /// `month`, `country`, `category`, `tier`, `volume_meta`.
+    pub tiers: DataFrame,
+}
 
 /// A reporting period: `[from, to)` in UTC µs, either end open.
 type Period = (Option<i64>, Option<i64>);
 
 /// Meta's totals per month × country × pricing category of the points in
 /// `period`.
-pub fn read(path: &Path, billing_tz: Tz, period: Period) -> Result<DataFrame> {
+pub fn read(path: &Path, billing_tz: Tz, period: Period) -> Result<MetaAnalytics> {
     let name = path.display();
     let text = std::fs::read_to_string(path)
         .map_err(|e| bad_input!("--meta-analytics {name}: cannot read it ({e})"))?;
@@ -36,6 +47,7 @@ pub fn read(path: &Path, billing_tz: Tz, period: Period) -> Result<DataFrame> {
         other => vec![other],
     };
     let mut totals = Totals::new();
+    let mut tiers = TierTotals::new();
     let mut index = 0usize;
     for page in pages {
         let root = page.get("pricing_analytics").unwrap_or(page);
@@ -50,14 +62,23 @@ pub fn read(path: &Path, billing_tz: Tz, period: Period) -> Result<DataFrame> {
                 .map_or(&[][..], Vec::as_slice)
         }) {
             index += 1;
-            add_point(&mut totals, point, billing_tz, period)
+            add_point(&mut totals, &mut tiers, point, billing_tz, period)
                 .map_err(|why| bad_input!("--meta-analytics {name}: data point {index}: {why}"))?;
         }
     }
-    frame(totals)
+    Ok(MetaAnalytics {
+        totals: frame(totals)?,
+        tiers: tier_frame(tiers)?,
+    })
 }
 
-fn add_point(totals: &mut Totals, point: &Value, tz: Tz, period: Period) -> Result<(), String> {
+fn add_point(
+    totals: &mut Totals,
+    tiers: &mut TierTotals,
+    point: &Value,
+    tz: Tz,
+    period: Period,
+) -> Result<(), String> {
     let start = point
         .get("start")
         .and_then(Value::as_i64)
@@ -84,6 +105,15 @@ fn add_point(totals: &mut Totals, point: &Value, tz: Tz, period: Period) -> Resu
         .and_then(Value::as_i64)
         .ok_or("no integer volume")?;
     let cost = point.get("cost").and_then(Value::as_f64);
+    if let Some(tier) = point.get("tier").and_then(Value::as_str) {
+        let key = (
+            month.clone(),
+            country.clone(),
+            category.to_lowercase().replace('-', "_"),
+            tier.trim().to_string(),
+        );
+        *tiers.entry(key).or_default() += volume;
+    }
     let entry = totals
         .entry((month, country, category))
         .or_insert((0, None));
@@ -92,6 +122,22 @@ fn add_point(totals: &mut Totals, point: &Value, tz: Tz, period: Period) -> Resu
         entry.1 = Some(entry.1.unwrap_or(0.0) + c);
     }
     Ok(())
+}
+
+fn tier_frame(tiers: TierTotals) -> Result<DataFrame> {
+    let column = |name: &str, pick: fn(&(String, String, String, String)) -> &str| {
+        Column::new(name.into(), tiers.keys().map(pick).collect::<Vec<_>>())
+    };
+    Ok(DataFrame::new_infer_height(vec![
+        column("month", |k| &k.0),
+        column(crate::schema::COUNTRY, |k| &k.1),
+        column("category", |k| &k.2),
+        column("tier", |k| &k.3),
+        Column::new(
+            "volume_meta".into(),
+            tiers.values().copied().collect::<Vec<_>>(),
+        ),
+    ])?)
 }
 
 fn frame(totals: Totals) -> Result<DataFrame> {

@@ -45,6 +45,42 @@ pub struct WebhookStats {
     pub skipped_changes: BTreeMap<String, u64>,
     /// Entries in `value.errors[]` (system or account errors).
     pub value_errors: u64,
+    /// `VOLUME_BASED_PRICING_TIER_UPDATE` account updates: when Meta says
+    /// a tier was reached (compared with ours, `reconcile::tiers`).
+    #[serde(skip)]
+    pub tier_updates: Vec<TierUpdate>,
+}
+
+/// One `account_update` change with `volume_tier_info`: Meta entered `tier`
+/// of (`effective_month`, `region`, `pricing_category`) at `time_us`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct TierUpdate {
+    /// `YYYY-MM`.
+    pub month: String,
+    /// Meta's market name, as written.
+    pub region: String,
+    /// Lower case, `_` for `-` (`utility`, `authentication_international`).
+    pub category: String,
+    pub tier: String,
+    /// `tier_update_time`, µs since the epoch.
+    pub time_us: i64,
+}
+
+/// The tier update of an `account_update` change value, if it is one.
+fn tier_update(value: &Value) -> Option<TierUpdate> {
+    let info = value.get("volume_tier_info")?;
+    let time = info
+        .get("tier_update_time")
+        .and_then(|t| t.as_i64().or_else(|| t.as_str()?.trim().parse().ok()))?;
+    Some(TierUpdate {
+        month: text(info, "effective_month")?,
+        region: text(info, "region")?,
+        category: text(info, "pricing_category")?
+            .to_lowercase()
+            .replace('-', "_"),
+        tier: text(info, "tier")?,
+        time_us: time.checked_mul(1_000_000)?,
+    })
 }
 
 /// One record before folding: an inbound message, a malformed line, or a
@@ -152,6 +188,9 @@ impl WebhookFile {
             for change in array(entry, "changes") {
                 let field = text(change, "field").unwrap_or_else(|| "messages".into());
                 let Some(value) = change.get("value").filter(|_| field == "messages") else {
+                    if let Some(update) = change.get("value").and_then(tier_update) {
+                        self.stats.tier_updates.push(update);
+                    }
                     *self.stats.skipped_changes.entry(field).or_default() += 1;
                     continue;
                 };

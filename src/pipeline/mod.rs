@@ -72,8 +72,8 @@ pub struct Analysis {
     /// `--compare-regime`: the same messages priced under another regime.
     pub comparison: Option<Rows>,
     /// `--meta-analytics`: the file and Meta's totals per month × country
-    /// × pricing category.
-    pub meta_analytics: Option<(String, DataFrame)>,
+    /// × pricing category (and per tier).
+    pub meta_analytics: Option<(String, ingest::analytics::MetaAnalytics)>,
 }
 
 /// Runs the stages over the run's inputs, telling `stage` what it is doing
@@ -241,7 +241,9 @@ fn sum_by_file(counts: Vec<(u32, u64)>) -> Vec<(u32, u64)> {
     sums.into_iter().collect()
 }
 
-fn meta_analytics(settings: &Settings) -> Result<Option<(String, DataFrame)>> {
+fn meta_analytics(
+    settings: &Settings,
+) -> Result<Option<(String, ingest::analytics::MetaAnalytics)>> {
     let Some(path) = &settings.input.meta_analytics else {
         return Ok(None);
     };

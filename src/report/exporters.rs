@@ -96,7 +96,8 @@ impl RowTables {
     }
 }
 
-/// `summary.csv`, `rejected.csv`, and `reconciliation.csv` and
+/// `summary.csv`, `rejected.csv`, and `reconciliation.csv`,
+/// `tier_reconciliation.csv` and
 /// `analytics.csv` when there is something to reconcile.
 pub struct SummaryTables;
 
@@ -110,6 +111,9 @@ impl Exporter for SummaryTables {
         let mut named = vec![("summary.csv", &t.summary), ("rejected.csv", &t.rejected)];
         if let Some(reconciliation) = &t.reconciliation {
             named.push(("reconciliation.csv", &reconciliation.rows));
+            if let Some(tiers) = &reconciliation.tiers {
+                named.push(("tier_reconciliation.csv", tiers));
+            }
             if let Some(analytics) = &reconciliation.analytics {
                 named.push(("analytics.csv", analytics));
             }

@@ -525,6 +525,31 @@ fn reconciliation(page: &Page) -> Result<Markup> {
         "rec_cost_meta",
     ];
     let analytics_rows = rec.analytics.as_ref().map(text_rows).transpose()?;
+    let tiers = [
+        "month",
+        "market",
+        "category",
+        "tier",
+        "rec_tier_first_ours",
+        "rec_tier_first_at",
+        "rec_volume_ours",
+        "rec_tier_meta_at",
+        "rec_volume_meta",
+    ];
+    let tier_rows = rec
+        .tiers
+        .as_ref()
+        .map(|tiers| -> Result<Vec<Vec<String>>> {
+            let instant = |c: &str| col(c).dt().strftime(crate::timestamps::TIME_FORMAT);
+            text_rows(
+                &tiers
+                    .clone()
+                    .lazy()
+                    .with_columns([instant("our_first_at"), instant("meta_reached_at")])
+                    .collect()?,
+            )
+        })
+        .transpose()?;
     Ok(html! {
         h3 { (t.get("reconciliation")) } (NL)
         (reconciliation_figures(t, s))
@@ -541,6 +566,9 @@ fn reconciliation(page: &Page) -> Result<Markup> {
             }
             @if let Some(rows) = &analytics_rows {
                 (table(t, "rec_analytics", &analytics, 3, rows))
+            }
+            @if let Some(rows) = &tier_rows {
+                (table(t, "rec_tiers", &tiers, 6, rows))
             }
         }
     })

@@ -81,6 +81,12 @@ impl Tables {
                 .meta_analytics
                 .as_ref()
                 .map(|(file, points)| (file.as_str(), points)),
+            &analysis
+                .files
+                .iter()
+                .filter_map(|f| f.webhook.as_ref())
+                .flat_map(|w| w.tier_updates.iter().cloned())
+                .collect::<Vec<_>>(),
         )?;
         Ok(self)
     }

@@ -374,3 +374,103 @@ fn bad_accounts_files_stop_the_run_naming_file_and_line() {
         assert!(stderr.contains(line), "{line}: {stderr}");
     }
 }
+
+/// A status webhook line: `id` delivered at `epoch`, a regular utility
+/// message to `contact`.
+fn status_line(id: &str, contact: &str, epoch: i64) -> String {
+    format!(
+        r#"{{"object":"whatsapp_business_account","entry":[{{"id":"1","changes":[{{"value":{{"messaging_product":"whatsapp","metadata":{{"phone_number_id":"966110000001"}},"statuses":[{{"id":"{id}","status":"delivered","timestamp":"{epoch}","recipient_id":"{contact}","pricing":{{"billable":true,"pricing_model":"PMP","type":"regular","category":"utility"}}}}]}},"field":"messages"}}]}}]}}"#
+    )
+}
+
+fn tier_update_line(epoch: i64) -> String {
+    format!(
+        r#"{{"object":"whatsapp_business_account","entry":[{{"id":"1","time":{epoch},"changes":[{{"value":{{"volume_tier_info":{{"tier_update_time":{epoch},"pricing_category":"UTILITY","tier":"3:MAX","effective_month":"2026-03","region":"Saudi Arabia"}},"event":"VOLUME_BASED_PRICING_TIER_UPDATE"}},"field":"account_update"}}]}}]}}"#
+    )
+}
+
+#[test]
+fn tier_entries_are_shown_beside_metas_tier_updates_and_analytics() {
+    let dir = TempDir::new().unwrap();
+    // 2026-03-02 10:00, 11:00, 12:00, 13:00 UTC.
+    let at = |hour: i64| 1_772_445_600 + (hour - 10) * 3600;
+    let sends = ["u1", "u2", "u3", "u4"];
+    let mut lines: Vec<String> = sends
+        .iter()
+        .enumerate()
+        .map(|(i, id)| status_line(id, &format!("96650000000{}", i + 1), at(10 + i as i64)))
+        .collect();
+    // Meta says the tier was reached twice for one switch: the first counts.
+    lines.push(tier_update_line(at(12) + 5));
+    lines.push(tier_update_line(at(12) + 60));
+    let webhooks = file(dir.path(), "hooks.ndjson", &(lines.join("\n") + "\n"));
+    let mut send_log = String::from(
+        "message_id,business_number,contact,direction,timestamp,type,template_name,category\n",
+    );
+    for (i, id) in sends.iter().enumerate() {
+        send_log.push_str(&format!(
+            "{id},966110000001,+96650000000{},outbound,2026-03-02T{}:00:00Z,template,notice,utility\n",
+            i + 1,
+            10 + i
+        ));
+    }
+    let send_log = file(dir.path(), "send-log.csv", &send_log);
+    let analytics = file(
+        dir.path(),
+        "analytics.json",
+        &format!(
+            r#"{{"data":[{{"data_points":[{{"start":{s},"end":{e},"country":"SA","pricing_category":"UTILITY","tier":"0:2","volume":2,"cost":0.02}},{{"start":{s},"end":{e},"country":"SA","pricing_category":"UTILITY","tier":"3:MAX","volume":3,"cost":0.015}}]}}]}}"#,
+            s = at(0),
+            e = at(24)
+        ),
+    );
+    let card = write_csv(dir.path(), "card.csv", CARD_HEADER, &SA_TIERS);
+    let out = dir.path().join("out");
+    let output = ledger()
+        .args(["report", "--input"])
+        .arg(&webhooks)
+        .arg("--send-log")
+        .arg(&send_log)
+        .arg("--meta-analytics")
+        .arg(&analytics)
+        .arg("--rates")
+        .arg(&card)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let rows = read_rows(&out.join("tier_reconciliation.csv"));
+    let row = |tier: &str| rows.iter().find(|r| r["tier"] == tier).unwrap();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    let (low, high) = (row("0:2"), row("3:MAX"));
+    assert_eq!(
+        (
+            low["our_first_message_id"].as_str(),
+            low["our_messages"].as_str()
+        ),
+        ("u1", "2")
+    );
+    assert_eq!(
+        (low["meta_reached_at"].as_str(), low["meta_volume"].as_str()),
+        ("", "2")
+    );
+    assert_eq!(
+        (
+            high["our_first_message_id"].as_str(),
+            high["our_first_at"].as_str(),
+            high["meta_reached_at"].as_str(),
+            high["meta_volume"].as_str()
+        ),
+        ("u3", "2026-03-02T12:00:00Z", "2026-03-02T12:00:05Z", "3")
+    );
+    assert_eq!(high["market"], "Saudi Arabia");
+    let summary = summary_json(&out);
+    assert_eq!(summary["reconciliation"]["tiers"]["with_both"], 1);
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("where we enter each tier") && html.contains("2026-03-02T12:00:05Z"));
+}

@@ -22,12 +22,16 @@
 //!   month (`--billing-tz`) × country × pricing category, where a message
 //!   of a free entry point window counts as SERVICE as Meta reports it.
 
+pub mod tiers;
+
 use anyhow::Result;
 use polars::prelude::*;
 
 use crate::rows::Streamed;
 use serde::Serialize;
 
+use crate::ingest::analytics::MetaAnalytics;
+use crate::ingest::webhook::TierUpdate;
 use crate::pricing::money::nanos_text;
 use crate::pricing::{BILLING_MONTH, COST, CURRENCY, PRICING_RULE, REGIME};
 use crate::rows::count_where as count;
@@ -39,6 +43,9 @@ use crate::schema::*;
 pub struct Reconciliation {
     pub rows: DataFrame,
     pub analytics: Option<DataFrame>,
+    /// Our tier entries beside Meta's tier updates and analytics
+    /// (`tiers`), when Meta said anything about tiers.
+    pub tiers: Option<DataFrame>,
     pub summary: ReconciliationSummary,
 }
 
@@ -48,6 +55,15 @@ pub struct ReconciliationSummary {
     pub re_engagement_131047: ReEngagement,
     pub pricing: MetaPricing,
     pub analytics: Option<AnalyticsSummary>,
+    /// Rows of `tier_reconciliation.csv`, and how many have both our entry
+    /// and Meta's time.
+    pub tiers: Option<TierSummary>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TierSummary {
+    pub rows: usize,
+    pub with_both: u64,
 }
 
 /// Error 131047 failures, and how many fell inside a window we rebuilt.
@@ -137,14 +153,16 @@ fn is_re_engagement() -> Expr {
 pub fn reconcile(
     sends: &impl Table,
     what_if: bool,
-    analytics: Option<(&str, &DataFrame)>,
+    analytics: Option<(&str, &MetaAnalytics)>,
+    tier_updates: &[TierUpdate],
 ) -> Result<Option<Reconciliation>> {
     // Most logs carry nothing of Meta's: check that before any other work.
     let with_pricing = count(sends, col(PRICING_TYPE).is_not_null())?;
     let re_engagement = count(sends, is_re_engagement())?;
-    if with_pricing == 0 && re_engagement == 0 && analytics.is_none() {
+    if with_pricing == 0 && re_engagement == 0 && analytics.is_none() && tier_updates.is_empty() {
         return Ok(None);
     }
+    let tiers = tiers::tier_entries(sends, tier_updates, analytics.map(|(_, a)| &a.tiers))?;
     // Only rows with Meta's pricing or a 131047 failure are compared or
     // listed: the rest of the sends (most of them, in an export without
     // Meta's fields) are never copied.
@@ -172,7 +190,7 @@ pub fn reconcile(
         .sort(["month"], Default::default())
         .streamed()?;
     let analytics_table = analytics
-        .map(|(_, points)| analytics_comparison(sends, points))
+        .map(|(_, points)| analytics_comparison(sends, &points.totals))
         .transpose()?;
     let summary = ReconciliationSummary {
         re_engagement_131047: ReEngagement {
@@ -192,10 +210,25 @@ pub fn reconcile(
             (Some(table), Some((file, _))) => Some(analytics_summary(table, file)?),
             _ => None,
         },
+        tiers: tiers
+            .as_ref()
+            .map(|t| -> Result<TierSummary> {
+                Ok(TierSummary {
+                    rows: t.height(),
+                    with_both: count(
+                        t,
+                        col("our_first_at")
+                            .is_not_null()
+                            .and(col("meta_reached_at").is_not_null()),
+                    )?,
+                })
+            })
+            .transpose()?,
     };
     Ok(Some(Reconciliation {
         rows: disagreements(&checked)?,
         analytics: analytics_table,
+        tiers,
         summary,
     }))
 }
