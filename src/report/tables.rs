@@ -315,12 +315,19 @@ fn windows_in_period(windows: DataFrame, settings: &Settings) -> Result<DataFram
 
 /// Month × country × market × category × class × currency (§5.4, §6).
 pub fn summary_table(sends: &impl Table) -> Result<DataFrame> {
-    let keys = ["month", COUNTRY, MARKET, CATEGORY, CLASS, CURRENCY];
+    let keys = ["month", COUNTRY, MARKET, CATEGORY, TIER, CLASS, CURRENCY];
+    // Tiers in the order of their bounds, not of their text.
+    let tier_lower = col(TIER)
+        .str()
+        .extract(lit(r"^\s*(\d+)"), 1)
+        .cast(DataType::UInt64);
+    let mut order: Vec<Expr> = keys.map(col).into();
+    order.insert(4, tier_lower);
     Ok(sends
         .scan()
         .group_by(keys.map(col))
         .agg(spend_aggregates())
-        .sort(keys, SortMultipleOptions::default().with_nulls_last(false))
+        .sort_by_exprs(order, SortMultipleOptions::default().with_nulls_last(false))
         .with_columns(
             ["cost", "avoidable_cost", "late_reply_cost"].map(|c| nanos_text(col(c)).alias(c)),
         )

@@ -153,6 +153,20 @@ fn a_portfolio_of_two_numbers_crosses_a_tier_and_only_charged_templates_count() 
         by_tier,
         vec![("0:2".to_string(), 3, 0.03), ("3:MAX".to_string(), 2, 0.01)]
     );
+    // summary.csv splits the utility spend by tier too.
+    let utility: Vec<(String, String, String)> = read_rows(&out.join("summary.csv"))
+        .into_iter()
+        .filter(|r| r["category"] == "utility" && r["cost"] != "0")
+        .map(|r| (r["tier"].clone(), r["messages"].clone(), r["cost"].clone()))
+        .collect();
+    assert_eq!(
+        utility,
+        [("0:2", "3", "0.03"), ("3:MAX", "2", "0.01")].map(|(t, n, c)| (
+            t.into(),
+            n.into(),
+            c.into()
+        ))
+    );
 }
 
 #[test]
