@@ -488,3 +488,115 @@ fn tier_entries_are_shown_beside_metas_tier_updates_and_analytics() {
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(html.contains("where we enter each tier") && html.contains("2026-03-02T12:00:05Z"));
 }
+
+#[test]
+fn each_accounts_zone_moves_its_regime_switch_and_free_tier_month() {
+    let dir = TempDir::new().unwrap();
+    // 22:00 UTC on 30 September is already 1 October in Riyadh (UTC+3).
+    let mut rows = Vec::new();
+    for (business, prefix) in [("+966110000001", "a"), ("+966110000002", "b")] {
+        for (id, contact, direction, ts, kind, category) in [
+            (
+                "in1",
+                "+966500000001",
+                "inbound",
+                "2026-09-30T21:00:00Z",
+                "text",
+                "",
+            ),
+            (
+                "s1",
+                "+966500000001",
+                "outbound",
+                "2026-09-30T22:00:00Z",
+                "text",
+                "",
+            ),
+            (
+                "u1",
+                "+966500000001",
+                "outbound",
+                "2026-09-30T22:05:00Z",
+                "template",
+                "utility",
+            ),
+            // Riyadh: 31 October 23:00 and 1 November 01:00.
+            (
+                "in2",
+                "+966500000002",
+                "inbound",
+                "2026-10-31T19:30:00Z",
+                "text",
+                "",
+            ),
+            (
+                "s2",
+                "+966500000002",
+                "outbound",
+                "2026-10-31T20:00:00Z",
+                "text",
+                "",
+            ),
+            (
+                "s3",
+                "+966500000002",
+                "outbound",
+                "2026-10-31T22:00:00Z",
+                "text",
+                "",
+            ),
+        ] {
+            rows.push(format!(
+                "{prefix}{id},{business},{contact},{direction},{ts},{kind},{category},delivered,"
+            ));
+        }
+    }
+    let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
+    let card = [
+        "Saudi Arabia,utility,0.0115,USD,2025-07-01,",
+        "Saudi Arabia,service,0.0115,USD,2026-10-01,",
+        "Saudi Arabia,utility,0.0115,USD,2026-10-01,",
+    ];
+    let accounts = "business_number,timezone\n966110000001,Asia/Riyadh\n966110000002,UTC\n";
+    let log = write_csv(dir.path(), "log.csv", LOG_HEADER, &rows);
+    let card = write_csv(dir.path(), "card.csv", CARD_HEADER, &card);
+    let out = dir.path().join("out");
+    let output = ledger()
+        .args(["report", "--service-free-tier", "1", "--input"])
+        .arg(&log)
+        .arg("--rates")
+        .arg(&card)
+        .arg("--accounts")
+        .arg(file(dir.path(), "accounts.csv", accounts))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let sends: Sends = read_rows(&out.join("sends.csv"))
+        .into_iter()
+        .map(|row| (row["message_id"].clone(), row))
+        .collect();
+    let got = |id: &str| {
+        (
+            sends[id]["regime"].clone(),
+            sends[id]["pricing_rule"].clone(),
+        )
+    };
+    let want = |regime: &str, rule: &str| (regime.to_string(), rule.to_string());
+    // Riyadh: October already, so s1 takes October's one free reply and s2
+    // pays; s3 is November's first.
+    assert_eq!(got("as1"), want("pmp-2026-10", "free_service_tier"));
+    assert_eq!(got("au1"), want("pmp-2026-10", "charged"));
+    assert_eq!(got("as2"), want("pmp-2026-10", "charged"));
+    assert_eq!(got("as3"), want("pmp-2026-10", "free_service_tier"));
+    // UTC: still September, then both replies in October's tier of one.
+    assert_eq!(got("bs1"), want("pmp-2025", "free_not_template"));
+    assert_eq!(got("bu1"), want("pmp-2025", "free_in_window_utility"));
+    assert_eq!(got("bs2"), want("pmp-2026-10", "free_service_tier"));
+    assert_eq!(got("bs3"), want("pmp-2026-10", "charged"));
+}
