@@ -22,13 +22,12 @@ use crate::rows::{Rows, RowsWriter};
 use crate::schema::MESSAGE_ID;
 
 /// Columns the windows, classify and pricing stages work with that no
-/// report reads (17 of the 53): dropped so that the tables, which copy the
+/// report reads: dropped so that the tables, which copy the
 /// outbound rows, are built from a narrower frame.
-const WORKING_COLUMNS: [&str; 21] = [
+const WORKING_COLUMNS: [&str; 20] = [
     "extends_window",
     "window_start",
     "answers_window",
-    "last_window_id",
     "last_window_answered",
     "pair_id",
     "billing_date",

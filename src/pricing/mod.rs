@@ -87,6 +87,11 @@ pub const PRICING_RULE: &str = "pricing_rule";
 pub const COST: &str = "cost_nanos";
 pub const CURRENCY: &str = "currency";
 pub const AVOIDABLE: &str = "avoidable_nanos";
+/// What answering the lapsed window in time would have saved on a
+/// `template_late_reply` row: its cost minus what a free-form reply at that
+/// moment would have cost (as the avoidable cost is reckoned); 0 on other
+/// rows.
+pub const ANSWERING_SAVES: &str = "answering_saves_nanos";
 pub const RATE_FROM: &str = "rate_effective_from";
 pub const IN_FEP: &str = "in_free_entry_point";
 pub const BILLING_MONTH: &str = "billing_month";
@@ -439,8 +444,15 @@ pub fn free_tier_rows(priced: &DataFrame) -> Result<DataFrame> {
 
 /// The columns the free tier and the volume tiers decide, with the id
 /// they belong to.
-pub const TIER_PRICED_COLUMNS: [&str; 6] =
-    [MESSAGE_ID, PRICING_RULE, COST, AVOIDABLE, CURRENCY, TIER];
+pub const TIER_PRICED_COLUMNS: [&str; 7] = [
+    MESSAGE_ID,
+    PRICING_RULE,
+    COST,
+    AVOIDABLE,
+    ANSWERING_SAVES,
+    CURRENCY,
+    TIER,
+];
 
 /// The rows of a priced part that count towards volume tiers (§9): charged
 /// templates of a tiered category, with what [`volume_tiered`] needs.
@@ -489,7 +501,8 @@ pub fn volume_tiered(counted: DataFrame, book: &RateBook) -> Result<DataFrame> {
     let service = rows.column("service_nanos")?.i64()?.clone();
     let mut rates: BTreeMap<(&str, &str, i32), Option<&card::Rate>> = BTreeMap::new();
     let mut n = 0u64;
-    let (mut keep, mut cost, mut avoidable, mut tier) = (vec![], vec![], vec![], vec![]);
+    let (mut keep, mut cost, mut tier) = (vec![], vec![], vec![]);
+    let (mut avoidable, mut answering) = (vec![], vec![]);
     for i in 0..rows.height() {
         let key = (
             portfolio.get(i),
@@ -518,12 +531,14 @@ pub fn volume_tiered(counted: DataFrame, book: &RateBook) -> Result<DataFrame> {
             true => service.get(i),
             false => Some(0),
         };
-        keep.push(i as IdxSize);
-        cost.push(found.nanos);
-        avoidable.push(match class.get(i) == Some("template_avoidable") {
+        let saving = |of: &str| match class.get(i) == Some(of) {
             true => freeform.map(|f| found.nanos - f),
             false => Some(0),
-        });
+        };
+        keep.push(i as IdxSize);
+        cost.push(found.nanos);
+        avoidable.push(saving("template_avoidable"));
+        answering.push(saving("template_late_reply"));
         tier.push(found.notation.clone());
     }
     let kept = rows.take(&IdxCa::from_vec("i".into(), keep))?;
@@ -532,6 +547,7 @@ pub fn volume_tiered(counted: DataFrame, book: &RateBook) -> Result<DataFrame> {
         kept.column(PRICING_RULE)?.clone(),
         Column::new(COST.into(), cost),
         Column::new(AVOIDABLE.into(), avoidable),
+        Column::new(ANSWERING_SAVES.into(), answering),
         kept.column(CURRENCY)?.clone(),
         Column::new(TIER.into(), tier),
     ])?)
@@ -680,11 +696,14 @@ fn money_columns() -> Vec<Expr> {
     .when(col(REGIME).eq(lit(Regime::Pmp202610.name())))
     .then(col("service_nanos"))
     .otherwise(lit(0i64));
-    let avoidable = when(col(IS_INBOUND))
-        .then(lit(NULL).cast(DataType::Int64))
-        .when(col(CLASS).neq(lit("template_avoidable")))
-        .then(lit(0i64))
-        .otherwise(cost.clone() - freeform_equivalent);
+    let saving = |class: &str| {
+        when(col(IS_INBOUND))
+            .then(lit(NULL).cast(DataType::Int64))
+            .when(col(CLASS).neq(lit(class)))
+            .then(lit(0i64))
+            .otherwise(cost.clone() - freeform_equivalent.clone())
+    };
+    let (avoidable, answering) = (saving("template_avoidable"), saving("template_late_reply"));
     let currency = when(col(IS_INBOUND))
         .then(lit(NULL).cast(DataType::String))
         .when(rule.eq(lit("charged")))
@@ -696,6 +715,7 @@ fn money_columns() -> Vec<Expr> {
             .otherwise(cost)
             .alias(COST),
         avoidable.alias(AVOIDABLE),
+        answering.alias(ANSWERING_SAVES),
         currency.alias(CURRENCY),
     ]
 }

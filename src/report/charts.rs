@@ -10,6 +10,7 @@ use std::sync::Once;
 
 use anyhow::{anyhow, Result};
 use chrono::NaiveDate;
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
@@ -34,7 +35,7 @@ const INK: RGBColor = RGBColor(34, 34, 34);
 const CLASS_COLOURS: [RGBColor; 5] = [GREEN, GREY, VERMILLION, ORANGE, BLUE];
 
 /// The charts every run draws: file stem and title.
-pub const CHARTS: [(&str, &str); 6] = [
+pub const CHARTS: [(&str, &str); 7] = [
     ("spend_by_month", "Spend by month"),
     ("spend_by_country", "Spend by country"),
     ("outbound_by_week", "Outbound messages by class per week"),
@@ -44,6 +45,10 @@ pub const CHARTS: [(&str, &str); 6] = [
         "Windows opened and lapsed unanswered per week",
     ),
     ("inbound_heatmap", "Customer messages by weekday and hour"),
+    (
+        "lapses_by_hour",
+        "Windows opened by weekday and hour, shaded by the share that lapsed",
+    ),
 ];
 
 fn register_font() {
@@ -100,6 +105,7 @@ where
         "first_response" => first_response(f, root),
         "windows_by_week" => windows_by_week(f, root),
         "inbound_heatmap" => inbound_heatmap(f, root),
+        "lapses_by_hour" => lapses_by_hour(f, root),
         other => return Err(anyhow!("no chart named {other}")),
     };
     result.map_err(|e| anyhow!("drawing {name}: {e}"))
@@ -466,17 +472,16 @@ fn windows_by_week<DB: DrawingBackend>(f: &Figures, root: &Area<DB>) -> DrawResu
     Ok(())
 }
 
-fn inbound_heatmap<DB: DrawingBackend>(f: &Figures, root: &Area<DB>) -> DrawResult<DB> {
-    const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
-    let max = f
-        .inbound_heat
-        .iter()
-        .flatten()
-        .copied()
-        .max()
-        .unwrap_or(0)
-        .max(1);
-    let title = format!("Customer messages by weekday and hour (darkest = {max} messages)");
+/// A chart over hours (x, 0–24) and weekdays (y, 0–7).
+type WeekGrid<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// A weekday (rows, Monday on top) × hour (columns) grid of `title`,
+/// ready for its cells.
+fn week_grid<'a, DB: DrawingBackend>(
+    root: &'a Area<'a, DB>,
+    title: String,
+) -> Result<WeekGrid<'a, DB>, DrawingAreaErrorKind<DB::ErrorType>> {
+    const DAYS: [&str; 7] = super::staffing::WEEKDAYS;
     let mut chart = ChartBuilder::on(root)
         .caption(title, title_style())
         .margin(16)
@@ -501,6 +506,76 @@ fn inbound_heatmap<DB: DrawingBackend>(f: &Figures, root: &Area<DB>) -> DrawResu
         .label_style(label_style())
         .axis_desc_style(label_style())
         .draw()?;
+    Ok(chart)
+}
+
+/// Windows opened per weekday × hour, the cell the darker the larger the
+/// share that lapsed unanswered (the darkest is the largest share of the
+/// grid), with the number opened written in it; grey where none opened.
+fn lapses_by_hour<DB: DrawingBackend>(f: &Figures, root: &Area<DB>) -> DrawResult<DB> {
+    let share = |(opened, lapsed): (u64, u64)| match opened {
+        0 => None,
+        n => Some(lapsed as f64 / n as f64),
+    };
+    let max = f
+        .lapse_grid
+        .iter()
+        .flatten()
+        .filter_map(|cell| share(*cell))
+        .fold(0.0f64, f64::max);
+    let title = format!(
+        "Windows opened by weekday and hour (darkest = {:.0}% lapsed unanswered)",
+        max * 100.0
+    );
+    let mut chart = week_grid(root, title)?;
+    let cell = |day: usize, hour: usize| {
+        let y = 6.0 - day as f64;
+        [(hour as f64, y), (hour as f64 + 1.0, y + 1.0)]
+    };
+    let none = RGBColor(238, 238, 238);
+    chart.draw_series(f.lapse_grid.iter().enumerate().flat_map(|(day, hours)| {
+        hours.iter().enumerate().map(move |(hour, counts)| {
+            let colour = match share(*counts) {
+                None => none,
+                Some(s) => {
+                    let t = if max > 0.0 { s / max } else { 0.0 };
+                    let shade = |full: u8| (255.0 - (255.0 - full as f64) * t).round() as u8;
+                    RGBColor(
+                        shade(VERMILLION.0),
+                        shade(VERMILLION.1),
+                        shade(VERMILLION.2),
+                    )
+                }
+            };
+            Rectangle::new(cell(day, hour), colour.filled())
+        })
+    }))?;
+    let small = (FONT, 11).into_font().color(&INK);
+    chart.draw_series(f.lapse_grid.iter().enumerate().flat_map(|(day, hours)| {
+        let small = small.clone();
+        hours
+            .iter()
+            .enumerate()
+            .filter(|(_, (opened, _))| *opened > 0)
+            .map(move |(hour, (opened, _))| {
+                let [(x, y), _] = cell(day, hour);
+                Text::new(opened.to_string(), (x + 0.15, y + 0.7), small.clone())
+            })
+    }))?;
+    Ok(())
+}
+
+fn inbound_heatmap<DB: DrawingBackend>(f: &Figures, root: &Area<DB>) -> DrawResult<DB> {
+    let max = f
+        .inbound_heat
+        .iter()
+        .flatten()
+        .copied()
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let title = format!("Customer messages by weekday and hour (darkest = {max} messages)");
+    let mut chart = week_grid(root, title)?;
     chart.draw_series(f.inbound_heat.iter().enumerate().flat_map(|(day, hours)| {
         hours.iter().enumerate().map(move |(hour, n)| {
             let t = *n as f64 / max as f64;

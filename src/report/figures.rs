@@ -69,13 +69,21 @@ pub struct Figures {
     pub windows_by_week: Vec<WeekWindows>,
     /// Customer messages by weekday (Monday first) × hour, report time zone.
     pub inbound_heat: [[u64; 24]; 7],
+    /// Windows opened and lapsed unanswered by weekday (Monday first) ×
+    /// hour they opened, report time zone.
+    pub lapse_grid: [[(u64, u64); 24]; 7],
     /// The period's first and last day in the report time zone, where it
     /// has them: the weekly charts mark the weeks it covers only in part.
     pub period_days: (Option<NaiveDate>, Option<NaiveDate>),
 }
 
 impl Figures {
-    pub fn compute(tables: &Tables, messages: &impl Table, settings: &Settings) -> Result<Self> {
+    pub fn compute(
+        tables: &Tables,
+        messages: &impl Table,
+        settings: &Settings,
+        staffing: &super::staffing::Staffing,
+    ) -> Result<Self> {
         let currency = main_currency(&tables.sends_full)?;
         Ok(Figures {
             spend_by_month: spend_by_month(&tables.sends_full, &currency)?,
@@ -85,6 +93,7 @@ impl Figures {
             unanswered: tables.windows.rows() as u64 - answered(&tables.windows)?,
             windows_by_week: windows_by_week(&tables.windows, settings)?,
             inbound_heat: inbound_heat(messages, settings)?,
+            lapse_grid: staffing.grid(),
             period_days: period_days(settings),
             currency,
         })

@@ -210,6 +210,22 @@ fn headline(page: &Page) -> Markup {
                 } (NL)
             }
         } (NL)
+        (could_save(page))
+    }
+}
+
+/// "Could have been saved: X avoidable + Y by answering in time", per
+/// currency.
+fn could_save(page: &Page) -> Markup {
+    let t = page.locale;
+    html! {
+        @for c in &page.summary.spend.by_currency {
+            p class="saving" {
+                (t.get("could_save")) " "
+                bdi dir="ltr" { (c.avoidable) " " (c.currency) } " " (t.get("saved_avoidable")) " + "
+                bdi dir="ltr" { (c.answering_saves) " " (c.currency) } " " (t.get("saved_answering"))
+            } (NL)
+        }
     }
 }
 
@@ -306,6 +322,14 @@ fn report_tables(page: &Page) -> Result<Markup> {
             "avoidable_cost",
         ])?;
     let templates = ["template", "category", "currency", "count", "avoidable"];
+    let answering = [
+        "month",
+        "business_number",
+        "currency",
+        "late_reply_templates",
+        "late_reply",
+        "answering_saves",
+    ];
     let business = [
         "business_number",
         "currency",
@@ -321,9 +345,44 @@ fn report_tables(page: &Page) -> Result<Markup> {
         (table(t, "by_category", &by_category, 2, &view_rows(&v.by_category)?))
         (table(t, "top_templates", &templates, 3, &view_rows(&top_templates)?))
         (table(t, "business_numbers", &business, 2, &view_rows(&v.business_numbers)?))
+        (table(t, "answering_table", &answering, 3, &view_rows(&v.answering)?))
         (volume_tiers(page))
+        (staffing(page))
         (lapsed_contacts(page)?)
     })
+}
+
+/// The weekday-hour slots with the most late-reply spend.
+fn staffing(page: &Page) -> Markup {
+    let t = page.locale;
+    let headers = [
+        "weekday",
+        "hour",
+        "currency",
+        "windows_opened",
+        "lapsed_share",
+        "late_reply_templates",
+        "late_reply",
+    ];
+    let rows: Vec<Vec<String>> = page
+        .summary
+        .staffing
+        .top
+        .iter()
+        .map(|s| {
+            vec![
+                t.get(&format!("day_{}", s.weekday)).to_string(),
+                format!("{:02}:00", s.hour),
+                s.currency.clone(),
+                s.windows_opened.to_string(),
+                s.lapsed_share
+                    .map_or("–".into(), |v| format!("{:.1}%", v * 100.0)),
+                s.late_reply_templates.to_string(),
+                s.late_reply_spend.to_string(),
+            ]
+        })
+        .collect();
+    table(t, "staffing", &headers, 3, &rows)
 }
 
 /// Messages and spend per volume tier (§9), or a line saying that no card

@@ -26,6 +26,7 @@ pub fn render(summary: &Summary) -> String {
     spend(summary, &mut out);
     headline(summary, &mut out);
     classes(summary, &mut out);
+    staffing(summary, &mut out);
     tiers(summary, &mut out);
     charts(&mut out);
     quality(summary, &mut out);
@@ -110,6 +111,15 @@ fn spend(summary: &Summary, out: &mut String) {
         out.push('\n');
     }
     out.push('\n');
+    for row in rows {
+        out.push_str(&format!(
+            "Could have been saved: **{} {cur}** avoidable + **{} {cur}** by answering in time.\n",
+            row.avoidable,
+            row.answering_saves,
+            cur = row.currency
+        ));
+    }
+    out.push('\n');
 }
 
 fn headline(summary: &Summary, out: &mut String) {
@@ -161,6 +171,27 @@ fn classes(summary: &Summary, out: &mut String) {
         out.push_str(&format!(
             "| `{class}` | {n} | {} |\n",
             percent(n, outbound.total)
+        ));
+    }
+    out.push('\n');
+}
+
+/// The weekday-hour slots whose lapsed windows cost the most in late
+/// replies: where staffing would pay.
+fn staffing(summary: &Summary, out: &mut String) {
+    let top = &summary.staffing.top;
+    if top.is_empty() {
+        return;
+    }
+    out.push_str("## When windows lapse\n\n| Opened (report time zone) | Windows opened | Lapsed unanswered | Late-reply templates | Late-reply spend |\n|---|---:|---:|---:|---:|\n");
+    for s in top {
+        let day = super::staffing::WEEKDAYS[(s.weekday as usize).clamp(1, 7) - 1];
+        let share = s
+            .lapsed_share
+            .map_or("–".to_string(), |v| format!("{:.1}%", v * 100.0));
+        out.push_str(&format!(
+            "| {day} {:02}:00 | {} | {share} | {} | {} {} |\n",
+            s.hour, s.windows_opened, s.late_reply_templates, s.late_reply_spend, s.currency
         ));
     }
     out.push('\n');

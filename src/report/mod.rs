@@ -17,6 +17,7 @@ mod markdown;
 pub mod publish;
 pub mod safe;
 pub mod sections;
+pub mod staffing;
 pub mod summary;
 pub mod tables;
 pub mod thresholds;
@@ -113,7 +114,8 @@ fn write_figures_and_files(
     let previous = previous_month_summary(analysis, settings)?;
     let views = Views::compute(tables, settings.output.report_tz.name())?;
     stage("drawing the charts");
-    let figures = figures::Figures::compute(tables, &analysis.messages, settings)?;
+    let figures =
+        figures::Figures::compute(tables, &analysis.messages, settings, &summary.staffing)?;
     let charts = charts::CHARTS
         .iter()
         .map(|(name, _)| Ok((name.to_string(), charts::svg(name, &figures)?)))

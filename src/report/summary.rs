@@ -62,6 +62,9 @@ pub struct Summary {
     pub files: Vec<FileAccount>,
     pub outbound: Outbound,
     pub windows: WindowFigures,
+    /// When windows lapse unanswered, and what the lapses cost
+    /// (`staffing`).
+    pub staffing: super::staffing::Staffing,
     pub pricing: PricingSummary,
     pub spend: Spend,
     /// `--compare-regime`: the spend under the other regime.
@@ -201,6 +204,9 @@ pub struct CurrencySpend {
     pub total: Money,
     pub avoidable: Money,
     pub late_reply: Money,
+    /// What answering every lapsed window in time would have saved: the
+    /// late-reply spend minus what free-form replies would have cost.
+    pub answering_saves: Money,
     pub avoidable_share: Option<f64>,
     pub late_reply_share: Option<f64>,
 }
@@ -292,6 +298,7 @@ impl Summary {
             files: analysis.files.clone(),
             outbound: outbound_figures(&tables.sends_full)?,
             windows: window_figures(&tables.windows)?,
+            staffing: super::staffing::Staffing::compute(tables, settings)?,
             pricing: PricingSummary {
                 what_if: pricing.is_what_if(),
                 regime: pricing.regime.map(|r| r.name()),
@@ -370,7 +377,15 @@ pub fn spend_by_currency(sends: &impl Table) -> Result<Spend> {
                 .and(col(crate::pricing::CURRENCY).neq(lit(""))),
         )
         .group_by([col(crate::pricing::CURRENCY)])
-        .agg(super::tables::spend_aggregates())
+        .agg({
+            let mut aggregates = super::tables::spend_aggregates().to_vec();
+            aggregates.push(
+                col(crate::pricing::ANSWERING_SAVES)
+                    .sum()
+                    .alias("answering_saves"),
+            );
+            aggregates
+        })
         .sort([crate::pricing::CURRENCY], Default::default())
         .streamed()?;
     let column = |name: &str| -> Result<Vec<i64>> {
@@ -381,10 +396,11 @@ pub fn spend_by_currency(sends: &impl Table) -> Result<Spend> {
             .map(|v| v.unwrap_or(0))
             .collect())
     };
-    let (cost, avoidable, late) = (
+    let (cost, avoidable, late, answering) = (
         column("cost")?,
         column("avoidable_cost")?,
         column("late_reply_cost")?,
+        column("answering_saves")?,
     );
     let currencies = totals.column(crate::pricing::CURRENCY)?.str()?.clone();
     let by_currency = (0..totals.height())
@@ -393,6 +409,7 @@ pub fn spend_by_currency(sends: &impl Table) -> Result<Spend> {
             total: Money(cost[i]),
             avoidable: Money(avoidable[i]),
             late_reply: Money(late[i]),
+            answering_saves: Money(answering[i]),
             avoidable_share: signed_share(avoidable[i], cost[i]),
             late_reply_share: signed_share(late[i], cost[i]),
         })

@@ -36,6 +36,10 @@ pub struct Tables {
     /// Against Meta's own flags and analytics, when the input has them
     /// (set by [`Tables::reconciled`]).
     pub reconciliation: Option<crate::reconcile::Reconciliation>,
+    /// The late-reply sends of the period with the opening instant of the
+    /// window each followed (`staffing`): `cost_nanos`, `currency`,
+    /// [`super::staffing::LAPSED_OPENED_US`].
+    pub late_reply_windows: DataFrame,
 }
 
 impl Tables {
@@ -47,6 +51,7 @@ impl Tables {
         let comparison = analysis.comparison.as_ref().map(sends_of).transpose()?;
         Ok(Tables {
             reconciliation: None,
+            late_reply_windows: late_reply_windows(&sends_full, &analysis.windows)?,
             windows: windows_table(&analysis.windows, settings)?,
             summary: summary_table(&sends_full)?,
             rejected: rejected_table(&analysis.rejected)?,
@@ -54,6 +59,34 @@ impl Tables {
             comparison,
         })
     }
+}
+
+/// Late replies with the opening of the window they followed, from the
+/// windows of all history (it may have opened before the period).
+fn late_reply_windows(sends: &Rows, windows: &Rows) -> Result<DataFrame> {
+    let opened = windows.clone().lazy().select([
+        col(WINDOW_ID).alias(LAST_WINDOW_ID),
+        col("opened_at")
+            .cast(DataType::Int64)
+            .alias(super::staffing::LAPSED_OPENED_US),
+    ]);
+    Ok(sends
+        .clone()
+        .lazy()
+        .filter(col(CLASS).eq(lit("template_late_reply")))
+        .select([col(LAST_WINDOW_ID), col(COST), col(CURRENCY)])
+        .join(
+            opened,
+            [col(LAST_WINDOW_ID)],
+            [col(LAST_WINDOW_ID)],
+            JoinArgs::new(JoinType::Left),
+        )
+        .select([
+            col(super::staffing::LAPSED_OPENED_US),
+            col(COST),
+            col(CURRENCY),
+        ])
+        .streamed()?)
 }
 
 /// The outbound messages of the period (of one part), with their month.

@@ -132,6 +132,7 @@ mod tests {
                 total: nanos(1623.2),
                 avoidable: nanos(100.0),
                 late_reply: nanos(0.0),
+                answering_saves: nanos(0.0),
                 avoidable_share: Some(0.0616),
                 late_reply_share: Some(0.0),
             }],

@@ -8,7 +8,8 @@ use polars::prelude::*;
 
 use super::tables::{money_aggregates, spend_aggregates, windows_by_business, Tables};
 use crate::pricing::{
-    AVOIDABLE, COST, CURRENCY, MARKET, PRICING_RULE, RATE_CATEGORY, RATE_FROM, TIER,
+    ANSWERING_SAVES, AVOIDABLE, COST, CURRENCY, MARKET, PRICING_RULE, RATE_CATEGORY, RATE_FROM,
+    TIER,
 };
 use crate::rows::Streamed;
 use crate::schema::*;
@@ -23,7 +24,13 @@ pub const TOP_TEMPLATES: usize = 10;
 pub const TOP_LAPSED_CONTACTS: u32 = 10;
 
 /// Money columns of the views, in nano-units.
-pub const MONEY_COLUMNS: [&str; 4] = ["cost", "avoidable_cost", "late_reply_cost", "rate"];
+pub const MONEY_COLUMNS: [&str; 5] = [
+    "cost",
+    "avoidable_cost",
+    "late_reply_cost",
+    "answering_saves",
+    "rate",
+];
 
 pub struct Views {
     /// Country × market × currency: outbound messages, templates, spend;
@@ -40,6 +47,9 @@ pub struct Views {
     /// Business number × currency: late-reply templates and spend, with
     /// the number's windows and lapsed windows.
     pub late_replies: DataFrame,
+    /// Month × business number × currency: late-reply templates, their
+    /// spend, and what answering in time would have saved.
+    pub answering: DataFrame,
     /// Contacts with most windows that lapsed unanswered.
     pub lapsed_contacts: DataFrame,
     /// Month × country × category × currency spend.
@@ -58,6 +68,7 @@ impl Views {
             avoidable_templates: avoidable_templates(tables)?,
             business_numbers: business_numbers(tables)?,
             late_replies: late_replies(tables)?,
+            answering: answering(tables)?,
             lapsed_contacts: lapsed_contacts(tables)?,
             spend_by_month: spend_by_month(tables)?,
             daily_windows: daily_windows(tables, report_tz)?,
@@ -184,6 +195,23 @@ fn late_replies(tables: &Tables) -> Result<DataFrame> {
             [BUSINESS_NUMBER, CURRENCY],
             SortMultipleOptions::default().with_nulls_last(true),
         )
+        .streamed()?)
+}
+
+fn answering(tables: &Tables) -> Result<DataFrame> {
+    let keys = ["month", BUSINESS_NUMBER, CURRENCY];
+    Ok(tables
+        .sends_full
+        .clone()
+        .lazy()
+        .filter(col(CLASS).eq(lit("template_late_reply")))
+        .group_by(keys.map(col))
+        .agg([
+            len().cast(DataType::UInt64).alias("late_reply_templates"),
+            col(COST).sum().alias("late_reply_cost"),
+            col(ANSWERING_SAVES).sum().alias("answering_saves"),
+        ])
+        .sort(keys, SortMultipleOptions::default().with_nulls_last(true))
         .streamed()?)
 }
 

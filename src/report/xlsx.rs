@@ -78,7 +78,7 @@ pub fn render(summary: &Summary, views: &Views, sections: &[Section]) -> Result<
         summary,
         &mut formats,
     )?;
-    let sheets: [(&str, &DataFrame, Columns); 5] = [
+    let sheets: [(&str, &DataFrame, Columns); 6] = [
         ("Spend", &views.spend_by_month, spend_columns()),
         (
             "Avoidable templates",
@@ -86,6 +86,7 @@ pub fn render(summary: &Summary, views: &Views, sections: &[Section]) -> Result<
             avoidable_columns(),
         ),
         ("Late replies", &views.late_replies, late_columns()),
+        ("Answering in time", &views.answering, answering_columns()),
         ("Windows", &views.daily_windows, window_columns()),
         ("Rates used", &views.rates_used, rate_columns()),
     ];
@@ -93,6 +94,11 @@ pub fn render(summary: &Summary, views: &Views, sections: &[Section]) -> Result<
         let sheet = workbook.add_worksheet().set_name(*name)?;
         table_sheet(sheet, frame, columns, &mut formats)?;
     }
+    staffing_sheet(
+        workbook.add_worksheet().set_name("Staffing")?,
+        summary,
+        &mut formats,
+    )?;
     quality_sheet(
         workbook.add_worksheet().set_name("Data quality")?,
         summary,
@@ -198,10 +204,15 @@ fn summary_rows(s: &Summary, formats: &mut Formats) -> Vec<(String, Cell, Option
         let currency = &spend.currency;
         let money = formats.money(currency).clone();
         let share = formats.share.clone();
-        let figures: [(&str, Cell, &Format); 5] = [
+        let figures: [(&str, Cell, &Format); 6] = [
             ("Total spend", spend.total.into(), &money),
             ("Avoidable spend", spend.avoidable.into(), &money),
             ("Late-reply spend", spend.late_reply.into(), &money),
+            (
+                "Saved by answering in time",
+                spend.answering_saves.into(),
+                &money,
+            ),
             ("Avoidable share", spend.avoidable_share.into(), &share),
             ("Late-reply share", spend.late_reply_share.into(), &share),
         ];
@@ -352,6 +363,61 @@ fn section_sheet(
     finish_table(sheet, frame.height(), columns.len())
 }
 
+/// Every weekday-hour slot with windows (opened, lapsed, lapsed share),
+/// then the slots with the most late-reply spend.
+fn staffing_sheet(sheet: &mut Worksheet, s: &Summary, formats: &mut Formats) -> Result<()> {
+    use super::staffing::WEEKDAYS;
+    let day = |d: u32| WEEKDAYS[(d as usize).clamp(1, 7) - 1];
+    header_row(
+        sheet,
+        &[
+            "Weekday",
+            "Hour",
+            "Windows opened",
+            "Lapsed unanswered",
+            "Lapsed share",
+        ],
+        formats,
+    )?;
+    for (r, slot) in s.staffing.slots.iter().enumerate() {
+        let row = r as u32 + 1;
+        sheet.write_string(row, 0, day(slot.weekday))?;
+        sheet.write_number_with_format(row, 1, slot.hour as f64, &formats.count)?;
+        sheet.write_number_with_format(row, 2, slot.windows_opened as f64, &formats.count)?;
+        sheet.write_number_with_format(row, 3, slot.lapsed as f64, &formats.count)?;
+        if let Some(share) = slot.lapsed_share {
+            sheet.write_number_with_format(row, 4, share, &formats.share)?;
+        }
+    }
+    let start = s.staffing.slots.len() as u32 + 2;
+    let top = [
+        "Top late-reply slots: weekday",
+        "Hour",
+        "Currency",
+        "Windows opened",
+        "Lapsed share",
+        "Late-reply templates",
+        "Late-reply spend",
+    ];
+    for (c, h) in top.iter().enumerate() {
+        sheet.write_string_with_format(start, c as u16, *h, &formats.header)?;
+    }
+    for (r, slot) in s.staffing.top.iter().enumerate() {
+        let row = start + 1 + r as u32;
+        sheet.write_string(row, 0, day(slot.weekday))?;
+        sheet.write_number_with_format(row, 1, slot.hour as f64, &formats.count)?;
+        sheet.write_string(row, 2, safe::cell(&slot.currency))?;
+        sheet.write_number_with_format(row, 3, slot.windows_opened as f64, &formats.count)?;
+        if let Some(share) = slot.lapsed_share {
+            sheet.write_number_with_format(row, 4, share, &formats.share)?;
+        }
+        sheet.write_number_with_format(row, 5, slot.late_reply_templates as f64, &formats.count)?;
+        let money = formats.money(&slot.currency).clone();
+        sheet.write_number_with_format(row, 6, slot.late_reply_spend.as_f64(), &money)?;
+    }
+    Ok(())
+}
+
 fn quality_sheet(sheet: &mut Worksheet, s: &Summary, formats: &Formats) -> Result<()> {
     let headers = [
         "File",
@@ -431,6 +497,21 @@ fn late_columns() -> Columns {
         ("late_reply_cost", "Late-reply spend", Kind::Money(CURRENCY)),
         ("windows", "Windows opened", Kind::Count),
         ("lapsed", "Windows lapsed unanswered", Kind::Count),
+    ]
+}
+
+fn answering_columns() -> Columns {
+    vec![
+        ("month", "Month", Kind::Text),
+        (BUSINESS_NUMBER, "Business number", Kind::Text),
+        (CURRENCY, "Currency", Kind::Text),
+        ("late_reply_templates", "Late-reply templates", Kind::Count),
+        ("late_reply_cost", "Late-reply spend", Kind::Money(CURRENCY)),
+        (
+            "answering_saves",
+            "Saved by answering in time",
+            Kind::Money(CURRENCY),
+        ),
     ]
 }
 

@@ -12,5 +12,6 @@ mod pricing;
 mod properties;
 mod reports;
 mod sources;
+mod staffing;
 mod tiers;
 mod trust;
