@@ -1,10 +1,13 @@
 //! Charts as SVG and PNG, drawn with plotters from [`Figures`].
 //!
-//! Text is drawn with DejaVu Sans compiled into the binary (plotters'
-//! `ab_glyph` path), so PNGs render the same on a machine with no fonts at
-//! all. Colours are the Okabe–Ito palette, safe for colour-blind readers.
-//! Chart text is English: plotters cannot shape Arabic, so the Arabic HTML
-//! report puts its own captions above the same charts.
+//! Each chart is drawn once, as SVG, in the report's language (every
+//! title, axis name, legend and label comes from the locale file, keys
+//! `c_*`); the PNG is that SVG rasterised by `resvg`, which shapes text
+//! with `rustybuzz`, so Arabic is joined and laid right to left and the
+//! PNG and the SVG are the same picture. Text is DejaVu Sans compiled into
+//! the binary (it has the Arabic glyphs), so the PNGs render the same on a
+//! machine with no fonts at all. Numbers keep Western digits. Colours are
+//! the Okabe–Ito palette, safe for colour-blind readers.
 
 use std::sync::Once;
 
@@ -16,8 +19,10 @@ use plotters::prelude::*;
 use plotters::style::FontStyle;
 
 use super::figures::{Figures, RESPONSE_BUCKETS};
+use crate::config::locale::Locale;
 use crate::pricing::money::format_nanos;
 use crate::schema::CLASSES;
+use std::sync::Arc;
 
 pub const WIDTH: u32 = 960;
 pub const HEIGHT: u32 = 480;
@@ -59,53 +64,77 @@ fn register_font() {
     });
 }
 
-/// One chart as SVG text.
-pub fn svg(name: &str, figures: &Figures) -> Result<String> {
+/// One chart as SVG text, in the language of `locale`.
+pub fn svg(name: &str, figures: &Figures, locale: &Locale) -> Result<String> {
     register_font();
     let mut text = String::new();
     {
         let root = SVGBackend::with_string(&mut text, (WIDTH, HEIGHT)).into_drawing_area();
-        draw(name, figures, &root)?;
+        draw(name, figures, &Words(locale), &root)?;
         root.present().map_err(|e| anyhow!("drawing {name}: {e}"))?;
     }
     Ok(text)
 }
 
-/// One chart as PNG bytes.
-pub fn png(name: &str, figures: &Figures) -> Result<Vec<u8>> {
-    register_font();
-    let mut pixels = vec![0u8; (WIDTH * HEIGHT * 3) as usize];
-    {
-        let root = BitMapBackend::with_buffer(&mut pixels, (WIDTH, HEIGHT)).into_drawing_area();
-        draw(name, figures, &root)?;
-        root.present().map_err(|e| anyhow!("drawing {name}: {e}"))?;
+/// A chart's SVG (from [`svg`]) as PNG bytes.
+pub fn png(svg: &str) -> Result<Vec<u8>> {
+    static FONTS: std::sync::OnceLock<Arc<resvg::usvg::fontdb::Database>> =
+        std::sync::OnceLock::new();
+    let fonts = FONTS.get_or_init(|| {
+        let mut fonts = resvg::usvg::fontdb::Database::new();
+        fonts.load_font_data(dejavu::sans::regular().to_vec());
+        fonts.set_sans_serif_family("DejaVu Sans");
+        Arc::new(fonts)
+    });
+    let options = resvg::usvg::Options {
+        fontdb: fonts.clone(),
+        ..Default::default()
+    };
+    let tree = resvg::usvg::Tree::from_str(svg, &options)
+        .map_err(|e| anyhow!("reading a chart's SVG: {e}"))?;
+    let mut pixmap = resvg::tiny_skia::Pixmap::new(WIDTH, HEIGHT)
+        .ok_or_else(|| anyhow!("a chart of {WIDTH}x{HEIGHT} pixels"))?;
+    resvg::render(
+        &tree,
+        resvg::tiny_skia::Transform::default(),
+        &mut pixmap.as_mut(),
+    );
+    pixmap
+        .encode_png()
+        .map_err(|e| anyhow!("encoding a chart as PNG: {e}"))
+}
+
+/// The chart text of one language: locale keys `c_<key>`, `{name}`
+/// placeholders filled in.
+struct Words<'a>(&'a Locale);
+
+impl Words<'_> {
+    fn get(&self, key: &str) -> String {
+        self.0.get(&format!("c_{key}")).to_string()
     }
-    let mut bytes = Vec::new();
-    image::ImageEncoder::write_image(
-        image::codecs::png::PngEncoder::new(&mut bytes),
-        &pixels,
-        WIDTH,
-        HEIGHT,
-        image::ColorType::Rgb8,
-    )?;
-    Ok(bytes)
+
+    fn fill(&self, key: &str, values: &[(&str, String)]) -> String {
+        values.iter().fold(self.get(key), |text, (name, value)| {
+            text.replace(&format!("{{{name}}}"), value)
+        })
+    }
 }
 
 type Area<'a, DB> = DrawingArea<DB, Shift>;
 
-fn draw<DB: DrawingBackend>(name: &str, f: &Figures, root: &Area<DB>) -> Result<()>
+fn draw<DB: DrawingBackend>(name: &str, f: &Figures, w: &Words, root: &Area<DB>) -> Result<()>
 where
     DB::ErrorType: 'static,
 {
     root.fill(&WHITE).map_err(|e| anyhow!("{e}"))?;
     let result = match name {
-        "spend_by_month" => spend_by_month(f, root),
-        "spend_by_country" => spend_by_country(f, root),
-        "outbound_by_week" => outbound_by_week(f, root),
-        "first_response" => first_response(f, root),
-        "windows_by_week" => windows_by_week(f, root),
-        "inbound_heatmap" => inbound_heatmap(f, root),
-        "lapses_by_hour" => lapses_by_hour(f, root),
+        "spend_by_month" => spend_by_month(f, w, root),
+        "spend_by_country" => spend_by_country(f, w, root),
+        "outbound_by_week" => outbound_by_week(f, w, root),
+        "first_response" => first_response(f, w, root),
+        "windows_by_week" => windows_by_week(f, w, root),
+        "inbound_heatmap" => inbound_heatmap(f, w, root),
+        "lapses_by_hour" => lapses_by_hour(f, w, root),
         other => return Err(anyhow!("no chart named {other}")),
     };
     result.map_err(|e| anyhow!("drawing {name}: {e}"))
@@ -151,11 +180,15 @@ fn week_labels<'a>(
         .collect()
 }
 
-fn weekly_title(what: &str, labels: &[String]) -> String {
+fn weekly_title(w: &Words, what: &str, labels: &[String]) -> String {
     if labels.iter().any(|l| l.ends_with('*')) {
-        format!("{what} (week starting; * part of the week)")
+        format!(
+            "{what} ({}; {})",
+            w.get("week_starting"),
+            w.get("part_week")
+        )
     } else {
-        format!("{what} (week starting)")
+        format!("{what} ({})", w.get("week_starting"))
     }
 }
 
@@ -184,7 +217,7 @@ fn stacked_bars<DB: DrawingBackend>(
     y_desc: &str,
     labels: &[String],
     stacks: &[Vec<f64>],
-    series: &[(&str, RGBColor)],
+    series: &[(String, RGBColor)],
     y_format: &dyn Fn(&f64) -> String,
     max_labels: usize,
 ) -> DrawResult<DB> {
@@ -224,7 +257,7 @@ fn stacked_bars<DB: DrawingBackend>(
         let colour = *colour;
         chart
             .draw_series(bars)?
-            .label(*name)
+            .label(name.as_str())
             .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 12, y + 6)], colour.filled()));
     }
     chart
@@ -237,7 +270,7 @@ fn stacked_bars<DB: DrawingBackend>(
     Ok(())
 }
 
-fn spend_by_month<DB: DrawingBackend>(f: &Figures, root: &Area<DB>) -> DrawResult<DB> {
+fn spend_by_month<DB: DrawingBackend>(f: &Figures, w: &Words, root: &Area<DB>) -> DrawResult<DB> {
     let labels: Vec<String> = f.spend_by_month.iter().map(|m| m.month.clone()).collect();
     let units = |n: i64| n as f64 / 1e9;
     let stacks: Vec<Vec<f64>> = f
@@ -253,20 +286,21 @@ fn spend_by_month<DB: DrawingBackend>(f: &Figures, root: &Area<DB>) -> DrawResul
         })
         .collect();
     let series = [
-        ("Needed templates", BLUE),
-        ("Late-reply templates", ORANGE),
-        ("Avoidable templates", VERMILLION),
-        ("Service messages", SKY),
+        (w.get("series_needed"), BLUE),
+        (w.get("series_late_reply"), ORANGE),
+        (w.get("series_avoidable"), VERMILLION),
+        (w.get("series_service"), SKY),
     ];
-    let title = format!("Spend by month ({})", f.currency);
-    let y_desc = format!("Spend ({})", f.currency);
+    let currency = [("currency", f.currency.clone())];
+    let title = w.fill("spend_by_month", &currency);
+    let y_desc = w.fill("spend_axis", &currency);
     let y_format = |v: &f64| money((*v * 1e9) as i64);
     stacked_bars(
         root, &title, &y_desc, &labels, &stacks, &series, &y_format, 12,
     )
 }
 
-fn outbound_by_week<DB: DrawingBackend>(f: &Figures, root: &Area<DB>) -> DrawResult<DB> {
+fn outbound_by_week<DB: DrawingBackend>(f: &Figures, w: &Words, root: &Area<DB>) -> DrawResult<DB> {
     let labels = week_labels(
         f.classes_by_week.iter().map(|w| w.week.as_str()),
         f.period_days,
@@ -276,12 +310,16 @@ fn outbound_by_week<DB: DrawingBackend>(f: &Figures, root: &Area<DB>) -> DrawRes
         .iter()
         .map(|w| w.counts.iter().map(|c| *c as f64).collect())
         .collect();
-    let series: Vec<(&str, RGBColor)> = CLASSES.iter().copied().zip(CLASS_COLOURS).collect();
+    let series: Vec<(String, RGBColor)> = CLASSES
+        .iter()
+        .map(|class| w.get(&format!("class_{class}")))
+        .zip(CLASS_COLOURS)
+        .collect();
     let y_format = |v: &f64| format!("{v:.0}");
     stacked_bars(
         root,
-        &weekly_title("Outbound messages by class per week", &labels),
-        "Messages",
+        &weekly_title(w, &w.get("outbound_by_week"), &labels),
+        &w.get("messages"),
         &labels,
         &stacks,
         &series,
@@ -290,7 +328,7 @@ fn outbound_by_week<DB: DrawingBackend>(f: &Figures, root: &Area<DB>) -> DrawRes
     )
 }
 
-fn spend_by_country<DB: DrawingBackend>(f: &Figures, root: &Area<DB>) -> DrawResult<DB> {
+fn spend_by_country<DB: DrawingBackend>(f: &Figures, w: &Words, root: &Area<DB>) -> DrawResult<DB> {
     let rows = &f.spend_by_country;
     let top = rows
         .iter()
@@ -299,11 +337,19 @@ fn spend_by_country<DB: DrawingBackend>(f: &Figures, root: &Area<DB>) -> DrawRes
         .max(1e-9)
         * 1.15;
     let n = rows.len().max(1) as f64;
-    let labels: Vec<String> = rows.iter().map(|(c, _)| c.clone()).collect();
-    let title = format!(
-        "Spend by country, top {} and the rest ({})",
-        rows.len().saturating_sub(1).max(1),
-        f.currency
+    let labels: Vec<String> = rows
+        .iter()
+        .map(|(c, _)| match c.as_str() {
+            "Rest" => w.get("rest"),
+            country => country.to_string(),
+        })
+        .collect();
+    let title = w.fill(
+        "spend_by_country",
+        &[
+            ("n", rows.len().saturating_sub(1).max(1).to_string()),
+            ("currency", f.currency.clone()),
+        ],
     );
     let mut chart = ChartBuilder::on(root)
         .caption(title, title_style())
@@ -319,7 +365,7 @@ fn spend_by_country<DB: DrawingBackend>(f: &Figures, root: &Area<DB>) -> DrawRes
         .y_labels(rows.len() * 2 + 1)
         .y_label_formatter(&y_format)
         .x_label_formatter(&x_format)
-        .x_desc(format!("Spend ({})", f.currency))
+        .x_desc(w.fill("spend_axis", &[("currency", f.currency.clone())]))
         .label_style(label_style())
         .axis_desc_style(label_style())
         .draw()?;
@@ -341,12 +387,11 @@ fn spend_by_country<DB: DrawingBackend>(f: &Figures, root: &Area<DB>) -> DrawRes
     Ok(())
 }
 
-fn first_response<DB: DrawingBackend>(f: &Figures, root: &Area<DB>) -> DrawResult<DB> {
-    let mut labels: Vec<String> = RESPONSE_BUCKETS
-        .iter()
-        .map(|(_, l)| l.to_string())
+fn first_response<DB: DrawingBackend>(f: &Figures, w: &Words, root: &Area<DB>) -> DrawResult<DB> {
+    let mut labels: Vec<String> = (0..RESPONSE_BUCKETS.len())
+        .map(|i| w.get(&format!("bucket_{i}")))
         .collect();
-    labels.push("no reply".into());
+    labels.push(w.get("no_reply"));
     let mut counts: Vec<f64> = f.response_buckets.iter().map(|c| *c as f64).collect();
     counts.push(f.unanswered as f64);
     let total: u64 = f.response_buckets.iter().sum::<u64>() + f.unanswered;
@@ -358,10 +403,12 @@ fn first_response<DB: DrawingBackend>(f: &Figures, root: &Area<DB>) -> DrawResul
             n as f64 * 100.0 / total as f64
         }
     };
-    let title = format!(
-        "Time to first response: {:.0}% of windows within 1 h, {:.0}% within 24 h",
-        pct(within(4)),
-        pct(within(8))
+    let title = w.fill(
+        "first_response",
+        &[
+            ("hour", format!("{:.0}", pct(within(4)))),
+            ("day", format!("{:.0}", pct(within(8)))),
+        ],
     );
     let top = counts.iter().cloned().fold(0.0, f64::max).max(1.0) * 1.15;
     let mut chart = ChartBuilder::on(root)
@@ -377,8 +424,8 @@ fn first_response<DB: DrawingBackend>(f: &Figures, root: &Area<DB>) -> DrawResul
         .x_labels(labels.len() * 2 + 1)
         .x_label_formatter(&x_format)
         .y_label_formatter(&|v: &f64| format!("{v:.0}"))
-        .y_desc("Windows")
-        .x_desc("First business reply after the customer opened the window")
+        .y_desc(w.get("windows"))
+        .x_desc(w.get("first_reply_axis"))
         .label_style(label_style())
         .axis_desc_style(label_style())
         .draw()?;
@@ -395,14 +442,14 @@ fn first_response<DB: DrawingBackend>(f: &Figures, root: &Area<DB>) -> DrawResul
         limit,
     )))?;
     chart.draw_series(std::iter::once(Text::new(
-        "window closes at 24 h →",
+        w.get("window_closes"),
         (5.6, top * 0.97),
         label_style(),
     )))?;
     Ok(())
 }
 
-fn windows_by_week<DB: DrawingBackend>(f: &Figures, root: &Area<DB>) -> DrawResult<DB> {
+fn windows_by_week<DB: DrawingBackend>(f: &Figures, w: &Words, root: &Area<DB>) -> DrawResult<DB> {
     let labels = week_labels(
         f.windows_by_week.iter().map(|w| w.week.as_str()),
         f.period_days,
@@ -416,7 +463,7 @@ fn windows_by_week<DB: DrawingBackend>(f: &Figures, root: &Area<DB>) -> DrawResu
         * 1.15;
     let mut chart = ChartBuilder::on(root)
         .caption(
-            weekly_title("Windows opened and lapsed unanswered per week", &labels),
+            weekly_title(w, &w.get("windows_by_week"), &labels),
             title_style(),
         )
         .margin(16)
@@ -430,25 +477,21 @@ fn windows_by_week<DB: DrawingBackend>(f: &Figures, root: &Area<DB>) -> DrawResu
         .x_labels(labels.len() * 2 + 1)
         .x_label_formatter(&x_format)
         .y_label_formatter(&|v: &f64| format!("{v:.0}"))
-        .y_desc("Windows")
+        .y_desc(w.get("windows"))
         .label_style(label_style())
         .axis_desc_style(label_style())
         .draw()?;
-    type Series = (
-        &'static str,
-        RGBColor,
-        fn(&super::figures::WeekWindows) -> u64,
-    );
+    type Series = (String, RGBColor, fn(&super::figures::WeekWindows) -> u64);
     let series: [Series; 2] = [
-        ("Opened", BLUE, |w| w.opened),
-        ("Lapsed unanswered", VERMILLION, |w| w.lapsed),
+        (w.get("opened"), BLUE, |w| w.opened),
+        (w.get("lapsed"), VERMILLION, |w| w.lapsed),
     ];
     for (name, colour, value) in series {
         let points: Vec<(f64, f64)> = f
             .windows_by_week
             .iter()
             .enumerate()
-            .map(|(i, w)| (i as f64, value(w) as f64))
+            .map(|(i, week)| (i as f64, value(week) as f64))
             .collect();
         chart
             .draw_series(LineSeries::new(points.clone(), colour.stroke_width(3)))?
@@ -479,9 +522,10 @@ type WeekGrid<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedC
 /// ready for its cells.
 fn week_grid<'a, DB: DrawingBackend>(
     root: &'a Area<'a, DB>,
+    w: &Words,
     title: String,
 ) -> Result<WeekGrid<'a, DB>, DrawingAreaErrorKind<DB::ErrorType>> {
-    const DAYS: [&str; 7] = super::staffing::WEEKDAYS;
+    let days: Vec<String> = (1..=7).map(|d| w.get(&format!("day_{d}"))).collect();
     let mut chart = ChartBuilder::on(root)
         .caption(title, title_style())
         .margin(16)
@@ -497,12 +541,12 @@ fn week_grid<'a, DB: DrawingBackend>(
         .y_label_formatter(&|v: &f64| {
             let i = (*v - 0.5).round();
             if (*v - 0.5 - i).abs() < 0.01 && (0.0..7.0).contains(&i) {
-                DAYS[6 - i as usize].to_string()
+                days[6 - i as usize].clone()
             } else {
                 String::new()
             }
         })
-        .x_desc("Hour of day (report time zone)")
+        .x_desc(w.get("hour_axis"))
         .label_style(label_style())
         .axis_desc_style(label_style())
         .draw()?;
@@ -512,7 +556,7 @@ fn week_grid<'a, DB: DrawingBackend>(
 /// Windows opened per weekday × hour, the cell the darker the larger the
 /// share that lapsed unanswered (the darkest is the largest share of the
 /// grid), with the number opened written in it; grey where none opened.
-fn lapses_by_hour<DB: DrawingBackend>(f: &Figures, root: &Area<DB>) -> DrawResult<DB> {
+fn lapses_by_hour<DB: DrawingBackend>(f: &Figures, w: &Words, root: &Area<DB>) -> DrawResult<DB> {
     let share = |(opened, lapsed): (u64, u64)| match opened {
         0 => None,
         n => Some(lapsed as f64 / n as f64),
@@ -523,11 +567,11 @@ fn lapses_by_hour<DB: DrawingBackend>(f: &Figures, root: &Area<DB>) -> DrawResul
         .flatten()
         .filter_map(|cell| share(*cell))
         .fold(0.0f64, f64::max);
-    let title = format!(
-        "Windows opened by weekday and hour (darkest = {:.0}% lapsed unanswered)",
-        max * 100.0
+    let title = w.fill(
+        "lapses_by_hour",
+        &[("share", format!("{:.0}", max * 100.0))],
     );
-    let mut chart = week_grid(root, title)?;
+    let mut chart = week_grid(root, w, title)?;
     let cell = |day: usize, hour: usize| {
         let y = 6.0 - day as f64;
         [(hour as f64, y), (hour as f64 + 1.0, y + 1.0)]
@@ -565,7 +609,7 @@ fn lapses_by_hour<DB: DrawingBackend>(f: &Figures, root: &Area<DB>) -> DrawResul
     Ok(())
 }
 
-fn inbound_heatmap<DB: DrawingBackend>(f: &Figures, root: &Area<DB>) -> DrawResult<DB> {
+fn inbound_heatmap<DB: DrawingBackend>(f: &Figures, w: &Words, root: &Area<DB>) -> DrawResult<DB> {
     let max = f
         .inbound_heat
         .iter()
@@ -574,8 +618,8 @@ fn inbound_heatmap<DB: DrawingBackend>(f: &Figures, root: &Area<DB>) -> DrawResu
         .max()
         .unwrap_or(0)
         .max(1);
-    let title = format!("Customer messages by weekday and hour (darkest = {max} messages)");
-    let mut chart = week_grid(root, title)?;
+    let title = w.fill("inbound_heatmap", &[("max", max.to_string())]);
+    let mut chart = week_grid(root, w, title)?;
     chart.draw_series(f.inbound_heat.iter().enumerate().flat_map(|(day, hours)| {
         hours.iter().enumerate().map(move |(hour, n)| {
             let t = *n as f64 / max as f64;
@@ -602,12 +646,17 @@ mod tests {
         // 2026-08-01 is a Saturday; the period ends on Saturday 2026-10-31.
         let labels = week_labels(weeks.into_iter(), (day("2026-08-01"), day("2026-10-31")));
         assert_eq!(labels, ["07-27*", "08-03", "10-26*"]);
-        assert!(weekly_title("Messages", &labels).contains("* part of the week"));
+        let en = Locale::load("en").unwrap();
+        let w = Words(&en);
+        assert!(weekly_title(&w, "Messages", &labels).contains("* part of the week"));
         // A period of whole weeks, and an open one, mark nothing.
         let whole = week_labels(weeks.into_iter(), (day("2026-07-27"), day("2026-11-01")));
         assert_eq!(whole, ["07-27", "08-03", "10-26"]);
         assert_eq!(week_labels(weeks.into_iter(), (None, None)), whole);
-        assert_eq!(weekly_title("Messages", &whole), "Messages (week starting)");
+        assert_eq!(
+            weekly_title(&w, "Messages", &whole),
+            "Messages (week starting)"
+        );
     }
 
     #[test]

@@ -39,10 +39,7 @@ impl Exporter for Charts {
 
     fn write(&self, run: &Run, out: &Staging) -> Result<()> {
         for (name, svg) in run.charts {
-            out.write(
-                &format!("charts/{name}.png"),
-                &charts::png(name, run.figures)?,
-            )?;
+            out.write(&format!("charts/{name}.png"), &charts::png(svg)?)?;
             out.write(&format!("charts/{name}.svg"), svg.as_bytes())?;
         }
         Ok(())

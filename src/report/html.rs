@@ -13,7 +13,7 @@ use maud::{html, Markup, PreEscaped, DOCTYPE};
 use polars::prelude::*;
 
 use super::charts::CHARTS;
-use super::markdown::duration_text;
+use super::markdown::duration_in;
 use super::sections::Section;
 use super::summary::Summary;
 use super::views::{self, Views};
@@ -115,7 +115,8 @@ struct Figure {
     rise_is_bad: bool,
 }
 
-fn headline_figures(s: &Summary) -> Vec<Figure> {
+/// The headline cards; durations in `units` (seconds, minutes, hours).
+fn headline_figures(s: &Summary, units: [&str; 3]) -> Vec<Figure> {
     let spend = s.first_spend();
     let currency = spend.map_or("", |c| c.currency.as_str());
     let money =
@@ -165,7 +166,7 @@ fn headline_figures(s: &Summary) -> Vec<Figure> {
         },
         Figure {
             label: "median_response",
-            value: median.map_or("–".to_string(), duration_text),
+            value: median.map_or("–".to_string(), |secs| duration_in(secs, units)),
             number: median,
             rise_is_bad: true,
         },
@@ -196,8 +197,9 @@ fn delta(page: &Page, now: &Figure, before: Option<&Figure>) -> Markup {
 
 fn headline(page: &Page) -> Markup {
     let t = page.locale;
-    let previous = page.previous.map(headline_figures);
-    let figures = headline_figures(page.summary);
+    let units = [t.get("unit_s"), t.get("unit_min"), t.get("unit_h")];
+    let previous = page.previous.map(|p| headline_figures(p, units));
+    let figures = headline_figures(page.summary, units);
     html! {
         h2 { (t.get("headline")) } (NL)
         div class="cards" {
@@ -205,7 +207,7 @@ fn headline(page: &Page) -> Markup {
             @for (i, figure) in figures.iter().enumerate() {
                 div class="card" {
                     div class="label" { (t.get(figure.label)) }
-                    div class="value" { bdi dir="ltr" { (figure.value) } }
+                    div class="value" { bdi { (figure.value) } }
                     (delta(page, figure, previous.as_ref().and_then(|p| p.get(i))))
                 } (NL)
             }

@@ -64,11 +64,17 @@ fn percent(part: u64, whole: u64) -> String {
 
 /// `95 s`, `4 min 10 s`, `3 h 05 min`.
 pub fn duration_text(secs: f64) -> String {
+    duration_in(secs, ["s", "min", "h"])
+}
+
+/// A duration with the given units (seconds, minutes, hours), Western
+/// digits: `4 min 10 s`.
+pub fn duration_in(secs: f64, [sec, min, hour]: [&str; 3]) -> String {
     let s = secs.round() as i64;
     match s {
-        s if s < 60 => format!("{s} s"),
-        s if s < 3600 => format!("{} min {:02} s", s / 60, s % 60),
-        s => format!("{} h {:02} min", s / 3600, (s % 3600) / 60),
+        s if s < 60 => format!("{s} {sec}"),
+        s if s < 3600 => format!("{} {min} {:02} {sec}", s / 60, s % 60),
+        s => format!("{} {hour} {:02} {min}", s / 3600, (s % 3600) / 60),
     }
 }
 

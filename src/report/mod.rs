@@ -118,7 +118,10 @@ fn write_figures_and_files(
         figures::Figures::compute(tables, &analysis.messages, settings, &summary.staffing)?;
     let charts = charts::CHARTS
         .iter()
-        .map(|(name, _)| Ok((name.to_string(), charts::svg(name, &figures)?)))
+        .map(|(name, _)| {
+            let svg = charts::svg(name, &figures, &settings.output.locale)?;
+            Ok((name.to_string(), svg))
+        })
         .collect::<Result<Vec<_>>>()?;
     let run = Run {
         settings,

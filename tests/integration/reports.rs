@@ -203,26 +203,58 @@ fn report_renders_in_a_real_browser() {
     );
 }
 
-/// `reports/example/` is exactly what `window-ledger demo` writes today
-/// (regenerate: `cargo run -- demo --out reports/example`). This also
-/// proves that two runs give the same bytes.
+/// `reports/example/` and `reports/example-ar/` are exactly what
+/// `window-ledger demo` writes today in English and Arabic (regenerate:
+/// `cargo run -- demo --out reports/example` and `cargo run -- demo --lang
+/// ar --out reports/example-ar`). This also proves that two runs give the
+/// same bytes.
 #[test]
-fn committed_example_matches_a_fresh_demo() {
-    let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("reports/example");
-    let dir = TempDir::new().unwrap();
-    let fresh = dir.path().join("example");
-    ledger()
-        .args(["demo", "--out"])
-        .arg(&fresh)
-        .assert()
-        .success();
-    assert_eq!(files_under(&committed), files_under(&fresh));
-    for file in files_under(&committed) {
-        assert!(
-            std::fs::read(committed.join(&file)).unwrap()
-                == std::fs::read(fresh.join(&file)).unwrap(),
-            "{} differs: regenerate with `cargo run -- demo --out reports/example`",
-            file.display()
-        );
+fn committed_examples_match_a_fresh_demo() {
+    for (example, lang) in [("example", "en"), ("example-ar", "ar")] {
+        let committed = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("reports")
+            .join(example);
+        let dir = TempDir::new().unwrap();
+        let fresh = dir.path().join(example);
+        ledger()
+            .args(["demo", "--lang", lang, "--out"])
+            .arg(&fresh)
+            .assert()
+            .success();
+        assert_eq!(files_under(&committed), files_under(&fresh));
+        for file in files_under(&committed) {
+            assert!(
+                std::fs::read(committed.join(&file)).unwrap()
+                    == std::fs::read(fresh.join(&file)).unwrap(),
+                "{example}/{} differs: regenerate with `cargo run -- demo --lang {lang} --out reports/{example}`",
+                file.display()
+            );
+        }
+    }
+}
+
+/// Arabic charts carry the Arabic text of the locale file, shaped into the
+/// PNG too: the Arabic picture is not the English one.
+#[test]
+fn arabic_charts_speak_arabic_in_svg_and_png() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("reports");
+    let ar: serde_json::Value =
+        serde_json::from_str(include_str!("../../locales/ar.json")).unwrap();
+    let title = ar["c_spend_by_month"]
+        .as_str()
+        .unwrap()
+        .replace("{currency}", "USD");
+    let svg = std::fs::read_to_string(root.join("example-ar/charts/spend_by_month.svg")).unwrap();
+    assert!(svg.contains(&title), "{title} not in the Arabic SVG");
+    let days = ar["c_day_5"].as_str().unwrap();
+    let heat = std::fs::read_to_string(root.join("example-ar/charts/lapses_by_hour.svg")).unwrap();
+    assert!(heat.contains(days));
+    for chart in ["spend_by_month", "lapses_by_hour"] {
+        let png = |example: &str| {
+            std::fs::read(root.join(example).join(format!("charts/{chart}.png"))).unwrap()
+        };
+        assert_ne!(png("example"), png("example-ar"), "{chart}");
+        let image = image::load_from_memory(&png("example-ar")).unwrap();
+        assert_eq!((image.width(), image.height()), (960, 480));
     }
 }
