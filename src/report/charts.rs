@@ -73,7 +73,37 @@ pub fn svg(name: &str, figures: &Figures, locale: &Locale) -> Result<String> {
         draw(name, figures, &Words(locale), &root)?;
         root.present().map_err(|e| anyhow!("drawing {name}: {e}"))?;
     }
-    Ok(text)
+    Ok(with_digits(&text, locale.get("digits")))
+}
+
+/// The SVG with the digits of its text in the locale's own (its `digits`
+/// key, ten characters for 0–9; Western digits when it has none or they
+/// are not ten). Only text content changes, never coordinates.
+fn with_digits(svg: &str, digits: &str) -> String {
+    let digits: Vec<char> = digits.chars().collect();
+    if digits.len() != 10 || digits.iter().copied().eq('0'..='9') {
+        return svg.to_string();
+    }
+    let mut out = String::with_capacity(svg.len());
+    let mut in_text = false;
+    let mut rest = svg;
+    while let Some(at) = rest.find('<') {
+        let (content, tag) = rest.split_at(at);
+        if in_text {
+            out.extend(content.chars().map(|c| match c.to_digit(10) {
+                Some(d) if c.is_ascii_digit() => digits[d as usize],
+                _ => c,
+            }));
+        } else {
+            out.push_str(content);
+        }
+        let end = tag.find('>').map_or(tag.len(), |e| e + 1);
+        out.push_str(&tag[..end]);
+        in_text = tag.starts_with("<text");
+        rest = &tag[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// A chart's SVG (from [`svg`]) as PNG bytes.
@@ -638,6 +668,19 @@ fn inbound_heatmap<DB: DrawingBackend>(f: &Figures, w: &Words, root: &Area<DB>) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_locale_may_write_its_own_digits_in_chart_text_only() {
+        let svg =
+            r#"<svg width="960"><text x="10" y="20">2026-10 (12%)</text><line x1="5"/></svg>"#;
+        let eastern = "٠١٢٣٤٥٦٧٨٩";
+        assert_eq!(
+            with_digits(svg, eastern),
+            r#"<svg width="960"><text x="10" y="20">٢٠٢٦-١٠ (١٢%)</text><line x1="5"/></svg>"#
+        );
+        assert_eq!(with_digits(svg, "0123456789"), svg);
+        assert_eq!(with_digits(svg, "digits"), svg, "not ten: ignored");
+    }
 
     #[test]
     fn weeks_the_period_covers_in_part_are_marked() {
