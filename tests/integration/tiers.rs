@@ -600,3 +600,61 @@ fn each_accounts_zone_moves_its_regime_switch_and_free_tier_month() {
     assert_eq!(got("bs2"), want("pmp-2026-10", "free_service_tier"));
     assert_eq!(got("bs3"), want("pmp-2026-10", "charged"));
 }
+
+#[test]
+fn what_ifs_count_their_own_tiers() {
+    let dir = TempDir::new().unwrap();
+    let rows = [
+        "c1,+966110000001,+966500000001,inbound,2026-03-10T09:00:00Z,text,,,",
+        // In the window: free under pmp-2025 (not counted), charged and
+        // counted under pmp-2026-10.
+        "w1,+966110000001,+966500000001,outbound,2026-03-10T10:00:00Z,template,utility,delivered,",
+        "u2,+966110000001,+966500000002,outbound,2026-03-12T10:00:00Z,template,utility,delivered,",
+        "u3,+966110000001,+966500000003,outbound,2026-03-16T10:00:00Z,template,utility,delivered,",
+    ];
+    let card = [
+        "Saudi Arabia,utility,0.01,USD,2026-03-01,0:1",
+        "Saudi Arabia,utility,0.005,USD,2026-03-01,2:MAX",
+        "Saudi Arabia,utility,0.02,USD,2026-03-15,0:1",
+        "Saudi Arabia,utility,0.008,USD,2026-03-15,2:MAX",
+        "Saudi Arabia,service,0.004,USD,2026-03-01,",
+    ];
+    let log = write_csv(dir.path(), "log.csv", LOG_HEADER, &rows);
+    let card = write_csv(dir.path(), "card.csv", CARD_HEADER, &card);
+    let report = |name: &str, extra: &[&str]| {
+        let out = dir.path().join(name);
+        ledger()
+            .args(["report", "--input"])
+            .arg(&log)
+            .arg("--rates")
+            .arg(&card)
+            .args(extra)
+            .arg("--out")
+            .arg(&out)
+            .assert()
+            .success();
+        out
+    };
+    let compared = report("compared", &["--compare-regime", "pmp-2026-10"]);
+    let summary = summary_json(&compared);
+    let total = |spend: &serde_json::Value| spend["by_currency"][0]["total"].as_f64();
+    // As billed: u2 is message 1 (0.01), u3 message 2 on the new card (0.008).
+    assert_eq!(total(&summary["spend"]), Some(0.018));
+    // Under pmp-2026-10 w1 counts too: 0.01 + 0.005 + 0.008.
+    assert_eq!(total(&summary["comparison"]["spend"]), Some(0.023));
+    // With the cards of 20 March for every message, the count is the same
+    // and the prices are the new card's: 0.02 + 0.008.
+    let as_of = report("as-of", &["--rates-as-of", "2026-03-20"]);
+    let sends: Sends = read_rows(&as_of.join("sends.csv"))
+        .into_iter()
+        .map(|row| (row["message_id"].clone(), row))
+        .collect();
+    assert_sends(
+        &sends,
+        &[
+            ("w1", "free_in_window_utility", "0", "", "utility"),
+            ("u2", "charged", "0.02", "0:1", "utility"),
+            ("u3", "charged", "0.008", "2:MAX", "utility"),
+        ],
+    );
+}
