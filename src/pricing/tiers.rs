@@ -129,6 +129,15 @@ pub fn checked_tiers(
     Ok(tiers)
 }
 
+/// The lower bound of a tier in Meta's notation (`100001:1000000` →
+/// 100001), to put tiers in the order of their bounds, not of their text.
+pub fn lower_bound(tier: polars::prelude::Expr) -> polars::prelude::Expr {
+    use polars::prelude::*;
+    tier.str()
+        .extract(lit(r"^\s*(\d+)"), 1)
+        .cast(DataType::UInt64)
+}
+
 /// The tier of `tiers` that holds message `n` (1-based) of a month.
 pub fn tier_of(tiers: &[Tier], n: u64) -> Option<&Tier> {
     tiers.iter().find(|t| t.contains(n))

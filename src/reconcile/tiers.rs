@@ -46,11 +46,7 @@ pub fn tier_entries(
     let table = joined
         .with_columns([
             coalesce(&[col(MARKET), col("update_market"), col("volume_market")]).alias(MARKET),
-            col("tier")
-                .str()
-                .extract(lit(r"^\s*(\d+)"), 1)
-                .cast(DataType::UInt64)
-                .alias("_lower"),
+            crate::pricing::tiers::lower_bound(col("tier")).alias("_lower"),
         ])
         .sort_by_exprs(
             [

@@ -172,7 +172,7 @@ fn main_currency(sends: &impl Table) -> Result<String> {
         .to_string())
 }
 
-fn i64_values(frame: &DataFrame, name: &str) -> Result<Vec<i64>> {
+pub(crate) fn i64_values(frame: &DataFrame, name: &str) -> Result<Vec<i64>> {
     Ok(frame
         .column(name)?
         .cast(&DataType::Int64)?

@@ -138,31 +138,21 @@ fn by_slot(
     )
 }
 
-fn u32s(frame: &DataFrame, name: &str) -> Result<Vec<u32>> {
-    Ok(frame
-        .column(name)?
-        .u32()?
-        .iter()
-        .map(|v| v.unwrap_or(0))
-        .collect())
-}
-
-fn u64s(frame: &DataFrame, name: &str) -> Result<Vec<u64>> {
-    Ok(frame
-        .column(name)?
-        .u64()?
-        .iter()
-        .map(|v| v.unwrap_or(0))
+/// A count column's values (counts are never negative).
+fn values(frame: &DataFrame, name: &str) -> Result<Vec<u64>> {
+    Ok(super::figures::i64_values(frame, name)?
+        .into_iter()
+        .map(|v| v.max(0) as u64)
         .collect())
 }
 
 fn slots(opened: &DataFrame) -> Result<Vec<Slot>> {
-    let (days, hours) = (u32s(opened, "weekday")?, u32s(opened, "hour")?);
-    let (n, lapsed) = (u64s(opened, "windows_opened")?, u64s(opened, "lapsed")?);
+    let (days, hours) = (values(opened, "weekday")?, values(opened, "hour")?);
+    let (n, lapsed) = (values(opened, "windows_opened")?, values(opened, "lapsed")?);
     Ok((0..opened.height())
         .map(|i| Slot {
-            weekday: days[i],
-            hour: hours[i],
+            weekday: days[i] as u32,
+            hour: hours[i] as u32,
             windows_opened: n[i],
             lapsed: lapsed[i],
             lapsed_share: crate::frames::share(lapsed[i], n[i]),
@@ -171,18 +161,18 @@ fn slots(opened: &DataFrame) -> Result<Vec<Slot>> {
 }
 
 fn top_slots(spend: &DataFrame, slots: &[Slot]) -> Result<Vec<TopSlot>> {
-    let (days, hours) = (u32s(spend, "weekday")?, u32s(spend, "hour")?);
-    let templates = u64s(spend, "late_reply_templates")?;
+    let (days, hours) = (values(spend, "weekday")?, values(spend, "hour")?);
+    let templates = values(spend, "late_reply_templates")?;
     let cost = spend.column("late_reply_spend")?.i64()?.clone();
     let currency = spend.column(crate::pricing::CURRENCY)?.str()?.clone();
     let mut top: Vec<TopSlot> = (0..spend.height())
         .map(|i| {
             let slot = slots
                 .iter()
-                .find(|s| (s.weekday, s.hour) == (days[i], hours[i]));
+                .find(|s| (s.weekday as u64, s.hour as u64) == (days[i], hours[i]));
             TopSlot {
-                weekday: days[i],
-                hour: hours[i],
+                weekday: days[i] as u32,
+                hour: hours[i] as u32,
                 currency: currency.get(i).unwrap_or_default().to_string(),
                 windows_opened: slot.map_or(0, |s| s.windows_opened),
                 lapsed_share: slot.and_then(|s| s.lapsed_share),

@@ -430,7 +430,8 @@ pub fn spend_by_currency(sends: &impl Table) -> Result<Spend> {
 }
 
 /// Messages and spend per (month, market, rate category, tier, currency)
-/// of the sends a tiered rate priced, tiers in the order of their bounds.
+/// of the sends a tiered rate priced, tiers in the order of their bounds
+/// (`tiers::lower_bound`, as in `summary.csv`).
 fn tier_spend(sends: &impl Table) -> Result<Vec<TierSpend>> {
     use crate::pricing::{BILLING_MONTH, COST, CURRENCY, MARKET, RATE_CATEGORY, TIER};
     let keys = [
@@ -448,6 +449,17 @@ fn tier_spend(sends: &impl Table) -> Result<Vec<TierSpend>> {
             len().cast(DataType::UInt64).alias("messages"),
             col(COST).sum().alias("spend"),
         ])
+        .sort_by_exprs(
+            [
+                col("month"),
+                col(MARKET),
+                col(RATE_CATEGORY),
+                crate::pricing::tiers::lower_bound(col(TIER)),
+                col(TIER),
+                col(CURRENCY),
+            ],
+            SortMultipleOptions::default(),
+        )
         .streamed()?;
     let text = |c: &str| -> Result<Vec<String>> {
         Ok(groups
@@ -461,7 +473,7 @@ fn tier_spend(sends: &impl Table) -> Result<Vec<TierSpend>> {
     let (tier, currency) = (text(TIER)?, text(CURRENCY)?);
     let messages = groups.column("messages")?.u64()?.clone();
     let spend = groups.column("spend")?.i64()?.clone();
-    let mut rows: Vec<TierSpend> = (0..groups.height())
+    Ok((0..groups.height())
         .map(|i| TierSpend {
             month: month[i].clone(),
             market: market[i].clone(),
@@ -471,24 +483,7 @@ fn tier_spend(sends: &impl Table) -> Result<Vec<TierSpend>> {
             messages: messages.get(i).unwrap_or(0),
             spend: Money(spend.get(i).unwrap_or(0)),
         })
-        .collect();
-    let lower = |t: &TierSpend| {
-        t.tier
-            .split(':')
-            .next()
-            .and_then(|l| l.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    rows.sort_by(|a, b| {
-        (&a.month, &a.market, &a.rate_category, lower(a), &a.currency).cmp(&(
-            &b.month,
-            &b.market,
-            &b.rate_category,
-            lower(b),
-            &b.currency,
-        ))
-    });
-    Ok(rows)
+        .collect())
 }
 
 fn regimes_used(sends: &impl Table) -> Result<Vec<String>> {

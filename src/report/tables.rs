@@ -349,13 +349,8 @@ fn windows_in_period(windows: DataFrame, settings: &Settings) -> Result<DataFram
 /// Month × country × market × category × class × currency (§5.4, §6).
 pub fn summary_table(sends: &impl Table) -> Result<DataFrame> {
     let keys = ["month", COUNTRY, MARKET, CATEGORY, TIER, CLASS, CURRENCY];
-    // Tiers in the order of their bounds, not of their text.
-    let tier_lower = col(TIER)
-        .str()
-        .extract(lit(r"^\s*(\d+)"), 1)
-        .cast(DataType::UInt64);
     let mut order: Vec<Expr> = keys.map(col).into();
-    order.insert(4, tier_lower);
+    order.insert(4, crate::pricing::tiers::lower_bound(col(TIER)));
     Ok(sends
         .scan()
         .group_by(keys.map(col))
