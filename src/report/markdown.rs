@@ -189,7 +189,7 @@ fn staffing(summary: &Summary, out: &mut String) {
     if top.is_empty() {
         return;
     }
-    out.push_str("## When windows lapse\n\n| Opened (report time zone) | Windows opened | Lapsed unanswered | Late-reply templates | Late-reply spend |\n|---|---:|---:|---:|---:|\n");
+    out.push_str("## When windows lapse\n\n| Opened (report time zone) | Windows opened | Share lapsed unanswered | Late-reply templates | Late-reply spend |\n|---|---:|---:|---:|---:|\n");
     for s in top {
         let day = super::staffing::WEEKDAYS[(s.weekday as usize).clamp(1, 7) - 1];
         let share = s
