@@ -296,6 +296,13 @@ pub struct RunArgs {
     #[arg(long, value_name = "ROWS", default_value_t = crate::config::DEFAULT_PARTITION_ROWS)]
     pub partition_rows: u64,
 
+    /// A log cut into parts is cut in memory when its Parquet row groups
+    /// hold at most this many bytes uncompressed, else into files beside
+    /// the run directory. Same results either way (tests use 0 to cut into
+    /// files).
+    #[arg(long, value_name = "BYTES", hide = true, default_value_t = crate::config::DEFAULT_HOLD_BYTES)]
+    pub hold_bytes: u64,
+
     #[command(flatten)]
     pub pricing: PricingArgs,
 }
@@ -473,6 +480,7 @@ impl RunArgs {
             lang: self.lang,
             show_contacts: self.show_contacts,
             partition_rows: self.partition_rows,
+            hold_bytes: self.hold_bytes,
             pricing: PricingRequest {
                 rates: pricing.rates,
                 markets: pricing.markets,

@@ -36,6 +36,11 @@ pub const DEFAULT_SERVICE_FREE_TIER: u64 = 1000;
 /// parts of this many rows keep a run's peak memory near 2.4 GiB (9.7M
 /// rows; 3.4 GiB with 2M-row parts, which were no faster).
 pub const DEFAULT_PARTITION_ROWS: u64 = 1_000_000;
+/// `--hold-bytes` when not given: a log cut into parts whose Parquet row
+/// groups hold at most this many bytes uncompressed is cut in memory, not
+/// into files (`pipeline::source`). 10M rows of a typical export are about
+/// 0.65 GiB so, and about 1 GiB as polars frames.
+pub const DEFAULT_HOLD_BYTES: u64 = 1 << 30;
 /// The card category an unknown template is priced as (§2).
 pub const DEFAULT_UNKNOWN_CATEGORY: &str = "marketing";
 
@@ -75,6 +80,7 @@ pub struct Request {
     pub lang: String,
     pub show_contacts: bool,
     pub partition_rows: u64,
+    pub hold_bytes: u64,
     pub pricing: PricingRequest,
     pub sources: SourcesRequest,
     pub outputs: OutputsRequest,
@@ -95,6 +101,7 @@ impl Default for Request {
             lang: DEFAULT_LANG.into(),
             show_contacts: false,
             partition_rows: DEFAULT_PARTITION_ROWS,
+            hold_bytes: DEFAULT_HOLD_BYTES,
             pricing: PricingRequest::default(),
             sources: SourcesRequest::default(),
             outputs: OutputsRequest::default(),
@@ -208,6 +215,9 @@ pub struct InputSettings {
     pub latest_us: Option<i64>,
     /// `--partition-rows` (0: one part whatever the size).
     pub partition_rows: u64,
+    /// `--hold-bytes`: the largest log (uncompressed Parquet bytes) cut
+    /// into parts in memory rather than into files.
+    pub hold_bytes: u64,
 }
 
 /// How windows are rebuilt and messages priced.
@@ -285,6 +295,7 @@ impl Settings {
                 meta_analytics: meta_analytics(&request.sources)?,
                 latest_us,
                 partition_rows: request.partition_rows,
+                hold_bytes: request.hold_bytes,
                 files: request.inputs,
             },
         })

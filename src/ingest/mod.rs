@@ -305,8 +305,8 @@ pub fn read_numbers(
     )
 }
 
-/// The row counts of a Parquet file's row groups.
-pub fn parquet_row_groups(file: &InputFile) -> Result<Vec<usize>> {
+/// The rows and uncompressed bytes of a Parquet file's row groups.
+pub fn parquet_row_groups(file: &InputFile) -> Result<Vec<(usize, usize)>> {
     parquet::row_groups(&file.path, &file.path.display().to_string())
 }
 

@@ -118,13 +118,18 @@ pub fn read_columns(
     Ok(frame.lazy().select(exprs).collect()?)
 }
 
-/// The number of rows of each row group of a file, in order.
-pub fn row_groups(path: &Path, name: &str) -> Result<Vec<usize>> {
+/// The number of rows and of uncompressed bytes of each row group of a
+/// file, in order.
+pub fn row_groups(path: &Path, name: &str) -> Result<Vec<(usize, usize)>> {
     let mut reader = open(path, name)?;
     let metadata = reader
         .get_metadata()
         .map_err(|e| bad_input!("{name}: cannot be read as Parquet ({e})"))?;
-    Ok(metadata.row_groups.iter().map(|g| g.num_rows()).collect())
+    Ok(metadata
+        .row_groups
+        .iter()
+        .map(|g| (g.num_rows(), g.total_byte_size()))
+        .collect())
 }
 
 fn open(path: &Path, name: &str) -> Result<ParquetReader<File>> {

@@ -20,6 +20,7 @@
 //! over the rows every part kept for it. Nothing here reads the clock: same
 //! input and settings, same bytes out.
 
+mod held;
 mod settle;
 pub mod source;
 

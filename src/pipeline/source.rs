@@ -21,17 +21,20 @@
 //!
 //! A cut input is read twice before the parts are processed: the two number
 //! columns, to count the rows of every pair and cut the ranges; then every
-//! column, each slice's rows appended to its part's Arrow IPC file in a
+//! column, each slice's rows appended to its part. A log small enough to
+//! hold (`--hold-bytes`, uncompressed Parquet bytes) keeps its parts in
+//! memory; a larger one writes each part to an Arrow IPC file in a
 //! temporary directory beside the run directory (removed at the end). Only
 //! Parquet message logs are cut; other inputs, and runs with send logs, are
 //! one part.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Result;
 use polars::prelude::*;
 
+use super::held::Compact;
 use crate::config::Settings;
 use crate::frames;
 use crate::ingest::{self, FileRead, InputFile};
@@ -56,9 +59,9 @@ pub enum Source {
     Cut(Cut),
 }
 
-/// A log cut into parts: their raw files, in order.
+/// A log cut into parts: their raw rows, in order.
 pub struct Cut {
-    paths: Vec<PathBuf>,
+    parts: RawParts,
     forced: Option<Series>,
     files: Vec<FileRead>,
     warnings: Vec<String>,
@@ -93,7 +96,7 @@ impl Source {
     pub fn parts(&self) -> usize {
         match self {
             Source::Whole(_) => 1,
-            Source::Cut(cut) => cut.paths.len(),
+            Source::Cut(cut) => cut.parts.len(),
         }
     }
 
@@ -122,7 +125,7 @@ impl Source {
                 })
             }
             Source::Cut(cut) => {
-                each_cut_part(&cut.paths, &cut.forced, checks, each)?;
+                each_cut_part(cut.parts, &cut.forced, checks, each)?;
                 Ok(SourceRead {
                     files: cut.files,
                     warnings: cut.warnings,
@@ -157,6 +160,8 @@ struct Plan {
     rows: Vec<u64>,
     /// Row ranges (offset, length) of each file, read one at a time.
     slices: Vec<Vec<(usize, usize)>>,
+    /// Whether the parts are held in memory rather than written to files.
+    held: bool,
     warnings: Vec<String>,
 }
 
@@ -174,10 +179,13 @@ fn plan(settings: &Settings) -> Result<Option<Plan>> {
     };
     let mut rows = Vec::with_capacity(files.len());
     let mut slices = Vec::with_capacity(files.len());
+    let mut bytes = 0u64;
     for file in &files {
         let groups = ingest::parquet_row_groups(file)?;
-        rows.push(groups.iter().sum::<usize>() as u64);
-        slices.push(slices_of(&groups));
+        let group_rows: Vec<usize> = groups.iter().map(|g| g.0).collect();
+        rows.push(group_rows.iter().sum::<usize>() as u64);
+        bytes += groups.iter().map(|g| g.1 as u64).sum::<u64>();
+        slices.push(slices_of(&group_rows));
     }
     if rows.iter().sum::<u64>() <= settings.input.partition_rows {
         return Ok(None);
@@ -186,6 +194,7 @@ fn plan(settings: &Settings) -> Result<Option<Plan>> {
         files,
         rows,
         slices,
+        held: bytes <= settings.input.hold_bytes,
         warnings,
     }))
 }
@@ -202,11 +211,16 @@ fn cut(
     let routing = routing(&plan, settings)?;
     let dir = WorkDir::create(&settings.output.out_dir)?;
     stage(&format!(
-        "cutting {total} rows into {} parts",
-        routing.parts
+        "cutting {total} rows into {} parts ({})",
+        routing.parts,
+        if plan.held {
+            "held in memory"
+        } else {
+            "in files"
+        }
     ));
-    let (paths, id_parts) = split(&plan, &routing, &dir, settings)?;
-    let forced = forced_duplicates(&paths, id_parts, checks)?;
+    let (parts, id_parts) = split(&plan, &routing, &dir, settings)?;
+    let forced = forced_duplicates(&parts, id_parts, checks)?;
     let files = plan
         .files
         .iter()
@@ -214,7 +228,7 @@ fn cut(
         .map(|(file, &rows)| ingest::message_file_read(file, rows, &settings.input.read))
         .collect();
     Ok(Cut {
-        paths,
+        parts,
         forced,
         files,
         warnings: plan.warnings,
@@ -248,10 +262,12 @@ fn slices_of(groups: &[usize]) -> Vec<(usize, usize)> {
 /// order, while the next part is checked on another thread: each stage
 /// alone keeps only about 1.4 of 2 cores busy (perf), and a part's checks
 /// do not depend on the parts before it. At most two parts are held at a
-/// time, the one analysed and the one checked. The first error, in part
-/// order, is the run's, as in a loop that does one part after the other.
+/// time, the one analysed and the one checked (besides the raw rows of the
+/// parts still waiting, when they are held in memory). The first error, in
+/// part order, is the run's, as in a loop that does one part after the
+/// other.
 fn each_cut_part(
-    paths: &[PathBuf],
+    parts: RawParts,
     forced: &Option<Series>,
     checks: normalize::Checks,
     mut analyse: impl FnMut(usize, normalize::Normalized) -> Result<()>,
@@ -261,11 +277,10 @@ fn each_cut_part(
         // previous one is done, so that no third part is held.
         let (sender, receiver) = std::sync::mpsc::sync_channel(0);
         let checker = scope.spawn(move || {
-            for path in paths {
-                let checked = read_part(path, forced).and_then(|raw| {
-                    std::fs::remove_file(path).ok();
-                    normalize::normalize(raw, checks)
-                });
+            for raw in parts.into_iter() {
+                let checked = raw
+                    .and_then(|raw| marked_forced(raw, forced))
+                    .and_then(|raw| normalize::normalize(raw, checks));
                 let failed = checked.is_err();
                 if sender.send(checked).is_err() || failed {
                     break;
@@ -285,6 +300,57 @@ fn each_cut_part(
     })
 }
 
+/// The raw rows of the parts of a cut log, as [`ingest`] reads them with
+/// [`ID_HASH`] added, in part order.
+enum RawParts {
+    /// Each part's batches, in input order.
+    Held(Vec<Vec<Compact>>),
+    /// Each part's Arrow IPC file in the work directory.
+    Files(Vec<PathBuf>),
+}
+
+impl RawParts {
+    fn len(&self) -> usize {
+        match self {
+            RawParts::Held(parts) => parts.len(),
+            RawParts::Files(paths) => paths.len(),
+        }
+    }
+
+    /// Every part's rows, each given up (its file removed) as it is taken.
+    fn into_iter(self) -> Box<dyn Iterator<Item = Result<DataFrame>> + Send> {
+        match self {
+            RawParts::Held(parts) => Box::new(parts.into_iter().map(|batches| {
+                let frames = batches.into_iter().map(Compact::expanded);
+                frames::stacked(frames.collect::<Result<_>>()?)
+            })),
+            RawParts::Files(paths) => Box::new(paths.into_iter().map(|path| {
+                let raw = crate::rows::read_work_file(&path);
+                std::fs::remove_file(&path).ok();
+                raw
+            })),
+        }
+    }
+
+    /// The rows of all parts where `predicate` (on plain columns such as
+    /// [`ID_HASH`]) holds.
+    fn rows_where(&self, predicate: Expr) -> Result<DataFrame> {
+        match self {
+            RawParts::Held(parts) => {
+                let found = parts
+                    .iter()
+                    .flatten()
+                    .map(|batch| batch.filtered(predicate.clone())?.expanded())
+                    .collect::<Result<Vec<_>>>()?;
+                frames::stacked(found)
+            }
+            RawParts::Files(paths) => Ok(crate::rows::scan_work_files(paths)?
+                .filter(predicate)
+                .collect()?),
+        }
+    }
+}
+
 /// A pair in the order `windows` sorts pairs (a missing contact, which
 /// only rejected rows have, first).
 type Pair = (String, Option<String>);
@@ -293,8 +359,37 @@ type Pair = (String, Option<String>);
 /// goes to.
 struct Routing {
     parts: usize,
-    /// `business_number`, `contact` as read, and their `_part`.
-    table: DataFrame,
+    /// Business number as read (`None`: missing) → contact as read → part.
+    by_business: PlHashMap<Option<String>, ContactParts>,
+}
+
+/// The parts of the raw contacts of one raw business number.
+#[derive(Default)]
+struct ContactParts {
+    missing: Option<u32>,
+    by_contact: PlHashMap<String, u32>,
+}
+
+impl Routing {
+    /// From a table of `business_number`, `contact` as read and their
+    /// `_part`.
+    fn new(parts: usize, table: &DataFrame) -> Result<Routing> {
+        let mut by_business: PlHashMap<Option<String>, ContactParts> = PlHashMap::default();
+        let business = table.column(BUSINESS_NUMBER)?.str()?;
+        let contact = table.column(CONTACT)?.str()?;
+        let part = table.column(PART)?.u32()?;
+        for ((b, c), p) in business.iter().zip(contact.iter()).zip(part.iter()) {
+            let Some(p) = p else { continue };
+            let contacts = by_business.entry(b.map(String::from)).or_default();
+            match c {
+                Some(c) => {
+                    contacts.by_contact.insert(c.to_string(), p);
+                }
+                None => contacts.missing = Some(p),
+            }
+        }
+        Ok(Routing { parts, by_business })
+    }
 }
 
 /// How many raw pair counts of slices are gathered before they are summed
@@ -335,10 +430,7 @@ fn routing(plan: &Plan, settings: &Settings) -> Result<Routing> {
     let bounds = pair_bounds(pairs, part_rows(settings.input.partition_rows))?;
     let mut table = raw.select([BUSINESS_NUMBER, CONTACT])?;
     table.with_column(parts_of(&normalized, &bounds)?)?;
-    Ok(Routing {
-        parts: bounds.len() + 1,
-        table,
-    })
+    Routing::new(bounds.len() + 1, &table)
 }
 
 /// Rows per part of a log cut at `partition_rows`: half of it, because two
@@ -391,89 +483,181 @@ fn parts_of(pairs: &DataFrame, bounds: &[Pair]) -> Result<Column> {
 }
 
 /// The part of each row of `raw`, looked up by its raw pair.
-fn routed(raw: &DataFrame, routing: &Routing) -> Result<Column> {
-    let pair = [col(BUSINESS_NUMBER), col(CONTACT)];
-    let aligned = raw
-        .select([BUSINESS_NUMBER, CONTACT])?
-        .lazy()
-        .join(
-            routing.table.clone().lazy(),
-            pair.clone(),
-            pair,
-            JoinArgs {
-                maintain_order: MaintainOrderJoin::Left,
-                nulls_equal: true,
-                ..JoinArgs::new(JoinType::Left)
-            },
-        )
-        .collect()?;
-    Ok(aligned.column(PART)?.clone())
+fn routed(raw: &DataFrame, routing: &Routing) -> Result<Vec<u32>> {
+    let business = raw.column(BUSINESS_NUMBER)?.str()?;
+    let contact = raw.column(CONTACT)?.str()?;
+    // Rows come in runs of one business number: its contacts are looked
+    // up once per run.
+    let mut last: Option<(Option<&str>, Option<&ContactParts>)> = None;
+    business
+        .iter()
+        .zip(contact.iter())
+        .enumerate()
+        .map(|(row, (b, c))| {
+            let contacts = match last {
+                Some((lb, contacts)) if lb == b => contacts,
+                _ => {
+                    let contacts = routing.by_business.get(&b.map(String::from));
+                    last = Some((b, contacts));
+                    contacts
+                }
+            };
+            let part = contacts.and_then(|contacts| match c {
+                Some(c) => contacts.by_contact.get(c).copied(),
+                None => contacts.missing,
+            });
+            part.ok_or_else(|| {
+                anyhow::anyhow!("row {row} of a slice has a pair the count did not see")
+            })
+        })
+        .collect()
 }
 
-/// Reads every slice and appends its rows to their parts' files; returns
-/// the files and, for every row with an id, (id hash, part).
+/// A stable order of `parts`' rows by part, and the runs (part, offset,
+/// length) of that order: a counting sort.
+fn by_part(parts: &[u32], count: usize) -> (IdxCa, Vec<(usize, i64, usize)>) {
+    let mut sizes = vec![0usize; count];
+    for &p in parts {
+        sizes[p as usize] += 1;
+    }
+    let mut starts = Vec::with_capacity(count);
+    let mut runs = Vec::new();
+    let mut offset = 0usize;
+    for (part, &n) in sizes.iter().enumerate() {
+        starts.push(offset);
+        if n > 0 {
+            runs.push((part, offset as i64, n));
+        }
+        offset += n;
+    }
+    let mut order = vec![0 as IdxSize; parts.len()];
+    for (row, &p) in parts.iter().enumerate() {
+        order[starts[p as usize]] = row as IdxSize;
+        starts[p as usize] += 1;
+    }
+    (IdxCa::from_vec("order".into(), order), runs)
+}
+
+/// Reads every slice and appends its rows to their parts (held or in
+/// files); returns the parts and, for every row with an id, (id hash, part).
 fn split(
     plan: &Plan,
     routing: &Routing,
     dir: &WorkDir,
     settings: &Settings,
-) -> Result<(Vec<PathBuf>, DataFrame)> {
-    let parts = routing.parts;
-    let paths: Vec<PathBuf> = (0..parts)
-        .map(|p| dir.path.join(format!("part-{p:05}.arrow")))
-        .collect();
-    let mut writers: Vec<Option<WorkFileWriter>> = (0..parts).map(|_| None).collect();
+) -> Result<(RawParts, DataFrame)> {
+    let mut sink = PartSink::new(plan.held, routing.parts, dir);
     let mut ids = Vec::new();
     for (index, (file, slices)) in plan.files.iter().zip(&plan.slices).enumerate() {
         for &slice in slices {
-            let mut raw = ingest::read_slice(file, index as u32, &settings.input.read, slice)?;
-            let part = routed(&raw, routing)?;
-            raw.with_column(part)?;
-            let mut raw = raw
+            let raw = ingest::read_slice(file, index as u32, &settings.input.read, slice)?;
+            let parts = routed(&raw, routing)?;
+            let raw = raw
                 .lazy()
                 .with_column(col(MESSAGE_ID).hash(7, 11, 13, 17).alias(ID_HASH))
                 .collect()?;
+            let mut id_parts = raw.select([MESSAGE_ID, ID_HASH])?;
+            id_parts
+                .with_column(UInt32Chunked::from_vec(PART.into(), parts.clone()).into_column())?;
             ids.push(
-                raw.clone()
+                id_parts
                     .lazy()
                     .filter(col(MESSAGE_ID).is_not_null())
                     .select([col(ID_HASH), col(PART)])
                     .collect()?
                     .lazy(),
             );
-            raw = raw.sort(
-                [PART],
-                SortMultipleOptions::default().with_maintain_order(true),
-            )?;
-            append_by_part(raw, &paths, &mut writers)?;
+            sink.append(raw, by_part(&parts, routing.parts))?;
         }
     }
-    for writer in writers.into_iter().flatten() {
-        writer.finish()?;
-    }
-    Ok((paths, concat(ids, UnionArgs::default())?.collect()?))
+    Ok((
+        sink.finish()?,
+        concat(ids, UnionArgs::default())?.collect()?,
+    ))
 }
 
-/// Writes the rows of `raw` (sorted by part) to their parts' files, each
-/// part's batch on a thread of its own: the IPC writer compresses a batch
-/// on one thread, and compression and the copies into the page cache were
-/// about half of cutting 9.7M rows into parts (perf).
+/// Where the batches of the parts go as the slices are read.
+enum PartSink {
+    Held(Vec<Vec<Compact>>),
+    Files {
+        paths: Vec<PathBuf>,
+        writers: Vec<Option<WorkFileWriter>>,
+    },
+}
+
+impl PartSink {
+    fn new(held: bool, parts: usize, dir: &WorkDir) -> Self {
+        if held {
+            return PartSink::Held((0..parts).map(|_| Vec::new()).collect());
+        }
+        PartSink::Files {
+            paths: (0..parts)
+                .map(|p| dir.path.join(format!("part-{p:05}.arrow")))
+                .collect(),
+            writers: (0..parts).map(|_| None).collect(),
+        }
+    }
+
+    /// Appends the rows of `raw`, taken in `order`, to their parts, one
+    /// run of that order per part.
+    fn append(
+        &mut self,
+        raw: DataFrame,
+        (order, runs): (IdxCa, Vec<(usize, i64, usize)>),
+    ) -> Result<()> {
+        match self {
+            PartSink::Held(parts) => {
+                // Compacted first: codes are cheaper to reorder than text.
+                let rows = Compact::new(raw)?.take(&order)?;
+                for (part, offset, n) in runs {
+                    parts[part].push(rows.slice(offset, n));
+                }
+                Ok(())
+            }
+            PartSink::Files { paths, writers } => {
+                let rows = raw.take(&order)?;
+                let batches = runs
+                    .into_iter()
+                    .map(|(part, offset, n)| (part, rows.slice(offset, n)))
+                    .collect();
+                append_by_part(batches, paths, writers)
+            }
+        }
+    }
+
+    fn finish(self) -> Result<RawParts> {
+        match self {
+            PartSink::Held(parts) => Ok(RawParts::Held(parts)),
+            PartSink::Files { paths, writers } => {
+                for writer in writers.into_iter().flatten() {
+                    writer.finish()?;
+                }
+                Ok(RawParts::Files(paths))
+            }
+        }
+    }
+}
+
+/// Writes the batches of a slice to their parts' files, each part's batch
+/// on a thread of its own: the IPC writer compresses a batch on one
+/// thread, and compression and the copies into the page cache were about
+/// half of cutting 9.7M rows into parts (perf).
 fn append_by_part(
-    raw: DataFrame,
+    batches: Vec<(usize, DataFrame)>,
     paths: &[PathBuf],
     writers: &mut [Option<WorkFileWriter>],
 ) -> Result<()> {
-    let mut batches: Vec<Option<DataFrame>> = (0..writers.len()).map(|_| None).collect();
-    for (part, batch) in batches_by_part(raw)? {
+    let mut by_part: Vec<Option<DataFrame>> = (0..writers.len()).map(|_| None).collect();
+    for (part, batch) in batches {
         if writers[part].is_none() {
             writers[part] = Some(WorkFileWriter::create(&paths[part], batch.schema())?);
         }
-        batches[part] = Some(batch);
+        by_part[part] = Some(batch);
     }
     std::thread::scope(|scope| {
         let writing: Vec<_> = writers
             .iter_mut()
-            .zip(batches)
+            .zip(by_part)
             .filter_map(|(writer, batch)| Some((writer.as_mut()?, batch?)))
             .map(|(writer, batch)| scope.spawn(move || writer.write(batch)))
             .collect();
@@ -485,34 +669,6 @@ fn append_by_part(
     })
 }
 
-/// The rows of `raw` (sorted by part) cut into one batch per part.
-fn batches_by_part(raw: DataFrame) -> Result<Vec<(usize, DataFrame)>> {
-    let runs = raw
-        .clone()
-        .lazy()
-        .group_by([col(PART)])
-        .agg([len().alias("rows")])
-        .sort([PART], SortMultipleOptions::default())
-        .collect()?;
-    let rows = raw.drop(PART)?;
-    let mut offset = 0i64;
-    let mut batches = Vec::new();
-    for (part, n) in runs
-        .column(PART)?
-        .u32()?
-        .iter()
-        .zip(runs.column("rows")?.u32()?.iter())
-    {
-        let (part, n) = (
-            part.unwrap_or_default() as usize,
-            n.unwrap_or_default() as usize,
-        );
-        batches.push((part, rows.slice(offset, n)));
-        offset += n as i64;
-    }
-    Ok(batches)
-}
-
 /// Key of a row of the input: its file and its row in the file.
 fn row_key(file_index: Expr, source_row: Expr) -> Expr {
     (file_index.cast(DataType::UInt64) * lit(1u64 << 40)) + source_row.cast(DataType::UInt64)
@@ -522,7 +678,7 @@ fn row_key(file_index: Expr, source_row: Expr) -> Expr {
 /// held by another part. Found by checking together all rows whose id
 /// hash occurs in more than one part, in input order.
 fn forced_duplicates(
-    paths: &[PathBuf],
+    parts: &RawParts,
     id_parts: DataFrame,
     checks: normalize::Checks,
 ) -> Result<Option<Series>> {
@@ -541,8 +697,9 @@ fn forced_duplicates(
         return Ok(None);
     }
     let hashes = shared.column(ID_HASH)?.as_materialized_series().clone();
-    let copies = crate::rows::scan_work_files(paths)?
-        .filter(col(ID_HASH).is_in(lit(hashes).implode(false), false))
+    let copies = parts
+        .rows_where(col(ID_HASH).is_in(lit(hashes).implode(false), false))?
+        .lazy()
         .drop(cols([ID_HASH]))
         .sort([FILE_INDEX, SOURCE_ROW], SortMultipleOptions::default())
         .collect()?;
@@ -557,8 +714,8 @@ fn forced_duplicates(
 
 /// A part's raw rows, as `ingest` gives them, with the forced duplicates
 /// marked.
-fn read_part(path: &Path, forced: &Option<Series>) -> Result<DataFrame> {
-    let raw = crate::rows::read_work_file(path)?.drop(ID_HASH)?;
+fn marked_forced(raw: DataFrame, forced: &Option<Series>) -> Result<DataFrame> {
+    let raw = raw.drop(ID_HASH)?;
     let Some(forced) = forced else {
         return Ok(raw);
     };
@@ -633,14 +790,23 @@ mod tests {
         table
             .with_column(parts_of(&normalized, &bounds).unwrap())
             .unwrap();
-        let routing = Routing { parts: 2, table };
+        let routing = Routing::new(2, &table).unwrap();
         let rows = df!(
             BUSINESS_NUMBER => [None, Some("+966 1"), Some("00966 1"), Some("+966 1")],
             CONTACT => ["7", "+4", "5", "+4"],
         )
         .unwrap();
-        let parts = routed(&rows, &routing).unwrap();
-        let parts: Vec<Option<u32>> = parts.u32().unwrap().iter().collect();
-        assert_eq!(parts, [1, 0, 1, 0].map(Some).to_vec());
+        assert_eq!(routed(&rows, &routing).unwrap(), [1, 0, 1, 0]);
+        // A pair the count did not see is an error, not a lost row.
+        let unseen = df!(BUSINESS_NUMBER => [Some("+966 1")], CONTACT => ["9"]).unwrap();
+        assert!(routed(&unseen, &routing).is_err());
+    }
+
+    #[test]
+    fn rows_are_ordered_by_part_stably() {
+        let (order, runs) = by_part(&[2, 0, 2, 0, 0], 4);
+        let order: Vec<Option<IdxSize>> = order.iter().collect();
+        assert_eq!(order, [1, 3, 4, 0, 2].map(Some).to_vec());
+        assert_eq!(runs, [(0, 0, 3), (2, 3, 2)]);
     }
 }
