@@ -14,6 +14,8 @@ use std::sync::Arc;
 use anyhow::Result;
 use polars::prelude::*;
 
+use crate::frames;
+
 /// A text column is coded when a slice has at most this many distinct
 /// values in it (codes and values then take far less than the views).
 const MAX_CODED_VALUES: usize = 4096;
@@ -108,7 +110,7 @@ fn compacted(column: &Column, height: usize) -> Result<(Column, Option<Series>)>
     if column.dtype() != &DataType::String {
         return Ok((column.clone(), None));
     }
-    let Some((codes, distinct)) = coded(column.str()?) else {
+    let Some((codes, distinct)) = frames::coded(column.str()?, MAX_CODED_VALUES) else {
         return Ok((column.clone(), None));
     };
     if distinct.len() == 1 && column.null_count() == 0 {
@@ -119,36 +121,6 @@ fn compacted(column: &Column, height: usize) -> Result<(Column, Option<Series>)>
         ));
     }
     Ok((codes.into_column(), Some(distinct)))
-}
-
-/// The codes of `text` into its distinct values (in order of first
-/// appearance), or `None` when it has more than [`MAX_CODED_VALUES`].
-fn coded(text: &StringChunked) -> Option<(UInt32Chunked, Series)> {
-    let mut index: PlHashMap<&str, u32> = PlHashMap::default();
-    let mut distinct: Vec<&str> = Vec::new();
-    let mut codes: Vec<Option<u32>> = Vec::with_capacity(text.len());
-    for value in text.iter() {
-        codes.push(match value {
-            None => None,
-            Some(value) => Some(match index.get(value) {
-                Some(&code) => code,
-                None => {
-                    if distinct.len() == MAX_CODED_VALUES {
-                        return None;
-                    }
-                    let code = distinct.len() as u32;
-                    index.insert(value, code);
-                    distinct.push(value);
-                    code
-                }
-            }),
-        });
-    }
-    let name = text.name().clone();
-    Some((
-        UInt32Chunked::from_iter_options(name.clone(), codes.into_iter()),
-        Series::new(name, distinct),
-    ))
 }
 
 #[cfg(test)]
