@@ -83,7 +83,7 @@ cell() { echo "$1 / $2 / $3"; }
   echo "- logs: the kit's gen.py --rows N --seed 1 --start 2026-07-01 --end 2027-01-01 (Parquet)"
   echo "- every tool prices with the kit's TEST card (test-rates/); window-ledger writes its default outputs"
   echo "- peers: the kit's peer_duckdb.py (DuckDB $("$PY" -c 'import duckdb; print(duckdb.__version__)')) and peer_polars.py (polars $("$PY" -c 'import polars; print(polars.__version__)')); floor: the kit's floor.py"
-  echo "- wall s / CPU s (user+sys) / peak RSS MiB from /usr/bin/time -v; best of 3 runs up to 1M rows, one run above"
+  echo "- wall s / CPU s (user+sys) / peak RSS MiB from /usr/bin/time -v; $([ -n "${RUNS:-}" ] && echo "best of $RUNS runs at every size" || echo "best of 3 runs up to 1M rows, one run above")"
   echo
   echo "| rows | floor | DuckDB peer | polars peer | window-ledger | / DuckDB peer | / polars peer | / floor |"
   echo "|---:|---:|---:|---:|---:|---:|---:|---:|"
