@@ -45,7 +45,12 @@ pub fn filtered(frame: &DataFrame, predicate: Expr) -> Result<DataFrame> {
         .lazy()
         .select([predicate.alias("_keep")])
         .collect()?;
-    Ok(frame.filter(mask.column("_keep")?.bool()?)?)
+    let keep = mask.column("_keep")?.bool()?;
+    if keep.null_count() == 0 && keep.all() {
+        // Every row: the frame as it is, not a copy (clean exports).
+        return Ok(frame.clone());
+    }
+    Ok(frame.filter(keep)?)
 }
 
 /// Sets column `into` to `f` of `column`, evaluated once per distinct
