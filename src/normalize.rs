@@ -206,9 +206,11 @@ fn trimmed_inputs(raw: &DataFrame) -> Result<Vec<Expr>> {
     let untidy: Vec<String> = present
         .into_iter()
         .filter(|c| {
-            raw.column(c)
-                .and_then(|column| column.str().cloned())
-                .is_ok_and(|text| text.iter().flatten().any(is_untidy))
+            raw.column(c).is_ok_and(|column| {
+                column
+                    .str()
+                    .is_ok_and(|text| text.iter().flatten().any(is_untidy))
+            })
         })
         .collect();
     Ok(untidy
@@ -509,39 +511,13 @@ fn numbers_of(
     key: &str,
     with_country: bool,
 ) -> Result<DataFrame> {
-    let values = messages.column(column)?;
-    let numbers = match frames::coded(values.str()?, usize::MAX) {
-        // Each row takes its distinct value's row of the table: one pass
-        // over the text and a gather, where a join hashed every row again.
-        Some((codes, distinct)) => {
-            let table = distinct_numbers(&distinct.into_column(), key, with_country)?;
-            let position = table.column(DISTINCT_INDEX)?.idx()?;
-            let mut row_of_code = vec![0 as IdxSize; position.len()];
-            for (row, code) in position.iter().enumerate() {
-                row_of_code[code.unwrap_or_default() as usize] = row as IdxSize;
-            }
-            let rows: IdxCa = codes
-                .iter()
-                .map(|code| code.map(|c| row_of_code[c as usize]))
-                .collect();
-            let mut aligned = table.drop(DISTINCT_INDEX)?.take(&rows)?;
-            aligned.rename(RAW_NUMBER, column.into())?;
-            aligned
-        }
-        None => {
-            let table = distinct_numbers(&values.unique()?, key, with_country)?;
-            frames::looked_up(messages, column, table.drop(DISTINCT_INDEX)?, RAW_NUMBER)?
-        }
-    };
-    Ok(numbers
+    let numbers = distinct_numbers(messages.column(column)?, key, with_country)?;
+    Ok(frames::looked_up(messages, column, numbers, RAW_NUMBER)?
         .lazy()
         .with_column(col(NORMALIZED_NUMBER).alias(column))
         .drop(cols([NORMALIZED_NUMBER]))
         .collect()?)
 }
-
-/// A distinct value's place in the values [`distinct_numbers`] was given.
-const DISTINCT_INDEX: &str = "_distinct_index";
 
 const RAW_NUMBER: &str = "_raw_number";
 const NORMALIZED_NUMBER: &str = "_normalized_number";
@@ -550,8 +526,8 @@ const NORMALIZED_NUMBER: &str = "_normalized_number";
 /// business numbers): the normalised number, its integer key
 /// (dense, in the text order of the normalised numbers, so sorting by key
 /// sorts as the text would) and, for contacts, the derived country.
-fn distinct_numbers(distinct: &Column, key: &str, with_country: bool) -> Result<DataFrame> {
-    let distinct = distinct.clone().with_name(RAW_NUMBER.into());
+fn distinct_numbers(values: &Column, key: &str, with_country: bool) -> Result<DataFrame> {
+    let distinct = values.unique()?.with_name(RAW_NUMBER.into());
     let normalized = match with_country {
         true => normalized_number(col(RAW_NUMBER)),
         false => normalized_business_number(col(RAW_NUMBER)),
@@ -559,10 +535,7 @@ fn distinct_numbers(distinct: &Column, key: &str, with_country: bool) -> Result<
     .alias(NORMALIZED_NUMBER);
     let mut numbers = DataFrame::new_infer_height(vec![distinct])?
         .lazy()
-        .with_columns([
-            normalized,
-            int_range(lit(0 as IdxSize), len().cast(IDX_DTYPE), 1, IDX_DTYPE).alias(DISTINCT_INDEX),
-        ])
+        .with_column(normalized)
         .sort([NORMALIZED_NUMBER], SortMultipleOptions::default())
         .with_column(
             col(NORMALIZED_NUMBER)

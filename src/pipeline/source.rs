@@ -277,7 +277,7 @@ fn each_cut_part(
         // previous one is done, so that no third part is held.
         let (sender, receiver) = std::sync::mpsc::sync_channel(0);
         let checker = scope.spawn(move || {
-            for raw in parts.into_iter() {
+            for raw in parts.taken() {
                 let checked = raw
                     .and_then(|raw| marked_forced(raw, forced))
                     .and_then(|raw| normalize::normalize(raw, checks));
@@ -318,7 +318,7 @@ impl RawParts {
     }
 
     /// Every part's rows, each given up (its file removed) as it is taken.
-    fn into_iter(self) -> Box<dyn Iterator<Item = Result<DataFrame>> + Send> {
+    fn taken(self) -> Box<dyn Iterator<Item = Result<DataFrame>> + Send> {
         match self {
             RawParts::Held(parts) => Box::new(parts.into_iter().map(|batches| {
                 let frames = batches.into_iter().map(Compact::expanded);
