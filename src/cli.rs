@@ -69,6 +69,10 @@ impl From<RuleChoice> for WindowRule {
 /// `--regime`, `--compare-regime`: the regimes a what-if can price under.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum RegimeChoice {
+    /// Conversation-based pricing (24-hour conversations per category),
+    /// 2023-06-01 … 2025-06-30.
+    #[value(name = "cbp")]
+    Cbp,
     /// Per-message pricing, 2025-07-01 … 2026-09-30.
     #[value(name = "pmp-2025")]
     Pmp2025,
@@ -80,6 +84,7 @@ pub enum RegimeChoice {
 impl From<RegimeChoice> for Regime {
     fn from(choice: RegimeChoice) -> Self {
         match choice {
+            RegimeChoice::Cbp => Regime::Cbp,
             RegimeChoice::Pmp2025 => Regime::Pmp2025,
             RegimeChoice::Pmp202610 => Regime::Pmp202610,
         }

@@ -180,6 +180,11 @@ pub fn detached(frame: DataFrame) -> Result<DataFrame> {
     Ok(DataFrame::new(frame.height(), columns)?)
 }
 
+/// How many rows of a boolean column are true.
+pub fn count_true(frame: &DataFrame, column: &str) -> Result<u64> {
+    Ok(frame.column(column)?.bool()?.num_trues() as u64)
+}
+
 /// The frames one under the other, in one chunk per column.
 pub fn stacked(frames: Vec<DataFrame>) -> anyhow::Result<DataFrame> {
     let mut frames = frames.into_iter();

@@ -23,13 +23,14 @@ pub const INPUT_COLUMNS: [&str; 12] = [
 /// Optional columns with what Meta itself reported about an outbound
 /// message (webhook `statuses[].pricing` and `conversation`, issue 5): not
 /// used to classify or price, only to reconcile against (`reconcile`).
-pub const META_COLUMNS: [&str; 6] = [
+pub const META_COLUMNS: [&str; 7] = [
     PRICING_MODEL,
     PRICING_TYPE,
     PRICING_CATEGORY,
     BILLABLE,
     CONVERSATION_ID,
     CONVERSATION_ORIGIN,
+    CONVERSATION_EXPIRATION,
 ];
 
 pub const PRICING_MODEL: &str = "pricing_model";
@@ -38,6 +39,9 @@ pub const PRICING_CATEGORY: &str = "pricing_category";
 pub const BILLABLE: &str = "billable";
 pub const CONVERSATION_ID: &str = "conversation_id";
 pub const CONVERSATION_ORIGIN: &str = "conversation_origin";
+/// `conversation.expiration_timestamp` (Unix seconds; Meta sends it on the
+/// `sent` status only).
+pub const CONVERSATION_EXPIRATION: &str = "conversation_expiration";
 
 /// Every string column a reader fills: the input columns, then Meta's.
 pub fn value_columns() -> impl Iterator<Item = &'static str> {

@@ -1,10 +1,15 @@
-//! Meta's `pricing_analytics` response (`--meta-analytics`, issue 5; Meta's
-//! analytics page, listed in `docs/README.md`): data points of delivered
-//! volume and approximate cost per country, pricing category and type.
+//! Meta's `pricing_analytics` and `conversation_analytics` responses
+//! (`--meta-analytics`, issues 5 and 25; Meta's analytics page, listed in
+//! `docs/README.md`): data points of delivered volume (or conversations)
+//! and approximate cost per country and category.
 //!
-//! Accepts the response as saved (`{"pricing_analytics":{"data":[{
-//! "data_points":[…]}]}}`), its inner `{"data":[…]}`, or a JSON array of
-//! such pages. Points are summed per billing month (of `start`, in the
+//! Accepts a response as saved (`{"pricing_analytics":{"data":[{
+//! "data_points":[…]}]}}`, or `conversation_analytics`), its inner
+//! `{"data":[…]}`, or a JSON array of such pages, the two kinds mixed: a
+//! point with a `conversation` count is a conversation point. Conversation
+//! points are summed per billing month, country and category, where a
+//! `FREE_ENTRY_POINT` conversation type counts as category
+//! `FREE_ENTRY_POINT` (our free entry point conversations). Points are summed per billing month (of `start`, in the
 //! billing time zone), country and pricing category; points outside the
 //! reporting period are left out. Points with a `tier` (Meta's volume tier
 //! dimension) are also summed per tier, for `reconcile::tiers`.
@@ -20,6 +25,12 @@ use serde_json::Value;
 use crate::bad_input;
 
 type Totals = BTreeMap<(String, String, String), (i64, Option<f64>)>;
+/// Per (month, country, category): the points of each kind.
+struct Points {
+    pricing: Totals,
+    conversations: Totals,
+    tiers: TierTotals,
+}
 /// Volume per (month, country, category in lower case, tier).
 type TierTotals = BTreeMap<(String, String, String, String), i64>;
 
@@ -27,6 +38,9 @@ type TierTotals = BTreeMap<(String, String, String, String), i64>;
 /// per tier where the points have one.
 pub struct MetaAnalytics {
     pub totals: DataFrame,
+    /// `month`, `country`, `conversation_category`, `conversations_meta`,
+    /// `cost_meta`, from `conversation_analytics` points.
+    pub conversations: DataFrame,
     /// `month`, `country`, `category`, `tier`, `volume_meta`.
     pub tiers: DataFrame,
 }
@@ -46,14 +60,20 @@ pub fn read(path: &Path, billing_tz: Tz, period: Period) -> Result<MetaAnalytics
         Value::Array(pages) => pages.iter().collect(),
         other => vec![other],
     };
-    let mut totals = Totals::new();
-    let mut tiers = TierTotals::new();
+    let mut points = Points {
+        pricing: Totals::new(),
+        conversations: Totals::new(),
+        tiers: TierTotals::new(),
+    };
     let mut index = 0usize;
     for page in pages {
-        let root = page.get("pricing_analytics").unwrap_or(page);
+        let root = page
+            .get("pricing_analytics")
+            .or_else(|| page.get("conversation_analytics"))
+            .unwrap_or(page);
         let Some(data) = root.get("data").and_then(Value::as_array) else {
             return Err(bad_input!(
-                "--meta-analytics {name}: no pricing_analytics.data array; save the whole response of the pricing_analytics request"
+                "--meta-analytics {name}: no pricing_analytics.data or conversation_analytics.data array; save the whole response of the analytics request"
             ));
         };
         for point in data.iter().flat_map(|d| {
@@ -62,23 +82,22 @@ pub fn read(path: &Path, billing_tz: Tz, period: Period) -> Result<MetaAnalytics
                 .map_or(&[][..], Vec::as_slice)
         }) {
             index += 1;
-            add_point(&mut totals, &mut tiers, point, billing_tz, period)
+            add_point(&mut points, point, billing_tz, period)
                 .map_err(|why| bad_input!("--meta-analytics {name}: data point {index}: {why}"))?;
         }
     }
     Ok(MetaAnalytics {
-        totals: frame(totals)?,
-        tiers: tier_frame(tiers)?,
+        totals: frame(points.pricing, "pricing_category", "volume_meta")?,
+        conversations: frame(
+            points.conversations,
+            "conversation_category",
+            "conversations_meta",
+        )?,
+        tiers: tier_frame(points.tiers)?,
     })
 }
 
-fn add_point(
-    totals: &mut Totals,
-    tiers: &mut TierTotals,
-    point: &Value,
-    tz: Tz,
-    period: Period,
-) -> Result<(), String> {
+fn add_point(points: &mut Points, point: &Value, tz: Tz, period: Period) -> Result<(), String> {
     let start = point
         .get("start")
         .and_then(Value::as_i64)
@@ -99,12 +118,28 @@ fn add_point(
             .map(|s| s.trim().to_uppercase())
     };
     let country = text("country").unwrap_or_else(|| "ZZ".into());
+    let cost = point.get("cost").and_then(Value::as_f64);
+    if let Some(count) = point.get("conversation") {
+        let count = count.as_i64().ok_or("conversation is not an integer")?;
+        let category = match text("conversation_type").as_deref() {
+            Some("FREE_ENTRY_POINT") | Some("FREE_ENTRY") => "FREE_ENTRY_POINT".to_string(),
+            _ => text("conversation_category")
+                .unwrap_or_else(|| "UNKNOWN".into())
+                .replace('-', "_"),
+        };
+        add(
+            &mut points.conversations,
+            (month, country, category),
+            count,
+            cost,
+        );
+        return Ok(());
+    }
     let category = text("pricing_category").unwrap_or_else(|| "UNKNOWN".into());
     let volume = point
         .get("volume")
         .and_then(Value::as_i64)
         .ok_or("no integer volume")?;
-    let cost = point.get("cost").and_then(Value::as_f64);
     if let Some(tier) = point.get("tier").and_then(Value::as_str) {
         let key = (
             month.clone(),
@@ -112,16 +147,23 @@ fn add_point(
             category.to_lowercase().replace('-', "_"),
             tier.trim().to_string(),
         );
-        *tiers.entry(key).or_default() += volume;
+        *points.tiers.entry(key).or_default() += volume;
     }
-    let entry = totals
-        .entry((month, country, category))
-        .or_insert((0, None));
-    entry.0 += volume;
+    add(
+        &mut points.pricing,
+        (month, country, category),
+        volume,
+        cost,
+    );
+    Ok(())
+}
+
+fn add(totals: &mut Totals, key: (String, String, String), count: i64, cost: Option<f64>) {
+    let entry = totals.entry(key).or_insert((0, None));
+    entry.0 += count;
     if let Some(c) = cost {
         entry.1 = Some(entry.1.unwrap_or(0.0) + c);
     }
-    Ok(())
 }
 
 fn tier_frame(tiers: TierTotals) -> Result<DataFrame> {
@@ -140,7 +182,7 @@ fn tier_frame(tiers: TierTotals) -> Result<DataFrame> {
     ])?)
 }
 
-fn frame(totals: Totals) -> Result<DataFrame> {
+fn frame(totals: Totals, category_name: &str, count_name: &str) -> Result<DataFrame> {
     let mut months = Vec::new();
     let mut countries = Vec::new();
     let mut categories = Vec::new();
@@ -156,8 +198,8 @@ fn frame(totals: Totals) -> Result<DataFrame> {
     Ok(DataFrame::new_infer_height(vec![
         Column::new("month".into(), months),
         Column::new(crate::schema::COUNTRY.into(), countries),
-        Column::new("pricing_category".into(), categories),
-        Column::new("volume_meta".into(), volumes),
+        Column::new(category_name.into(), categories),
+        Column::new(count_name.into(), volumes),
         Column::new("cost_meta".into(), costs),
     ])?)
 }

@@ -107,6 +107,8 @@ struct StatusEvent {
     business: Option<String>,
     pricing: Option<Pricing>,
     conversation: Option<(Option<String>, Option<String>)>,
+    /// `conversation.expiration_timestamp`, on `sent` statuses only.
+    conversation_expiration: Option<String>,
     error_code: Option<String>,
 }
 
@@ -266,6 +268,9 @@ fn status_event(status: &Value, business: &Option<String>) -> StatusEvent {
         .get("conversation")
         .filter(|c| c.is_object())
         .map(|c| (text(c, "id"), c.get("origin").and_then(|o| text(o, "type"))));
+    let conversation_expiration = status
+        .get("conversation")
+        .and_then(|c| text(c, "expiration_timestamp"));
     StatusEvent {
         id: text(status, "id"),
         status: text(status, "status").map(|s| s.trim().to_lowercase()),
@@ -274,6 +279,7 @@ fn status_event(status: &Value, business: &Option<String>) -> StatusEvent {
         business: business.clone(),
         pricing,
         conversation,
+        conversation_expiration,
         error_code: array(status, "errors")
             .first()
             .and_then(|e| text(e, "code")),
@@ -306,7 +312,8 @@ fn seconds(timestamp: &Option<String>) -> i64 {
 /// - `timestamp`: the earliest `sent`, else the earliest notification;
 /// - error code: of the earliest `failed`, only when the message failed;
 /// - pricing and conversation: from the furthest-along notification that
-///   has them (delivered and read carry what Meta billed);
+///   has them (delivered and read carry what Meta billed); the
+///   conversation's expiry from the earliest that has it (`sent` only);
 /// - contact and business number: of the earliest notification that has
 ///   them.
 ///
@@ -384,6 +391,13 @@ impl FoldedStatus {
             set(&mut fields, schema::CONVERSATION_ID, id);
             set(&mut fields, schema::CONVERSATION_ORIGIN, origin);
         }
+        set(
+            &mut fields,
+            schema::CONVERSATION_EXPIRATION,
+            by_time
+                .iter()
+                .find_map(|e| e.conversation_expiration.clone()),
+        );
         fields
     }
 }

@@ -63,6 +63,8 @@ pub struct Analysis {
     pub messages: Rows,
     /// One row per window (all history).
     pub windows: Rows,
+    /// How many conversations (§11) the messages opened (all history).
+    pub conversations: u64,
     pub rejected: DataFrame,
     pub files: Vec<FileAccount>,
     pub warnings: Vec<String>,
@@ -111,6 +113,7 @@ pub fn analyse(settings: &Settings, stage: &mut dyn FnMut(&str)) -> Result<Analy
         messages: chained.messages,
         comparison: chained.comparison,
         windows: chained.windows,
+        conversations: chained.conversations,
         rejected: chained.rejected,
         files,
         warnings: read.warnings,
@@ -157,6 +160,7 @@ struct Chained {
     messages: Rows,
     comparison: Option<Rows>,
     windows: Rows,
+    conversations: u64,
     rejected: DataFrame,
     rejected_by_file: Vec<(u32, u64)>,
     duplicates: Vec<(u32, u64)>,
@@ -216,6 +220,7 @@ impl<'a> Chain<'a> {
     fn settle(self) -> Result<Chained> {
         let book = self.book;
         let comparison = self.compared.map(|c| c.settle(book)).transpose()?;
+        let conversations = self.priced.conversations();
         let messages = self.priced.settle(book)?;
         let mut rejected = crate::frames::stacked(self.rejected)?;
         // Parts hold ranges of pairs: rejected rows go back to input order.
@@ -227,6 +232,7 @@ impl<'a> Chain<'a> {
             messages,
             comparison,
             windows: self.windows.finish(None)?,
+            conversations,
             rejected,
             rejected_by_file: sum_by_file(self.rejected_by_file),
             duplicates: sum_by_file(self.duplicates),
@@ -317,7 +323,7 @@ fn rate_warnings(book: &RateBook, messages: &Rows, markets: Option<&Path>) -> Re
         .unwrap_or(0);
     if unpriced_regime > 0 {
         warnings.push(format!(
-            "{unpriced_regime} outbound message(s) before 2025-07-01 fall under conversation-based pricing, which is not priced yet: they are listed as unpriced_regime and left out of spend totals"
+            "{unpriced_regime} outbound message(s) before 2023-06-01 fall under the 2022 conversation rules (user- and business-initiated conversations, regime cbp-2022), which are not priced: they are listed as unpriced_regime and left out of spend totals"
         ));
     }
     let unmapped = book.unpriced_map_markets();

@@ -17,6 +17,7 @@ use anyhow::Result;
 use polars::prelude::*;
 
 use crate::frames;
+use crate::pricing::conversations::{CONVERSATION_NO, OPENS_CONVERSATION};
 use crate::pricing::{self, card::RateBook, PricingParams};
 use crate::rows::{Rows, RowsWriter};
 use crate::schema::MESSAGE_ID;
@@ -24,7 +25,7 @@ use crate::schema::MESSAGE_ID;
 /// Columns the windows, classify and pricing stages work with that no
 /// report reads: dropped so that the tables, which copy the
 /// outbound rows, are built from a narrower frame.
-const WORKING_COLUMNS: [&str; 20] = [
+const WORKING_COLUMNS: [&str; 24] = [
     "extends_window",
     "window_start",
     "answers_window",
@@ -45,6 +46,10 @@ const WORKING_COLUMNS: [&str; 20] = [
     "_account_country",
     "_auth_international_from_us",
     "_billing_zone",
+    "_account",
+    "opens_fep",
+    "conversation_open_before",
+    "joins_across_switch",
 ];
 
 fn without_working_columns(messages: DataFrame) -> DataFrame {
@@ -68,6 +73,9 @@ pub(super) struct Priced {
     /// Each part's rows that count towards volume tiers
     /// (`pricing::tier_counted_rows`), when a card has tiers.
     tier_counted: Vec<DataFrame>,
+    /// Conversations of the parts before: a part's conversation numbers
+    /// continue from them, as window ids do.
+    conversations_before: i64,
 }
 
 impl Priced {
@@ -78,6 +86,7 @@ impl Priced {
             free_rows: Vec::new(),
             missing: Vec::new(),
             tier_counted: Vec::new(),
+            conversations_before: 0,
         }
     }
 
@@ -88,7 +97,7 @@ impl Priced {
             allow_unpriced: true,
             ..self.params.clone()
         };
-        let priced = pricing::price(classified, book, &deferring)?;
+        let priced = self.numbered(pricing::price(classified, book, &deferring)?)?;
         // Kept across parts: detached from this part's buffers.
         self.free_rows
             .push(frames::detached(pricing::free_tier_rows(&priced)?)?);
@@ -98,6 +107,25 @@ impl Priced {
             self.tier_counted.push(frames::detached(counted)?);
         }
         self.parts.push(without_working_columns(priced))
+    }
+
+    /// How many conversations (§11) the parts so far opened.
+    pub(super) fn conversations(&self) -> u64 {
+        self.conversations_before as u64
+    }
+
+    /// The part's conversation numbers after those of the parts before.
+    fn numbered(&mut self, priced: DataFrame) -> Result<DataFrame> {
+        let opened = frames::count_true(&priced, OPENS_CONVERSATION)?;
+        if opened == 0 {
+            return Ok(priced);
+        }
+        let before = lit(self.conversations_before);
+        self.conversations_before += opened as i64;
+        Ok(priced
+            .lazy()
+            .with_column(col(CONVERSATION_NO) + before)
+            .collect()?)
     }
 
     /// The parts with the run's free tier and volume tiers, checked for

@@ -11,6 +11,7 @@
 
 pub mod accounts;
 pub mod card;
+pub mod conversations;
 pub mod money;
 pub mod tiers;
 
@@ -35,7 +36,8 @@ pub const FEP_US: i64 = 72 * 3600 * 1_000_000;
 /// Meta's pricing regimes (§5.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Regime {
-    /// Conversation-based pricing, before 2025-07-01 (not priced yet).
+    /// Conversation-based pricing, 2023-06-01 … 2025-06-30
+    /// (`conversations`).
     Cbp,
     /// Per-message pricing, 2025-07-01 … 2026-09-30.
     Pmp2025,
@@ -51,6 +53,25 @@ impl Regime {
             Regime::Pmp202610 => "pmp-2026-10",
         }
     }
+}
+
+/// The regime of rows before 2023-06-01 (user- and business-initiated
+/// conversations): not priced, rule `unpriced_regime` (§8.19).
+pub const CBP_2022: &str = "cbp-2022";
+
+/// The first day of each regime (in the billing time zone).
+pub fn cbp_start() -> NaiveDate {
+    ymd(2023, 6, 1)
+}
+pub fn pmp_2025_start() -> NaiveDate {
+    ymd(2025, 7, 1)
+}
+pub fn pmp_2026_10_start() -> NaiveDate {
+    ymd(2026, 10, 1)
+}
+/// From this day service conversations are free (`cbp`).
+pub fn free_service_start() -> NaiveDate {
+    ymd(2024, 11, 1)
 }
 
 fn ymd(y: i32, m: u32, d: u32) -> NaiveDate {
@@ -106,6 +127,9 @@ const PRICE_CATEGORY: &str = "price_category";
 /// account's country, its authentication-international start (µs) and
 /// which of [`billing_zones`] bills it.
 pub const PORTFOLIO: &str = "_portfolio";
+/// The WABA of a row's business number (§12; the number itself by
+/// default): the `cbp` service free tier counts per account.
+pub const ACCOUNT: &str = "_account";
 const ACCOUNT_COUNTRY: &str = "_account_country";
 const AUTH_INTL_FROM: &str = "_auth_international_from_us";
 const ZONE: &str = "_billing_zone";
@@ -137,8 +161,17 @@ pub fn price(messages: DataFrame, book: &RateBook, params: &PricingParams) -> Re
                 ..JoinArgs::new(JoinType::Left)
             },
         )
-        .with_column(regime_expr(params).alias(REGIME));
-    let priced = with_service_tier(priced, params.service_free_tier)?
+        .with_column(regime_expr(params).alias(REGIME))
+        .collect()?;
+    let priced = conversations::with_conversations(priced)?
+        .lazy()
+        .with_column(
+            when(col(conversations::JOINS_ACROSS_SWITCH))
+                .then(lit(Regime::Cbp.name()))
+                .otherwise(col(REGIME))
+                .alias(REGIME),
+        );
+    let priced = with_service_tier(priced, params)?
         .with_column(pricing_rule().alias(PRICING_RULE))
         .collect()?;
     check_missing_rates(&priced, params)?;
@@ -183,6 +216,7 @@ fn billing_date(zones: &[Tz]) -> Result<Expr> {
 fn with_accounts(messages: LazyFrame, params: &PricingParams, zones: &[Tz]) -> Result<LazyFrame> {
     let Some(accounts) = &params.accounts else {
         return Ok(messages.with_columns([
+            col(BUSINESS_NUMBER).alias(ACCOUNT),
             lit(accounts::DEFAULT_PORTFOLIO).alias(PORTFOLIO),
             lit(NULL).cast(DataType::String).alias(ACCOUNT_COUNTRY),
             lit(NULL).cast(DataType::Int64).alias(AUTH_INTL_FROM),
@@ -192,6 +226,7 @@ fn with_accounts(messages: LazyFrame, params: &PricingParams, zones: &[Tz]) -> R
     let rows = accounts.by_number.iter();
     let table = df! {
         BUSINESS_NUMBER => rows.clone().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+        ACCOUNT => rows.clone().map(|(_, a)| a.account.as_str()).collect::<Vec<_>>(),
         PORTFOLIO => rows.clone().map(|(_, a)| a.portfolio.as_str()).collect::<Vec<_>>(),
         ACCOUNT_COUNTRY => rows.clone().map(|(_, a)| a.country.clone()).collect::<Vec<_>>(),
         AUTH_INTL_FROM => rows.clone().map(|(_, a)| a.auth_international_from_us).collect::<Vec<_>>(),
@@ -210,6 +245,7 @@ fn with_accounts(messages: LazyFrame, params: &PricingParams, zones: &[Tz]) -> R
             },
         )
         .with_columns([
+            col(ACCOUNT).fill_null(col(BUSINESS_NUMBER)),
             col(PORTFOLIO).fill_null(lit(accounts::DEFAULT_PORTFOLIO)),
             col(ZONE).fill_null(lit(0u32)),
         ]))
@@ -235,16 +271,16 @@ fn with_free_entry_points(messages: LazyFrame) -> LazyFrame {
         .and(running_answers.eq(answers_at_entry + lit(1i64)))
         .fill_null(false);
     messages
-        .with_column(opens_fep.alias("opens_fep"))
+        .with_column(opens_fep.alias(conversations::OPENS_FEP))
         .with_columns([
             ffill(
-                when(col("opens_fep"))
+                when(col(conversations::OPENS_FEP))
                     .then(col(TS_US))
                     .otherwise(null_i64()),
             )
             .alias("fep_from"),
             ffill(
-                when(col("opens_fep"))
+                when(col(conversations::OPENS_FEP))
                     .then(col(PAIR_ID))
                     .otherwise(null_i64()),
             )
@@ -258,7 +294,7 @@ fn with_free_entry_points(messages: LazyFrame) -> LazyFrame {
                 .fill_null(false)
                 .alias(IN_FEP),
         )
-        .drop(cols(["opens_fep", "fep_from", "fep_pair"]))
+        .drop(cols(["fep_from", "fep_pair"]))
 }
 
 /// The card category that prices a row: the template's category (an
@@ -293,9 +329,11 @@ fn regime_expr(params: &PricingParams) -> Expr {
     }
     when(col(IS_INBOUND))
         .then(lit(NULL).cast(DataType::String))
-        .when(col("billing_date").lt(lit(ymd(2025, 7, 1))))
+        .when(col("billing_date").lt(lit(cbp_start())))
+        .then(lit(CBP_2022))
+        .when(col("billing_date").lt(lit(pmp_2025_start())))
         .then(lit(Regime::Cbp.name()))
-        .when(col("billing_date").lt(lit(ymd(2026, 10, 1))))
+        .when(col("billing_date").lt(lit(pmp_2026_10_start())))
         .then(lit(Regime::Pmp2025.name()))
         .otherwise(lit(Regime::Pmp202610.name()))
 }
@@ -372,32 +410,60 @@ fn days_to_date(days: i32) -> NaiveDate {
 /// free entry point do not use the tier (§8.16). Only the service rows are
 /// sorted, on integer keys; the ids that fit in the tier are few (at most
 /// `free_tier` per business and month) and are matched back by id.
-fn with_service_tier(priced: LazyFrame, free_tier: u64) -> Result<LazyFrame> {
+fn with_service_tier(priced: LazyFrame, params: &PricingParams) -> Result<LazyFrame> {
     let priced = priced
         .with_column(is_service().alias(IS_SERVICE))
         .collect()?;
     let rows = priced.clone().lazy().filter(col(IS_SERVICE));
-    let free = first_in_tier(rows, BUSINESS_KEY, free_tier)
+    // Without an accounts file each number is its own account, and the
+    // integer key sorts faster than the text.
+    let (rows, group) = match params.accounts {
+        None => (rows, BUSINESS_KEY),
+        Some(_) => (rows.with_column(tier_group()), TIER_GROUP),
+    };
+    let free = first_in_tier(rows, group, params.service_free_tier)
         .select([col(MESSAGE_ID)])
         .collect()?;
     Ok(priced.lazy().with_column(in_free_tier(&free)?))
 }
 
 const IS_SERVICE: &str = "is_service";
+const TIER_GROUP: &str = "_tier_group";
+
+/// Who a free tier belongs to: the account under `cbp` (§11), the
+/// business number under pmp-2026-10 (§5.2). A (group, billing month)
+/// never mixes the two: both follow the account's billing date.
+fn tier_group() -> Expr {
+    when(col(REGIME).eq(lit(Regime::Cbp.name())))
+        .then(col(ACCOUNT))
+        .otherwise(col(BUSINESS_NUMBER))
+        .alias(TIER_GROUP)
+}
 const IN_FREE_TIER: &str = "in_free_tier";
 
 /// A delivered free-form reply in a window under pmp-2026-10: a service
 /// message, free within the tier (§5.2) unless a free entry point already
 /// made it free (§8.16).
+///
+/// Under `cbp` the tier counts service conversations opened before
+/// 2024-11-01 (§11): their opening messages.
 fn is_service() -> Expr {
-    col(REGIME)
+    let pmp = col(REGIME)
         .eq(lit(Regime::Pmp202610.name()))
         .and(col(IS_INBOUND).not())
         .and(col(IS_TEMPLATE).not())
         .and(col(FAILED).not())
         .and(col(IN_WINDOW))
-        .and(col(IN_FEP).not())
-        .fill_null(false)
+        .and(col(IN_FEP).not());
+    let cbp = opens_service_conversation().and(col("billing_date").lt(lit(free_service_start())));
+    pmp.or(cbp).fill_null(false)
+}
+
+fn opens_service_conversation() -> Expr {
+    col(REGIME)
+        .eq(lit(Regime::Cbp.name()))
+        .and(col(conversations::OPENS_CONVERSATION))
+        .and(col(conversations::CONVERSATION_CATEGORY).eq(lit("service")))
 }
 
 /// The service `rows` among the first `free_tier` of their business number
@@ -464,6 +530,7 @@ pub fn tier_counted_rows(priced: &DataFrame, book: &RateBook) -> Result<Option<D
     let tiered = lit(Series::new("c".into(), tiers::TIERED_CATEGORIES)).implode(false);
     let counted = col(PRICING_RULE)
         .eq(lit("charged"))
+        .and(col(REGIME).neq(lit(Regime::Cbp.name())))
         .and(col(RATE_CATEGORY).is_in(tiered, false))
         .fill_null(false);
     Ok(Some(crate::frames::filtered(priced, counted)?.select([
@@ -568,9 +635,11 @@ pub fn free_tier_ids(candidates: Vec<DataFrame>, free_tier: u64) -> Result<DataF
             .collect::<Vec<_>>(),
         UnionArgs::default(),
     )?;
-    Ok(first_in_tier(all, BUSINESS_NUMBER, free_tier)
-        .select([col(MESSAGE_ID)])
-        .collect()?)
+    Ok(
+        first_in_tier(all.with_column(tier_group()), TIER_GROUP, free_tier)
+            .select([col(MESSAGE_ID)])
+            .collect()?,
+    )
 }
 
 /// A part priced by [`price`], with the run's free tier instead of its own.
@@ -588,7 +657,7 @@ fn pricing_rule() -> Expr {
     let regime = |r: Regime| col(REGIME).eq(lit(r.name()));
     when(col(IS_INBOUND))
         .then(lit(NULL).cast(DataType::String))
-        .when(regime(Regime::Cbp))
+        .when(col(REGIME).eq(lit(CBP_2022)))
         .then(lit("unpriced_regime"))
         .when(col(FAILED))
         .then(lit("failed_not_charged"))
@@ -596,6 +665,12 @@ fn pricing_rule() -> Expr {
         .then(lit("blocked_not_delivered"))
         .when(col(IN_FEP))
         .then(lit("free_entry_point"))
+        .when(regime(Regime::Cbp).and(col(conversations::OPENS_CONVERSATION).not()))
+        .then(lit("in_conversation"))
+        .when(
+            opens_service_conversation().and(col("billing_date").gt_eq(lit(free_service_start()))),
+        )
+        .then(lit("free_service"))
         .when(regime(Regime::Pmp2025).and(col(IS_TEMPLATE).not()))
         .then(lit("free_not_template"))
         .when(
@@ -626,7 +701,11 @@ pub fn missing_rates(priced: &DataFrame) -> Result<DataFrame> {
     let needs_service = col(CLASS)
         .eq(lit("template_avoidable"))
         .and(col(PRICING_RULE).eq(lit("charged")))
-        .and(col(REGIME).eq(lit(Regime::Pmp202610.name())))
+        .and(
+            col(REGIME)
+                .eq(lit(Regime::Pmp202610.name()))
+                .or(cbp_freeform_pays()),
+        )
         .and(col("service_nanos").is_null());
     Ok(priced
         .clone()
@@ -667,11 +746,25 @@ pub fn report_missing_rates(missing: DataFrame, params: &PricingParams) -> Resul
         .phys
         .get(0)
         .map(days_to_date);
+    let conversation_hint = match date {
+        Some(d) if d < pmp_2025_start() => "; before 2025-07-01 Meta priced conversations: pass the card of that period as well (for example --rates rates/meta-usd.csv --rates 2024-08-01=meta-cbp-usd.csv; rates/meta-usd-cbp.csv holds the few conversation rates this project could source)",
+        _ => "",
+    };
     Err(bad_input!(
-        "no {category} rate for market {market} on {} ({} market/category/date combination(s) lack a rate); add the rate to your card (--rates), or pass --allow-unpriced to report such rows as unpriced",
+        "no {category} rate for market {market} on {} ({} market/category/date combination(s) lack a rate); add the rate to your card (--rates), or pass --allow-unpriced to report such rows as unpriced{conversation_hint}",
         date.map_or("?".to_string(), |d| d.to_string()),
         missing.height()
     ))
+}
+
+/// Under `cbp`, whether a free-form message at a row's moment would have
+/// opened a paid service conversation (§11): no conversation of the pair
+/// open, before 2024-11-01 (the free tier ignored, as for pmp-2026-10).
+fn cbp_freeform_pays() -> Expr {
+    col(REGIME)
+        .eq(lit(Regime::Cbp.name()))
+        .and(col(conversations::CONVERSATION_OPEN_BEFORE).not())
+        .and(col("billing_date").lt(lit(free_service_start())))
 }
 
 /// `cost_nanos`, `currency`, `avoidable_nanos` from the rule (§5.3, §5.4,
@@ -694,6 +787,8 @@ fn money_columns() -> Vec<Expr> {
     )
     .then(lit(0i64))
     .when(col(REGIME).eq(lit(Regime::Pmp202610.name())))
+    .then(col("service_nanos"))
+    .when(cbp_freeform_pays())
     .then(col("service_nanos"))
     .otherwise(lit(0i64));
     let saving = |class: &str| {

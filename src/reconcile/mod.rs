@@ -22,6 +22,7 @@
 //!   month (`--billing-tz`) × country × pricing category, where a message
 //!   of a free entry point window counts as SERVICE as Meta reports it.
 
+pub mod conversations;
 pub mod tiers;
 
 use anyhow::Result;
@@ -43,6 +44,8 @@ use crate::schema::*;
 pub struct Reconciliation {
     pub rows: DataFrame,
     pub analytics: Option<DataFrame>,
+    /// Our conversations beside Meta's `conversation_analytics`.
+    pub conversation_analytics: Option<DataFrame>,
     /// Our tier entries beside Meta's tier updates and analytics
     /// (`tiers`), when Meta said anything about tiers.
     pub tiers: Option<DataFrame>,
@@ -54,7 +57,11 @@ pub struct Reconciliation {
 pub struct ReconciliationSummary {
     pub re_engagement_131047: ReEngagement,
     pub pricing: MetaPricing,
+    /// Our conversations against Meta's conversation ids (`cbp`), when
+    /// the webhooks carry them.
+    pub conversations: Option<conversations::MetaConversations>,
     pub analytics: Option<AnalyticsSummary>,
+    pub conversation_analytics: Option<conversations::ConversationAnalytics>,
     /// Rows of `tier_reconciliation.csv`, and how many have both our entry
     /// and Meta's time.
     pub tiers: Option<TierSummary>,
@@ -115,8 +122,13 @@ fn rule_in(rules: &[&str]) -> Expr {
 }
 
 /// What Meta's `pricing.type` should be for our pricing rule.
+///
+/// Under `cbp` Meta's flags describe the conversation, not the message:
+/// those sends are compared by conversation (`conversations`) instead.
 fn expected_type() -> Expr {
-    when(rule_in(&["free_entry_point"]))
+    when(col(REGIME).eq(lit(crate::pricing::Regime::Cbp.name())))
+        .then(lit(NULL).cast(DataType::String))
+        .when(rule_in(&["free_entry_point"]))
         .then(lit("free_entry_point"))
         .when(rule_in(&["charged", "unpriced"]))
         .then(lit("regular"))
@@ -152,6 +164,7 @@ fn is_re_engagement() -> Expr {
 /// `None` when there is nothing of Meta's to compare with.
 pub fn reconcile(
     sends: &impl Table,
+    our_conversations: &DataFrame,
     what_if: bool,
     analytics: Option<(&str, &MetaAnalytics)>,
     tier_updates: &[TierUpdate],
@@ -159,9 +172,19 @@ pub fn reconcile(
     // Most logs carry nothing of Meta's: check that before any other work.
     let with_pricing = count(sends, col(PRICING_TYPE).is_not_null())?;
     let re_engagement = count(sends, is_re_engagement())?;
-    if with_pricing == 0 && re_engagement == 0 && analytics.is_none() && tier_updates.is_empty() {
+    let with_conversation = count(sends, conversations::with_meta_conversation())?;
+    if with_pricing == 0
+        && re_engagement == 0
+        && with_conversation == 0
+        && analytics.is_none()
+        && tier_updates.is_empty()
+    {
         return Ok(None);
     }
+    let conversation_rows = match with_conversation {
+        0 => None,
+        _ => Some(conversations::checked(sends)?),
+    };
     let tiers = tiers::tier_entries(sends, tier_updates, analytics.map(|(_, a)| &a.tiers))?;
     // Only rows with Meta's pricing or a 131047 failure are compared or
     // listed: the rest of the sends (most of them, in an export without
@@ -189,8 +212,16 @@ pub fn reconcile(
         ])
         .sort(["month"], Default::default())
         .streamed()?;
+    // A file of conversation points only is not compared by message.
     let analytics_table = analytics
+        .filter(|(_, points)| points.totals.height() > 0 || points.conversations.height() == 0)
         .map(|(_, points)| analytics_comparison(sends, &points.totals))
+        .transpose()?;
+    let conversation_analytics = analytics
+        .filter(|(_, points)| points.conversations.height() > 0)
+        .map(|(_, points)| {
+            conversations::analytics_comparison(our_conversations, &points.conversations)
+        })
         .transpose()?;
     let summary = ReconciliationSummary {
         re_engagement_131047: ReEngagement {
@@ -206,8 +237,16 @@ pub fn reconcile(
             skipped_what_if: what_if && with_pricing > 0,
             by_month: month_rows(&by_month)?,
         },
+        conversations: conversation_rows
+            .as_ref()
+            .map(conversations::summary)
+            .transpose()?,
         analytics: match (&analytics_table, analytics) {
             (Some(table), Some((file, _))) => Some(analytics_summary(table, file)?),
+            _ => None,
+        },
+        conversation_analytics: match (&conversation_analytics, analytics) {
+            (Some(table), Some((file, _))) => Some(conversations::analytics_summary(table, file)?),
             _ => None,
         },
         tiers: tiers
@@ -226,8 +265,9 @@ pub fn reconcile(
             .transpose()?,
     };
     Ok(Some(Reconciliation {
-        rows: disagreements(&checked)?,
+        rows: disagreements(&checked, conversation_rows.as_ref())?,
         analytics: analytics_table,
+        conversation_analytics,
         tiers,
         summary,
     }))
@@ -306,9 +346,9 @@ fn agreement(what_if: bool) -> Vec<Expr> {
     ]
 }
 
-/// `reconciliation.csv`: 131047 failures inside a window, then pricing
-/// disagreements, in time order.
-fn disagreements(checked: &DataFrame) -> Result<DataFrame> {
+/// `reconciliation.csv`: 131047 failures inside a window, pricing and
+/// conversation disagreements, in time order.
+fn disagreements(checked: &DataFrame, conversations: Option<&DataFrame>) -> Result<DataFrame> {
     let inside = checked
         .clone()
         .lazy()
@@ -351,20 +391,34 @@ fn disagreements(checked: &DataFrame) -> Result<DataFrame> {
         col(PRICING_TYPE).alias("meta_pricing_type"),
         col(PRICING_CATEGORY).alias("meta_pricing_category"),
         col(BILLABLE).alias("meta_billable"),
+        col(CONVERSATION_ID).alias("meta_conversation_id"),
+        col(CONVERSATION_ORIGIN).alias("meta_conversation_origin"),
         col("detail"),
     ];
-    Ok(concat(
-        [inside.select(columns.clone()), pricing.select(columns)],
-        UnionArgs::default(),
-    )?
-    .sort_by_exprs(
-        [col("timestamp"), col(MESSAGE_ID), col("check")],
-        SortMultipleOptions::default(),
-    )
-    .streamed()?)
+    let mut tables = vec![
+        inside.select(columns.clone()),
+        pricing.select(columns.clone()),
+    ];
+    if let Some(rows) = conversations {
+        let differing = rows
+            .clone()
+            .lazy()
+            .filter(col("agrees").not())
+            .with_columns([
+                lit("conversation").alias("check"),
+                lit(NULL).cast(DataType::String).alias(EXPECTED_TYPE),
+            ]);
+        tables.push(differing.select(columns));
+    }
+    Ok(concat(tables, UnionArgs::default())?
+        .sort_by_exprs(
+            [col("timestamp"), col(MESSAGE_ID), col("check")],
+            SortMultipleOptions::default(),
+        )
+        .streamed()?)
 }
 
-fn month_rows(by_month: &DataFrame) -> Result<Vec<MonthAgreement>> {
+pub(crate) fn month_rows(by_month: &DataFrame) -> Result<Vec<MonthAgreement>> {
     let months = by_month.column("month")?.str()?;
     let compared = by_month.column("compared")?.u64()?;
     let agreed = by_month.column("agreed")?.u64()?;

@@ -250,6 +250,7 @@ fn stacked_bars<DB: DrawingBackend>(
     series: &[(String, RGBColor)],
     y_format: &dyn Fn(&f64) -> String,
     max_labels: usize,
+    marks: &[usize],
 ) -> DrawResult<DB> {
     let top = stacks
         .iter()
@@ -290,6 +291,16 @@ fn stacked_bars<DB: DrawingBackend>(
             .label(name.as_str())
             .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 12, y + 6)], colour.filled()));
     }
+    // A mark before bar i: a dashed line between bars i-1 and i.
+    for i in marks {
+        let x = *i as f64 - 0.5;
+        chart.draw_series(DashedLineSeries::new(
+            [(x, 0.0), (x, top)],
+            6,
+            4,
+            INK.stroke_width(1),
+        ))?;
+    }
     chart
         .configure_series_labels()
         .position(SeriesLabelPosition::UpperLeft)
@@ -322,11 +333,27 @@ fn spend_by_month<DB: DrawingBackend>(f: &Figures, w: &Words, root: &Area<DB>) -
         (w.get("series_service"), SKY),
     ];
     let currency = [("currency", f.currency.clone())];
-    let title = w.fill("spend_by_month", &currency);
+    let mut title = w.fill("spend_by_month", &currency);
     let y_desc = w.fill("spend_axis", &currency);
     let y_format = |v: &f64| money((*v * 1e9) as i64);
+    // Where the pricing regime changes from one month to the next (a
+    // period across the July 2025 switch), the chart says so.
+    let regimes: Vec<&str> = f.spend_by_month.iter().map(|m| m.regime.as_str()).collect();
+    // The line between the months, the change in the title (where no
+    // legend or bar can hide it).
+    let marks: Vec<usize> = (1..regimes.len())
+        .filter(|&i| regimes[i] != regimes[i - 1])
+        .collect();
+    for &i in &marks {
+        title.push_str(&format!(
+            " · {}: {} → {}",
+            labels[i],
+            regimes[i - 1],
+            regimes[i]
+        ));
+    }
     stacked_bars(
-        root, &title, &y_desc, &labels, &stacks, &series, &y_format, 12,
+        root, &title, &y_desc, &labels, &stacks, &series, &y_format, 12, &marks,
     )
 }
 
@@ -355,6 +382,7 @@ fn outbound_by_week<DB: DrawingBackend>(f: &Figures, w: &Words, root: &Area<DB>)
         &series,
         &y_format,
         14,
+        &[],
     )
 }
 

@@ -69,7 +69,8 @@ impl Exporter for HtmlReport {
     }
 }
 
-/// `sends` and `windows`, the tables with a row per message or window, in
+/// `sends`, `windows` and `conversations`, the tables with a row per
+/// message, window or conversation, in
 /// the formats `--row-tables` asks for.
 pub struct RowTables;
 
@@ -80,6 +81,9 @@ impl RowTables {
         if formats.csv() {
             out.write_with("sends.csv", |w| tables::write_sends_csv(&t.sends_full, w))?;
             out.write_with("windows.csv", |w| tables::write_windows_csv(&t.windows, w))?;
+            out.write_with("conversations.csv", |w| {
+                write_csv(&tables::conversations_export(&t.conversations)?, w, true)
+            })?;
         }
         if formats.parquet() {
             out.write_with("sends.parquet", |w| {
@@ -88,14 +92,19 @@ impl RowTables {
             out.write_with("windows.parquet", |w| {
                 tables::write_windows_parquet(&t.windows, w)
             })?;
+            out.write_with("conversations.parquet", |w| {
+                let mut table = tables::conversations_export(&t.conversations)?;
+                polars::prelude::ParquetWriter::new(w).finish(&mut table)?;
+                Ok(())
+            })?;
         }
         Ok(())
     }
 }
 
 /// `summary.csv`, `rejected.csv`, and `reconciliation.csv`,
-/// `tier_reconciliation.csv` and
-/// `analytics.csv` when there is something to reconcile.
+/// `tier_reconciliation.csv`, `analytics.csv` and
+/// `conversation_analytics.csv` when there is something to reconcile.
 pub struct SummaryTables;
 
 impl Exporter for SummaryTables {
@@ -113,6 +122,9 @@ impl Exporter for SummaryTables {
             }
             if let Some(analytics) = &reconciliation.analytics {
                 named.push(("analytics.csv", analytics));
+            }
+            if let Some(analytics) = &reconciliation.conversation_analytics {
+                named.push(("conversation_analytics.csv", analytics));
             }
         }
         for (name, frame) in named {

@@ -26,6 +26,9 @@ pub struct MonthSpend {
     pub late_reply: i64,
     pub avoidable: i64,
     pub service: i64,
+    /// The regime of the month's last send: the spend chart marks where
+    /// it changes (the July 2025 switch).
+    pub regime: String,
 }
 
 /// Outbound messages of one week by class, in `CLASSES` order.
@@ -208,10 +211,18 @@ fn spend_by_month(sends: &impl Table, currency: &str) -> Result<Vec<MonthSpend>>
             class_cost("template_late_reply").alias("late"),
             class_cost("template_avoidable").alias("avoidable"),
             class_cost("freeform_in_window").alias("service"),
+            col(crate::pricing::REGIME)
+                .sort_by(
+                    [col(crate::windows::TS_US), col(MESSAGE_ID)],
+                    SortMultipleOptions::default(),
+                )
+                .last()
+                .alias("regime"),
         ])
         .sort(["month"], Default::default())
         .streamed()?;
     let months = str_values(&frame, "month")?;
+    let regimes = str_values(&frame, "regime")?;
     let (needed, late) = (i64_values(&frame, "needed")?, i64_values(&frame, "late")?);
     let (avoidable, service) = (
         i64_values(&frame, "avoidable")?,
@@ -224,6 +235,7 @@ fn spend_by_month(sends: &impl Table, currency: &str) -> Result<Vec<MonthSpend>>
             late_reply: late[i],
             avoidable: avoidable[i],
             service: service[i],
+            regime: regimes[i].clone(),
         })
         .collect())
 }

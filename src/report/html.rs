@@ -349,6 +349,7 @@ fn report_tables(page: &Page) -> Result<Markup> {
         (table(t, "business_numbers", &business, 2, &view_rows(&v.business_numbers)?))
         (table(t, "answering_table", &answering, 3, &view_rows(&v.answering)?))
         (volume_tiers(page))
+        (conversations(page))
         (staffing(page))
         (lapsed_contacts(page)?)
     })
@@ -417,6 +418,43 @@ fn volume_tiers(page: &Page) -> Markup {
         })
         .collect();
     table(t, "volume_tiers", &headers, 5, &rows)
+}
+
+/// Conversations (`cbp`) per month and category; nothing when the
+/// period has none.
+fn conversations(page: &Page) -> Markup {
+    let figures = &page.summary.conversations;
+    if figures.total == 0 {
+        return html! {};
+    }
+    let headers = [
+        "month",
+        "category",
+        "currency",
+        "conversations",
+        "charged",
+        "free",
+        "spend",
+    ];
+    let rows: Vec<Vec<String>> = figures
+        .by_month
+        .iter()
+        .map(|m| {
+            vec![
+                m.month.clone(),
+                m.category.clone(),
+                m.currency.clone(),
+                m.conversations.to_string(),
+                m.charged.to_string(),
+                m.free.to_string(),
+                m.cost.to_string(),
+            ]
+        })
+        .collect();
+    html! {
+        (table(page.locale, "conversations_table", &headers, 3, &rows))
+        p { (page.locale.get("conversations_note")) } (NL)
+    }
 }
 
 fn lapsed_contacts(page: &Page) -> Result<Markup> {

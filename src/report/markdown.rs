@@ -27,6 +27,7 @@ pub fn render(summary: &Summary) -> String {
     headline(summary, &mut out);
     classes(summary, &mut out);
     staffing(summary, &mut out);
+    conversations(summary, &mut out);
     tiers(summary, &mut out);
     charts(&mut out);
     quality(summary, &mut out);
@@ -198,6 +199,23 @@ fn staffing(summary: &Summary, out: &mut String) {
         out.push_str(&format!(
             "| {day} {:02}:00 | {} | {share} | {} | {} {} |\n",
             s.hour, s.windows_opened, s.late_reply_templates, s.late_reply_spend, s.currency
+        ));
+    }
+    out.push('\n');
+}
+
+/// Conversations per month and category (`cbp`, §11), when the period
+/// has any.
+fn conversations(summary: &Summary, out: &mut String) {
+    let figures = &summary.conversations;
+    if figures.total == 0 {
+        return;
+    }
+    out.push_str("## Conversations (billed per conversation until June 2025)\n\n| Month | Category | Conversations | Charged | Free | Cost |\n|---|---|---:|---:|---:|---:|\n");
+    for m in &figures.by_month {
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} {} |\n",
+            m.month, m.category, m.conversations, m.charged, m.free, m.cost, m.currency
         ));
     }
     out.push('\n');

@@ -5,7 +5,7 @@
 //!
 //! Fields serialise in the order written here, so the file is stable byte
 //! for byte. `schema_version` changes whenever a key is renamed or
-//! removed; adding keys keeps it.
+//! removed, or a section is added (CHANGELOG lists each change).
 
 use std::fmt;
 
@@ -22,7 +22,8 @@ use crate::rows::{counts_where, Streamed, Table};
 use crate::schema::*;
 use crate::{Analysis, FileAccount};
 
-pub const SCHEMA_VERSION: u32 = 1;
+/// 2: `conversations` (§11) added, and regime `cbp` priced.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// An amount of money in nano-units, written as its exact decimal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -67,6 +68,9 @@ pub struct Summary {
     pub staffing: super::staffing::Staffing,
     pub pricing: PricingSummary,
     pub spend: Spend,
+    /// Conversations opened in the period under conversation-based
+    /// pricing (`cbp`, §11).
+    pub conversations: ConversationFigures,
     /// `--compare-regime`: the spend under the other regime.
     pub comparison: Option<Comparison>,
     /// Against Meta's own flags and analytics, when the input has them.
@@ -211,6 +215,27 @@ pub struct CurrencySpend {
     pub late_reply_share: Option<f64>,
 }
 
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ConversationFigures {
+    pub total: u64,
+    /// Per month (report time zone) × category × currency, in that order.
+    pub by_month: Vec<ConversationMonth>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ConversationMonth {
+    pub month: String,
+    pub category: String,
+    pub currency: String,
+    pub conversations: u64,
+    /// Opened by a message charged for it (`charged`).
+    pub charged: u64,
+    /// Free: service conversations (`free_service`, `free_service_tier`)
+    /// and free entry point ones.
+    pub free: u64,
+    pub cost: Money,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Comparison {
     pub regime: &'static str,
@@ -314,6 +339,7 @@ impl Summary {
                 },
             },
             spend: spend_by_currency(&tables.sends_full)?,
+            conversations: conversation_figures(&tables.conversations)?,
             comparison: match (&tables.comparison, settings.rules.compare_regime) {
                 (Some(frame), Some(regime)) => Some(Comparison {
                     regime: regime.name(),
@@ -368,6 +394,74 @@ fn outbound_figures(sends: &impl Table) -> Result<Outbound> {
 }
 
 /// Spend per currency (never summed across currencies), as exact decimals.
+/// The conversations of the period per month, category and currency.
+pub fn conversation_figures(conversations: &DataFrame) -> Result<ConversationFigures> {
+    let rule_is = |rules: &[&str]| {
+        let list = Series::new("rules".into(), rules);
+        col(crate::pricing::PRICING_RULE)
+            .is_in(lit(list).implode(false), false)
+            .cast(DataType::UInt64)
+            .sum()
+    };
+    let keys = ["month", "category", crate::pricing::CURRENCY];
+    let grouped = conversations
+        .clone()
+        .lazy()
+        .with_column(col(crate::pricing::CURRENCY).fill_null(lit("")))
+        .group_by(keys.map(col))
+        .agg([
+            len().cast(DataType::UInt64).alias("conversations"),
+            rule_is(&["charged"]).alias("charged"),
+            rule_is(&["free_service", "free_service_tier", "free_entry_point"]).alias("free"),
+            col("cost").sum().alias("cost"),
+        ])
+        .sort(keys, Default::default())
+        .collect()?;
+    let text = |name: &str| -> Result<Vec<String>> {
+        Ok(grouped
+            .column(name)?
+            .str()?
+            .iter()
+            .map(|v| v.unwrap_or_default().to_string())
+            .collect())
+    };
+    let count = |name: &str| -> Result<Vec<u64>> {
+        Ok(grouped
+            .column(name)?
+            .u64()?
+            .iter()
+            .map(|v| v.unwrap_or(0))
+            .collect())
+    };
+    let (months, categories, currencies) = (
+        text("month")?,
+        text("category")?,
+        text(crate::pricing::CURRENCY)?,
+    );
+    let (n, charged, free) = (count("conversations")?, count("charged")?, count("free")?);
+    let cost: Vec<i64> = grouped
+        .column("cost")?
+        .i64()?
+        .iter()
+        .map(|v| v.unwrap_or(0))
+        .collect();
+    let by_month: Vec<ConversationMonth> = (0..grouped.height())
+        .map(|i| ConversationMonth {
+            month: months[i].clone(),
+            category: categories[i].clone(),
+            currency: currencies[i].clone(),
+            conversations: n[i],
+            charged: charged[i],
+            free: free[i],
+            cost: Money(cost[i]),
+        })
+        .collect();
+    Ok(ConversationFigures {
+        total: n.iter().sum(),
+        by_month,
+    })
+}
+
 pub fn spend_by_currency(sends: &impl Table) -> Result<Spend> {
     let totals = sends
         .scan()

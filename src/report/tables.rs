@@ -12,6 +12,10 @@ use crate::rows::Streamed;
 
 use crate::config::Settings;
 use crate::frames;
+use crate::pricing::conversations::{
+    CONVERSATION_CATEGORY, CONVERSATION_ENDS_US, CONVERSATION_EXPIRES_US, CONVERSATION_MESSAGES,
+    CONVERSATION_NO, OPENS_CONVERSATION,
+};
 use crate::pricing::money::nanos_text;
 use crate::pricing::{
     AVOIDABLE, COST, CURRENCY, MARKET, PRICING_RULE, RATE_CATEGORY, RATE_FROM, REGIME, TIER,
@@ -24,6 +28,9 @@ use crate::Analysis;
 
 pub struct Tables {
     pub windows: Rows,
+    /// Conversations opened in the period (§11), typed, in conversation
+    /// id order, with their `month`.
+    pub conversations: DataFrame,
     pub summary: DataFrame,
     pub rejected: DataFrame,
     /// Outbound messages in the period, internal columns kept (for figures),
@@ -53,6 +60,7 @@ impl Tables {
             reconciliation: None,
             late_reply_windows: late_reply_windows(&sends_full, &analysis.windows)?,
             windows: windows_table(&analysis.windows, settings)?,
+            conversations: conversations_table(&sends_full, analysis.conversations > 0)?,
             summary: summary_table(&sends_full)?,
             rejected: rejected_table(&analysis.rejected)?,
             sends_full,
@@ -109,6 +117,7 @@ impl Tables {
     pub fn reconciled(mut self, analysis: &Analysis, settings: &Settings) -> Result<Self> {
         self.reconciliation = crate::reconcile::reconcile(
             &self.sends_full,
+            &self.conversations,
             settings.rules.pricing.is_what_if(),
             analysis
                 .meta_analytics
@@ -197,6 +206,7 @@ fn sends_columns(timestamp: Expr) -> Vec<Expr> {
         col(FAILED).alias("failed"),
         col(CLASS),
         col(WINDOW_ID),
+        col(CONVERSATION_NO).alias("conversation_id"),
         col(REGIME),
         col(PRICING_RULE),
         col(COST).alias("cost"),
@@ -346,15 +356,87 @@ fn windows_in_period(windows: DataFrame, settings: &Settings) -> Result<DataFram
         .streamed()?)
 }
 
+/// The columns of `conversations.csv` (§11), instants and amounts typed.
+pub const CONVERSATION_COLUMNS: [&str; 15] = [
+    "conversation_id",
+    BUSINESS_NUMBER,
+    CONTACT,
+    COUNTRY,
+    MARKET,
+    "category",
+    "opened_at",
+    "expires_at",
+    "closed_at",
+    "opening_message_id",
+    "messages",
+    REGIME,
+    PRICING_RULE,
+    "cost",
+    CURRENCY,
+];
+
+/// The conversations opened in the period, from the sends that opened
+/// them (`any`: whether the run has conversations at all; when not, no
+/// part is read).
+fn conversations_table(sends_full: &Rows, any: bool) -> Result<DataFrame> {
+    let sends = match any {
+        true => sends_full.scan().filter(col(OPENS_CONVERSATION)),
+        false => sends_full.scan().limit(0),
+    };
+    let instant = |us: Expr| {
+        us.cast(DataType::Datetime(
+            TimeUnit::Microseconds,
+            Some(TimeZone::UTC),
+        ))
+    };
+    let mut columns: Vec<Expr> = vec![
+        col(CONVERSATION_NO).alias("conversation_id"),
+        col(BUSINESS_NUMBER),
+        col(CONTACT),
+        col(COUNTRY),
+        col(MARKET),
+        col(CONVERSATION_CATEGORY).alias("category"),
+        col(TS).alias("opened_at"),
+        instant(col(CONVERSATION_EXPIRES_US)).alias("expires_at"),
+        instant(col(CONVERSATION_ENDS_US)).alias("closed_at"),
+        col(MESSAGE_ID).alias("opening_message_id"),
+        col(CONVERSATION_MESSAGES).alias("messages"),
+        col(REGIME),
+        col(PRICING_RULE),
+        col(COST).alias("cost"),
+        col(CURRENCY),
+    ];
+    columns.extend([col("month"), col(crate::pricing::BILLING_MONTH)]);
+    Ok(sends
+        .select(columns)
+        .sort(["conversation_id"], Default::default())
+        .streamed()?)
+}
+
+/// `conversations.csv` as written: amounts as exact decimal text, without
+/// the month.
+pub fn conversations_export(conversations: &DataFrame) -> Result<DataFrame> {
+    let mut table = conversations.select(CONVERSATION_COLUMNS)?;
+    frames::map_per_distinct(&mut table, "cost", "cost", nanos_text)?;
+    Ok(table)
+}
+
 /// Month × country × market × category × class × currency (§5.4, §6).
 pub fn summary_table(sends: &impl Table) -> Result<DataFrame> {
     let keys = ["month", COUNTRY, MARKET, CATEGORY, TIER, CLASS, CURRENCY];
     let mut order: Vec<Expr> = keys.map(col).into();
     order.insert(4, crate::pricing::tiers::lower_bound(col(TIER)));
+    let mut aggregates = spend_aggregates().to_vec();
+    aggregates.push(
+        col(OPENS_CONVERSATION)
+            .cast(DataType::UInt64)
+            .sum()
+            .alias("conversations"),
+    );
     Ok(sends
         .scan()
         .group_by(keys.map(col))
-        .agg(spend_aggregates())
+        .agg(aggregates)
         .sort_by_exprs(order, SortMultipleOptions::default().with_nulls_last(false))
         .with_columns(
             ["cost", "avoidable_cost", "late_reply_cost"].map(|c| nanos_text(col(c)).alias(c)),
@@ -446,6 +528,7 @@ mod tests {
             FAILED => i.iter().map(|k| k % 3 == 0).collect::<Vec<_>>(),
             CLASS => text("k"),
             WINDOW_ID => i.iter().map(|k| (k % 7 != 0).then_some(*k as u32)).collect::<Vec<_>>(),
+            CONVERSATION_NO => i.iter().map(|k| (k % 5 == 0).then_some(*k)).collect::<Vec<_>>(),
             REGIME => text("r"),
             PRICING_RULE => text("p"),
             COST => i.iter().map(|k| (k % 6 != 5).then_some((k % 4) * 12_345_000 - 20_000_000)).collect::<Vec<_>>(),

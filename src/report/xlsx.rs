@@ -94,6 +94,13 @@ pub fn render(summary: &Summary, views: &Views, sections: &[Section]) -> Result<
         let sheet = workbook.add_worksheet().set_name(*name)?;
         table_sheet(sheet, frame, columns, &mut formats)?;
     }
+    if summary.conversations.total > 0 {
+        conversations_sheet(
+            workbook.add_worksheet().set_name("Conversations")?,
+            summary,
+            &mut formats,
+        )?;
+    }
     staffing_sheet(
         workbook.add_worksheet().set_name("Staffing")?,
         summary,
@@ -365,6 +372,36 @@ fn section_sheet(
 
 /// Every weekday-hour slot with windows (opened, lapsed, lapsed share),
 /// then the slots with the most late-reply spend.
+/// Conversations (`cbp`) per month, category and currency.
+fn conversations_sheet(sheet: &mut Worksheet, s: &Summary, formats: &mut Formats) -> Result<()> {
+    let headers = [
+        "Month",
+        "Category",
+        "Currency",
+        "Conversations",
+        "Charged",
+        "Free",
+        "Cost",
+    ];
+    header_row(sheet, &headers, formats)?;
+    for (r, month) in s.conversations.by_month.iter().enumerate() {
+        let row = r as u32 + 1;
+        for (c, text) in [&month.month, &month.category, &month.currency]
+            .into_iter()
+            .enumerate()
+        {
+            sheet.write_string(row, c as u16, safe::cell(text))?;
+        }
+        let counts = [month.conversations, month.charged, month.free];
+        for (c, n) in counts.into_iter().enumerate() {
+            sheet.write_number_with_format(row, c as u16 + 3, n as f64, &formats.count)?;
+        }
+        let money = formats.money(&month.currency).clone();
+        sheet.write_number_with_format(row, 6, month.cost.as_f64(), &money)?;
+    }
+    finish_table(sheet, s.conversations.by_month.len(), headers.len())
+}
+
 fn staffing_sheet(sheet: &mut Worksheet, s: &Summary, formats: &mut Formats) -> Result<()> {
     use super::staffing::WEEKDAYS;
     let day = |d: u32| WEEKDAYS[(d as usize).clamp(1, 7) - 1];

@@ -3,6 +3,7 @@
 mod bad_inputs;
 mod cli;
 mod common;
+mod conversations;
 mod examples;
 mod finance;
 mod fuzz_corpus;

@@ -372,3 +372,77 @@ fn volume_tiers_of_a_run_in_parts_are_those_of_a_single_pass() {
         in_tier("4:MAX")
     );
 }
+
+/// Conversations (docs/pricing.md §11) span a pair only, their numbers and
+/// the `cbp` service free tier span the run: over two years across the
+/// July 2025 switch, a run in parts writes the bytes of one pass.
+#[test]
+fn conversations_across_the_switch_in_parts_are_those_of_a_single_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("two-years.parquet");
+    ledger()
+        .args(["generate", "--start", "2024-01-01", "--days", "731"])
+        .args(["--contacts", "150", "--seed", "11", "--out"])
+        .arg(&log)
+        .assert()
+        .success();
+    let rates = Path::new(env!("CARGO_MANIFEST_DIR")).join("rates");
+    let run = |out: &Path, rows: &str, extra: &[&str]| {
+        let output = ledger()
+            .env("WINDOW_LEDGER_TIMINGS", "1")
+            .args(["report", "--allow-rejected", "--allow-unpriced"])
+            .args(["--service-free-tier", "3", "--row-tables", "both"])
+            .args(["--partition-rows", rows])
+            .args(extra)
+            .arg("--rates")
+            .arg(rates.join("meta-usd.csv"))
+            .arg("--rates")
+            .arg(rates.join("meta-usd-cbp.csv"))
+            .arg("--input")
+            .arg(&log)
+            .arg("--out")
+            .arg(out)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert!(output.status.success(), "{stderr}");
+        stderr
+    };
+    let single = dir.path().join("single");
+    run(&single, "0", &[]);
+    let conversations = read_rows(&single.join("conversations.csv"));
+    assert!(
+        conversations.len() > 200,
+        "{} conversations",
+        conversations.len()
+    );
+    let rules: std::collections::BTreeSet<String> = read_rows(&single.join("sends.csv"))
+        .into_iter()
+        .map(|r| r["pricing_rule"].clone())
+        .collect();
+    for rule in [
+        "in_conversation",
+        "free_service",
+        "free_service_tier",
+        "charged",
+    ] {
+        assert!(rules.contains(rule), "no {rule} in {rules:?}");
+    }
+    for (name, extra) in [("parts", vec![]), ("in-files", vec!["--hold-bytes", "0"])] {
+        let parts = dir.path().join(name);
+        let log = run(&parts, "2000", &extra);
+        assert!(log.contains("part 3 of"), "{log}");
+        let files = files_under(&single);
+        assert_eq!(files, files_under(&parts));
+        for file in files
+            .iter()
+            .filter(|f| !f.to_string_lossy().ends_with(".parquet"))
+        {
+            let (a, b) = (
+                std::fs::read(single.join(file)).unwrap(),
+                std::fs::read(parts.join(file)).unwrap(),
+            );
+            assert!(a == b, "{} differs in {name}", file.display());
+        }
+    }
+}

@@ -325,26 +325,32 @@ fn a_missing_rate_stops_the_run_unless_allowed() {
 }
 
 #[test]
-fn before_july_2025_is_unpriced_regime_with_a_warning() {
+fn before_june_2023_is_unpriced_regime_with_a_warning() {
     let dir = TempDir::new().unwrap();
-    let rows = vec![format!(
-        "c1,{SA},outbound,2025-06-30T10:00:00Z,template,marketing,failed,"
-    )];
+    // Failed or not, every row before 2023-06-01 is unpriced_regime (§8.19).
+    let rows = vec![
+        format!("c1,{SA},outbound,2023-05-31T23:59:59Z,template,marketing,failed,"),
+        format!("c2,{SA},outbound,2023-05-31T10:00:00Z,template,marketing,delivered,"),
+    ];
     let (out, sends) = report(dir.path(), &rows, &[]);
-    assert_eq!(
-        (
-            sends["c1"]["regime"].as_str(),
-            sends["c1"]["pricing_rule"].as_str()
-        ),
-        ("cbp", "unpriced_regime")
-    );
+    for id in ["c1", "c2"] {
+        assert_eq!(
+            (
+                sends[id]["regime"].as_str(),
+                sends[id]["pricing_rule"].as_str(),
+                sends[id]["cost"].as_str()
+            ),
+            ("cbp-2022", "unpriced_regime", ""),
+            "{id}"
+        );
+    }
     let summary = summary_json(&out);
-    assert_eq!(summary["spend"]["unpriced_regime_rows"], 1);
+    assert_eq!(summary["spend"]["unpriced_regime_rows"], 2);
     assert!(summary["warnings"]
         .as_array()
         .unwrap()
         .iter()
-        .any(|w| w.as_str().unwrap().contains("conversation-based")));
+        .any(|w| w.as_str().unwrap().contains("2022 conversation rules")));
 }
 
 #[test]

@@ -21,10 +21,17 @@ fn mapping_file(name: &str) -> PathBuf {
 
 /// A run that may reject rows (the webhook fixture has unusable lines on
 /// purpose): they are checked through rejected.csv and summary.json.
+/// The built-in card, and `cbp-card.csv` for the May 2025 exchange
+/// (conversation-based pricing).
 fn report(out: &Path, args: &[&std::ffi::OsStr]) {
+    let built_in = Path::new(env!("CARGO_MANIFEST_DIR")).join("rates/meta-usd.csv");
     ledger()
         .arg("report")
         .arg("--allow-rejected")
+        .arg("--rates")
+        .arg(built_in)
+        .arg("--rates")
+        .arg(fixture("cbp-card.csv"))
         .arg("--out")
         .arg(out)
         .args(args)
@@ -67,7 +74,8 @@ fn webhook_log_and_equivalent_canonical_csv_give_identical_tables() {
     assert_eq!(status["wamid.m3"], "read", "read without delivered");
     assert_eq!(status["wamid.m5"], "failed");
     assert_eq!(rule["wamid.a3"], "free_entry_point");
-    assert_eq!(rule["wamid.c2"], "unpriced_regime");
+    assert_eq!(rule["wamid.c2"], "charged");
+    assert_eq!(column_by_id(&sends, "conversation_id")["wamid.c2"], "1");
     assert_eq!(
         column_by_id(&sends, "timestamp")["wamid.m2"],
         "2026-03-10T10:05:00Z",
@@ -115,6 +123,12 @@ fn meta_flags_agree_with_the_reconstruction_of_a_consistent_log() {
     assert_eq!(rec["pricing"]["compared"], 7);
     assert_eq!(rec["pricing"]["agreed"], 7);
     assert_eq!(rec["pricing"]["by_month"][0]["month"], "2026-03");
+    // c2's conversation (utility, opened by c2, expiring 24 h later) is
+    // Meta's.
+    let conversations = &rec["conversations"];
+    assert_eq!(conversations["with_meta_conversation"], 1);
+    assert_eq!(conversations["agreed"], 1);
+    assert_eq!(conversations["by_month"][0]["month"], "2025-05");
     let rows = read_rows(&out.join("reconciliation.csv"));
     assert!(rows.is_empty(), "{rows:?}");
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
