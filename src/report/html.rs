@@ -434,6 +434,7 @@ fn conversations(page: &Page) -> Markup {
         "conversations",
         "charged",
         "free",
+        "no_rate",
         "spend",
     ];
     let rows: Vec<Vec<String>> = figures
@@ -447,6 +448,7 @@ fn conversations(page: &Page) -> Markup {
                 m.conversations.to_string(),
                 m.charged.to_string(),
                 m.free.to_string(),
+                m.unpriced.to_string(),
                 m.cost.to_string(),
             ]
         })

@@ -211,11 +211,11 @@ fn conversations(summary: &Summary, out: &mut String) {
     if figures.total == 0 {
         return;
     }
-    out.push_str("## Conversations (billed per conversation until June 2025)\n\n| Month | Category | Conversations | Charged | Free | Cost |\n|---|---|---:|---:|---:|---:|\n");
+    out.push_str("## Conversations (billed per conversation until June 2025)\n\n| Month | Category | Conversations | Charged | Free | No rate | Cost |\n|---|---|---:|---:|---:|---:|---:|\n");
     for m in &figures.by_month {
         out.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} {} |\n",
-            m.month, m.category, m.conversations, m.charged, m.free, m.cost, m.currency
+            "| {} | {} | {} | {} | {} | {} | {} {} |\n",
+            m.month, m.category, m.conversations, m.charged, m.free, m.unpriced, m.cost, m.currency
         ));
     }
     out.push('\n');

@@ -233,6 +233,9 @@ pub struct ConversationMonth {
     /// Free: service conversations (`free_service`, `free_service_tier`)
     /// and free entry point ones.
     pub free: u64,
+    /// Opened by a message with no rate (`unpriced`, with
+    /// `--allow-unpriced`): left out of `cost`.
+    pub unpriced: u64,
     pub cost: Money,
 }
 
@@ -413,6 +416,7 @@ pub fn conversation_figures(conversations: &DataFrame) -> Result<ConversationFig
             len().cast(DataType::UInt64).alias("conversations"),
             rule_is(&["charged"]).alias("charged"),
             rule_is(&["free_service", "free_service_tier", "free_entry_point"]).alias("free"),
+            rule_is(&["unpriced"]).alias("unpriced"),
             col("cost").sum().alias("cost"),
         ])
         .sort(keys, Default::default())
@@ -439,6 +443,7 @@ pub fn conversation_figures(conversations: &DataFrame) -> Result<ConversationFig
         text(crate::pricing::CURRENCY)?,
     );
     let (n, charged, free) = (count("conversations")?, count("charged")?, count("free")?);
+    let unpriced = count("unpriced")?;
     let cost: Vec<i64> = grouped
         .column("cost")?
         .i64()?
@@ -453,6 +458,7 @@ pub fn conversation_figures(conversations: &DataFrame) -> Result<ConversationFig
             conversations: n[i],
             charged: charged[i],
             free: free[i],
+            unpriced: unpriced[i],
             cost: Money(cost[i]),
         })
         .collect();

@@ -381,6 +381,7 @@ fn conversations_sheet(sheet: &mut Worksheet, s: &Summary, formats: &mut Formats
         "Conversations",
         "Charged",
         "Free",
+        "No rate",
         "Cost",
     ];
     header_row(sheet, &headers, formats)?;
@@ -392,12 +393,17 @@ fn conversations_sheet(sheet: &mut Worksheet, s: &Summary, formats: &mut Formats
         {
             sheet.write_string(row, c as u16, safe::cell(text))?;
         }
-        let counts = [month.conversations, month.charged, month.free];
+        let counts = [
+            month.conversations,
+            month.charged,
+            month.free,
+            month.unpriced,
+        ];
         for (c, n) in counts.into_iter().enumerate() {
             sheet.write_number_with_format(row, c as u16 + 3, n as f64, &formats.count)?;
         }
         let money = formats.money(&month.currency).clone();
-        sheet.write_number_with_format(row, 6, month.cost.as_f64(), &money)?;
+        sheet.write_number_with_format(row, 7, month.cost.as_f64(), &money)?;
     }
     finish_table(sheet, s.conversations.by_month.len(), headers.len())
 }

@@ -518,3 +518,146 @@ fn a_conversation_without_a_rate_stops_the_run_and_says_to_pass_the_card_of_its_
             "before 2025-07-01 Meta priced conversations: pass the card of that period",
         ));
 }
+
+#[test]
+fn conversations_are_reconciled_with_metas_conversation_objects_and_analytics() {
+    let dir = TempDir::new().unwrap();
+    let header = "message_id,business_number,contact,direction,timestamp,type,category,status,conversation_id,conversation_origin,conversation_expiration";
+    let other = "+966500000002";
+    let meta = |id: &str, contact: &str, at: &str, category: &str, conversation: &str| {
+        format!(
+            "{id},{BUSINESS},{contact},outbound,{at},template,{category},delivered,{conversation}"
+        )
+    };
+    let rows = [
+        meta(
+            "u1",
+            CONTACT,
+            "2024-03-10T10:00:00Z",
+            "utility",
+            "A,utility,1710151200",
+        ),
+        meta(
+            "u2",
+            CONTACT,
+            "2024-03-10T11:00:00Z",
+            "utility",
+            "A,utility,",
+        ),
+        // Meta's own spelling, and an expiry a minute off: both agree.
+        meta(
+            "k1",
+            CONTACT,
+            "2024-03-10T12:00:00Z",
+            "marketing",
+            "B,marketing_lite,1710158460",
+        ),
+        // Ten minutes off.
+        meta(
+            "a1",
+            CONTACT,
+            "2024-03-10T12:30:00Z",
+            "authentication",
+            "D,authentication,1710160800",
+        ),
+        // Meta opened a new conversation where we joined u1's: all three
+        // of ours disagree on boundaries.
+        meta(
+            "u3",
+            CONTACT,
+            "2024-03-10T13:00:00Z",
+            "utility",
+            "C,utility,",
+        ),
+        meta(
+            "p1",
+            other,
+            "2024-03-10T10:00:00Z",
+            "utility",
+            "E,marketing,",
+        ),
+    ];
+    let lines: Vec<&str> = rows.iter().map(String::as_str).collect();
+    let log = write_csv(dir.path(), "log.csv", header, &lines);
+    let card = write_csv(dir.path(), "card.csv", CARD_HEADER, &CARD);
+    let analytics = dir.path().join("analytics.json");
+    let point = |category: &str, n: u32, cost: f64| {
+        format!(
+            r#"{{"start":1709251200,"end":1711929600,"conversation":{n},"country":"SA","conversation_type":"REGULAR","conversation_direction":"BUSINESS_INITIATED","conversation_category":"{category}","cost":{cost}}}"#
+        )
+    };
+    std::fs::write(
+        &analytics,
+        format!(
+            r#"{{"conversation_analytics":{{"data":[{{"data_points":[{},{},{}]}}]}}}}"#,
+            point("UTILITY", 3, 0.0345),
+            point("MARKETING", 1, 0.045),
+            point("AUTHENTICATION", 1, 0.0108)
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    ledger()
+        .args(["report", "--input"])
+        .arg(&log)
+        .arg("--rates")
+        .arg(&card)
+        .arg("--meta-analytics")
+        .arg(&analytics)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    let rec = &summary_json(&out)["reconciliation"];
+    let conversations = &rec["conversations"];
+    assert_eq!(conversations["with_meta_conversation"], 6);
+    assert_eq!(conversations["agreed"], 1, "{conversations}");
+    assert_eq!(conversations["by_month"][0]["month"], "2024-03");
+    let details: BTreeMap<String, String> = read_rows(&out.join("reconciliation.csv"))
+        .into_iter()
+        .filter(|r| r["check"] == "conversation")
+        .map(|r| (r["message_id"].clone(), r["detail"].clone()))
+        .collect();
+    assert_eq!(
+        details.keys().collect::<Vec<_>>(),
+        ["a1", "p1", "u1", "u2", "u3"]
+    );
+    assert_eq!(details["u3"], "boundaries: ours 1, Meta C");
+    assert_eq!(details["p1"], "category: ours utility, Meta marketing");
+    assert_eq!(
+        details["a1"],
+        "expiry: ours 2024-03-11T12:30:00Z, Meta 2024-03-11T12:40:00Z"
+    );
+    // Per billing month × country × category: ours 2 utility (u1's and
+    // p1's), Meta 3.
+    let table = read_rows(&out.join("conversation_analytics.csv"));
+    let by_category: BTreeMap<String, (String, String, String)> = table
+        .into_iter()
+        .map(|r| {
+            (
+                r["conversation_category"].clone(),
+                (
+                    r["conversations_ours"].clone(),
+                    r["conversations_meta"].clone(),
+                    r["cost_ours"].clone(),
+                ),
+            )
+        })
+        .collect();
+    assert_eq!(
+        by_category["UTILITY"],
+        ("2".into(), "3".into(), "0.023".into())
+    );
+    assert_eq!(
+        by_category["MARKETING"],
+        ("1".into(), "1".into(), "0.045".into())
+    );
+    assert_eq!(
+        by_category["AUTHENTICATION"],
+        ("1".into(), "1".into(), "0.0108".into())
+    );
+    let analytics = &rec["conversation_analytics"];
+    assert_eq!(analytics["conversations_ours"], 4);
+    assert_eq!(analytics["conversations_meta"], 5);
+    assert_eq!(analytics["rows_with_conversation_difference"], 1);
+}
