@@ -1,7 +1,7 @@
 //! Reconciliation: our reconstruction against what Meta itself reported
 //! (issue 5). Runs on the priced sends of the reporting period.
 //!
-//! Three checks, each only when its data is present:
+//! Four checks, each only when its data is present:
 //! - **131047** (re-engagement) failures: one outside every reconstructed
 //!   window confirms the reconstruction; one inside an open window means the
 //!   log misses customer messages or the rule differs, and is listed.
@@ -13,14 +13,19 @@
 //!   `free_service_tier` → `free_customer_service`; `free_entry_point` →
 //!   `free_entry_point` (category not compared: Meta writes
 //!   `referral_conversion` or `service` there). Failed, blocked and
-//!   `unpriced_regime` (CBP) rows carry no comparable flags. A what-if run
+//!   `cbp` rows carry no comparable flags (under `cbp` they describe the
+//!   conversation: the next check). A what-if run
 //!   (`--regime`, `--rates-as-of`) is not compared: it is not what Meta billed.
 //!   Categories compare after Meta's spellings are folded
 //!   (`marketing_lite` = marketing, `-` = `_`); a non-template is `service`.
+//! - **Conversations** (`cbp`): Meta's conversation id, origin and expiry
+//!   of each send against ours (`conversations`); not for what-if runs.
 //! - **`--meta-analytics`**: Meta's `pricing_analytics` data points against
 //!   our delivered (not failed, not blocked) volume and cost per billing
 //!   month (`--billing-tz`) × country × pricing category, where a message
-//!   of a free entry point window counts as SERVICE as Meta reports it.
+//!   of a free entry point window counts as SERVICE as Meta reports it;
+//!   `conversation_analytics` points against our conversations
+//!   (`conversations::analytics_comparison`).
 
 pub mod conversations;
 pub mod tiers;
@@ -172,7 +177,11 @@ pub fn reconcile(
     // Most logs carry nothing of Meta's: check that before any other work.
     let with_pricing = count(sends, col(PRICING_TYPE).is_not_null())?;
     let re_engagement = count(sends, is_re_engagement())?;
-    let with_conversation = count(sends, conversations::with_meta_conversation())?;
+    // A what-if run's conversations are not what Meta billed.
+    let with_conversation = match what_if {
+        true => 0,
+        false => count(sends, conversations::with_meta_conversation())?,
+    };
     if with_pricing == 0
         && re_engagement == 0
         && with_conversation == 0

@@ -18,7 +18,9 @@
 //! - `windows`: the columns of `windows.csv` (windows opened in the period);
 //! - `summary`: the keys of `summary.csv` with `messages`, `failed`,
 //!   `unpriced`, `cost_nanos`, `avoidable_cost_nanos`,
-//!   `late_reply_cost_nanos`.
+//!   `late_reply_cost_nanos`;
+//! - `conversations`: the columns of `conversations.csv` (conversations
+//!   opened in the period, `cbp`), the cost as `cost_nanos`.
 
 use std::path::{Path, PathBuf};
 
@@ -178,6 +180,7 @@ pub fn context(analysis: &Analysis, tables: &Tables) -> Result<SQLContext> {
         super::tables::windows_text(tables.windows.clone().lazy()),
     );
     ctx.register("summary", summary_table(tables));
+    ctx.register("conversations", conversations_table(tables));
     Ok(ctx)
 }
 
@@ -203,6 +206,20 @@ fn messages_table(messages: &crate::rows::Rows) -> LazyFrame {
         col(AVOIDABLE).alias("avoidable_cost_nanos"),
         col(CURRENCY),
     ])
+}
+
+/// The columns of `conversations.csv`, instants as text, `cost_nanos`.
+fn conversations_table(tables: &Tables) -> LazyFrame {
+    let time = |name: &str| col(name).dt().strftime(TIME_FORMAT).alias(name);
+    let columns: Vec<Expr> = super::tables::CONVERSATION_COLUMNS
+        .iter()
+        .map(|name| match *name {
+            "opened_at" | "expires_at" | "closed_at" => time(name),
+            "cost" => col("cost").alias("cost_nanos"),
+            other => col(other),
+        })
+        .collect();
+    tables.conversations.clone().lazy().select(columns)
 }
 
 fn sends_table(tables: &Tables) -> LazyFrame {

@@ -661,3 +661,37 @@ fn conversations_are_reconciled_with_metas_conversation_objects_and_analytics() 
     assert_eq!(analytics["conversations_meta"], 5);
     assert_eq!(analytics["rows_with_conversation_difference"], 1);
 }
+
+#[test]
+fn a_query_can_read_the_conversations() {
+    let dir = TempDir::new().unwrap();
+    let rows = [
+        out("u1", "2024-03-10T10:00:00Z", "utility"),
+        out("k1", "2024-03-10T11:00:00Z", "marketing"),
+        out("u2", "2024-03-10T12:00:00Z", "utility"),
+    ];
+    let lines: Vec<&str> = rows.iter().map(String::as_str).collect();
+    let log = write_csv(dir.path(), "log.csv", LOG_HEADER, &lines);
+    let card = write_csv(dir.path(), "card.csv", CARD_HEADER, &CARD);
+    let output = ledger()
+        .args(["query", "--csv"])
+        .arg("SELECT category, messages, cost_nanos, opened_at FROM conversations ORDER BY conversation_id")
+        .arg("--input")
+        .arg(&log)
+        .arg("--rates")
+        .arg(&card)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        // `*_nanos` columns are written as decimals, without the suffix.
+        "category,messages,cost,opened_at\n\
+         utility,2,0.0115,2024-03-10T10:00:00Z\n\
+         marketing,1,0.045,2024-03-10T11:00:00Z\n"
+    );
+}
