@@ -3,7 +3,10 @@
 //! Adds to every outbound row (docs §5, §8.10, §8.16–§8.22):
 //! `regime` (by the message's date in the billing time zone, or forced),
 //! `market`, `pricing_rule`, `cost`, `currency`, `avoidable_cost` and
-//! `rate_effective_from`. Money is Int64 nano-units (`money`).
+//! `rate_effective_from`. Money is Int64 nano-units (`money`). Under
+//! conversation-based pricing (`cbp`, §11) the price is the conversation's:
+//! [`conversations`] decides which message opened which conversation, and
+//! the rules here charge the opening message.
 //!
 //! Rates are looked up once per distinct (country, category, date), not per
 //! message, and joined back; a charged message without a rate stops the run
@@ -663,10 +666,12 @@ fn pricing_rule() -> Expr {
         .then(lit("failed_not_charged"))
         .when(col(CLASS).eq(lit("freeform_blocked")))
         .then(lit("blocked_not_delivered"))
-        .when(col(IN_FEP))
-        .then(lit("free_entry_point"))
+        // Under `cbp` the conversation decides: every message but its
+        // first is `in_conversation`, in a free entry point one too (§11).
         .when(regime(Regime::Cbp).and(col(conversations::OPENS_CONVERSATION).not()))
         .then(lit("in_conversation"))
+        .when(col(IN_FEP))
+        .then(lit("free_entry_point"))
         .when(
             opens_service_conversation().and(col("billing_date").gt_eq(lit(free_service_start()))),
         )

@@ -269,7 +269,8 @@ fn a_free_entry_point_conversation_closes_an_open_marketing_one() {
     run.assert_sends(&[
         ("k1", "charged", "0.045", "1", "cbp", "0"),
         ("r1", "free_entry_point", "0", "2", "cbp", "0"),
-        ("k2", "free_entry_point", "0", "2", "cbp", "0"),
+        // The conversation's other messages: in_conversation (§11).
+        ("k2", "in_conversation", "0", "2", "cbp", "0"),
         ("k3", "charged", "0.045", "3", "cbp", "0"),
     ]);
     run.assert_conversations(&[
