@@ -421,9 +421,20 @@ pub fn conversations_export(conversations: &DataFrame) -> Result<DataFrame> {
     Ok(table)
 }
 
-/// Month × country × market × category × class × currency (§5.4, §6).
+/// Month × country × market × category × tier × class × conversation
+/// category (`cbp`; empty otherwise) × currency (§5.4, §6, §11), with how
+/// many conversations the group's sends opened.
 pub fn summary_table(sends: &impl Table) -> Result<DataFrame> {
-    let keys = ["month", COUNTRY, MARKET, CATEGORY, TIER, CLASS, CURRENCY];
+    let keys = [
+        "month",
+        COUNTRY,
+        MARKET,
+        CATEGORY,
+        TIER,
+        CLASS,
+        CONVERSATION_CATEGORY,
+        CURRENCY,
+    ];
     let mut order: Vec<Expr> = keys.map(col).into();
     order.insert(4, crate::pricing::tiers::lower_bound(col(TIER)));
     let mut aggregates = spend_aggregates().to_vec();

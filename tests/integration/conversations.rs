@@ -175,6 +175,26 @@ fn templates_of_two_categories_open_two_conversations() {
     assert_eq!(months[1]["category"], "utility");
     assert_eq!(months[1]["conversations"], 1);
     assert_eq!(months[1]["cost"], 0.0115);
+    // summary.csv: conversations by the category of the conversation the
+    // sends were in (u2 joined u1's utility conversation).
+    let summary: Vec<(String, String, String, String)> = read_rows(&run.out.join("summary.csv"))
+        .into_iter()
+        .map(|r| {
+            (
+                r["month"].clone(),
+                r["conversation_category"].clone(),
+                r["messages"].clone(),
+                r["conversations"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("2024-03".into(), "marketing".into(), "1".into(), "1".into()),
+            ("2024-03".into(), "utility".into(), "2".into(), "1".into()),
+        ]
+    );
 }
 
 #[test]
