@@ -53,18 +53,20 @@ pub const FREE_ENTRY_POINT: &str = "free_entry_point";
 
 /// An open conversation of the pair being walked.
 #[derive(Clone)]
-struct Open {
+struct Open<'a> {
     no: i64,
-    category: String,
+    /// Borrowed from the frame's `rate_category` (or a constant): no
+    /// allocation per row.
+    category: &'a str,
     expires_us: i64,
     opener: usize,
 }
 
 /// What the pass writes, one entry per row.
-struct Columns {
+struct Columns<'a> {
     no: Vec<Option<i64>>,
     opens: Vec<bool>,
-    category: Vec<Option<String>>,
+    category: Vec<Option<&'a str>>,
     expires_us: Vec<Option<i64>>,
     ends_us: Vec<Option<i64>>,
     messages: Vec<Option<u32>>,
@@ -72,7 +74,7 @@ struct Columns {
     across_switch: Vec<bool>,
 }
 
-impl Columns {
+impl<'a> Columns<'a> {
     fn new(height: usize) -> Self {
         Columns {
             no: vec![None; height],
@@ -86,22 +88,22 @@ impl Columns {
         }
     }
 
-    fn open(&mut self, row: usize, conversation: &Open) {
+    fn open(&mut self, row: usize, conversation: &Open<'a>) {
         self.opens[row] = true;
         self.messages[row] = Some(0);
         self.join(row, conversation);
     }
 
-    fn join(&mut self, row: usize, conversation: &Open) {
+    fn join(&mut self, row: usize, conversation: &Open<'a>) {
         self.no[row] = Some(conversation.no);
-        self.category[row] = Some(conversation.category.clone());
+        self.category[row] = Some(conversation.category);
         self.expires_us[row] = Some(conversation.expires_us);
         if let Some(n) = &mut self.messages[conversation.opener] {
             *n += 1;
         }
     }
 
-    fn end(&mut self, conversation: &Open, at_us: i64) {
+    fn end(&mut self, conversation: &Open<'a>, at_us: i64) {
         self.ends_us[conversation.opener] = Some(at_us.min(conversation.expires_us));
     }
 }
@@ -109,14 +111,14 @@ impl Columns {
 /// The state of one pair: its open conversations in the order they
 /// opened, and its free entry point conversation.
 #[derive(Default)]
-struct Pair {
-    open: Vec<Open>,
-    fep: Option<Open>,
+struct Pair<'a> {
+    open: Vec<Open<'a>>,
+    fep: Option<Open<'a>>,
 }
 
-impl Pair {
+impl<'a> Pair<'a> {
     /// Ends the conversations that expired at or before `t` (half-open).
-    fn expire(&mut self, t: i64, out: &mut Columns) {
+    fn expire(&mut self, t: i64, out: &mut Columns<'a>) {
         self.open.retain(|c| {
             let open = c.expires_us > t;
             if !open {
@@ -132,7 +134,7 @@ impl Pair {
 
     /// Ends every open conversation at `t` (a free entry point opened, or
     /// the pair's rows ended: then at their expiry).
-    fn close_all(&mut self, t: i64, out: &mut Columns) {
+    fn close_all(&mut self, t: i64, out: &mut Columns<'a>) {
         for c in self.open.drain(..).chain(self.fep.take()) {
             out.end(&c, t);
         }
@@ -146,34 +148,52 @@ impl Pair {
 /// Adds the columns of the module docs to `messages` (sorted as
 /// `windows` sorts, with `regime`, `rate_category` and [`OPENS_FEP`]).
 pub fn with_conversations(messages: DataFrame) -> Result<DataFrame> {
-    let height = messages.height();
     let regime = messages.column(REGIME)?.str()?;
-    let cbp = Regime::Cbp.name();
-    let out = if regime.iter().any(|r| r == Some(cbp)) {
-        walk(&messages)?
-    } else {
-        Columns::new(height)
+    let columns = match regime.iter().any(|r| r == Some(Regime::Cbp.name())) {
+        true => walk(&messages)?.into_columns(),
+        false => no_conversations(messages.height()),
     };
     let mut messages = messages;
-    let across = BooleanChunked::from_slice(JOINS_ACROSS_SWITCH.into(), &out.across_switch);
-    for column in [
-        Column::new(CONVERSATION_NO.into(), out.no),
-        Column::new(OPENS_CONVERSATION.into(), out.opens),
-        Column::new(CONVERSATION_CATEGORY.into(), out.category),
-        Column::new(CONVERSATION_EXPIRES_US.into(), out.expires_us),
-        Column::new(CONVERSATION_ENDS_US.into(), out.ends_us),
-        Column::new(CONVERSATION_MESSAGES.into(), out.messages),
-        Column::new(CONVERSATION_OPEN_BEFORE.into(), out.open_before),
-        across.into_column(),
-    ] {
+    for column in columns {
         messages.with_column(column)?;
     }
     Ok(messages)
 }
 
+impl Columns<'_> {
+    fn into_columns(self) -> Vec<Column> {
+        vec![
+            Column::new(CONVERSATION_NO.into(), self.no),
+            Column::new(OPENS_CONVERSATION.into(), self.opens),
+            Column::new(CONVERSATION_CATEGORY.into(), self.category),
+            Column::new(CONVERSATION_EXPIRES_US.into(), self.expires_us),
+            Column::new(CONVERSATION_ENDS_US.into(), self.ends_us),
+            Column::new(CONVERSATION_MESSAGES.into(), self.messages),
+            Column::new(CONVERSATION_OPEN_BEFORE.into(), self.open_before),
+            Column::new(JOINS_ACROSS_SWITCH.into(), self.across_switch),
+        ]
+    }
+}
+
+/// The columns of a frame with no `cbp` row: nulls and `false`s.
+fn no_conversations(height: usize) -> Vec<Column> {
+    let null = |name: &str, dtype: DataType| Column::full_null(name.into(), height, &dtype);
+    let no = |name: &str| Column::new_scalar(name.into(), Scalar::from(false), height);
+    vec![
+        null(CONVERSATION_NO, DataType::Int64),
+        no(OPENS_CONVERSATION),
+        null(CONVERSATION_CATEGORY, DataType::String),
+        null(CONVERSATION_EXPIRES_US, DataType::Int64),
+        null(CONVERSATION_ENDS_US, DataType::Int64),
+        null(CONVERSATION_MESSAGES, DataType::UInt32),
+        no(CONVERSATION_OPEN_BEFORE),
+        no(JOINS_ACROSS_SWITCH),
+    ]
+}
+
 /// The pass itself: rows of each pair in order, state reset at each new
 /// pair.
-fn walk(messages: &DataFrame) -> Result<Columns> {
+fn walk(messages: &DataFrame) -> Result<Columns<'_>> {
     let height = messages.height();
     let pair = messages.column(PAIR_ID)?.i64()?;
     let ts = messages.column(TS_US)?.i64()?;
@@ -222,10 +242,10 @@ fn walk(messages: &DataFrame) -> Result<Columns> {
             }
             continue;
         }
-        let mut open_new = |category: &str, length_us: i64| {
+        let mut open_new = |category, length_us: i64| {
             let conversation = Open {
                 no: next_no,
-                category: category.to_string(),
+                category,
                 expires_us: t.saturating_add(length_us),
                 opener: row,
             };
