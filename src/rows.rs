@@ -155,6 +155,31 @@ impl Rows {
         }
     }
 
+    /// [`Rows::map_parts`] for an `f` that makes two tables of each part
+    /// (read once for both).
+    pub fn map_parts_paired(
+        &self,
+        names: [&str; 2],
+        mut f: impl FnMut(DataFrame) -> Result<(DataFrame, DataFrame)>,
+    ) -> Result<(Rows, Rows)> {
+        match self {
+            Rows::Frame(frame) => {
+                let (a, b) = f(frame.clone())?;
+                Ok((Rows::Frame(a), Rows::Frame(b)))
+            }
+            Rows::Parts(parts) => {
+                let mut a = PartsWriter::new(&parts.dir, names[0]);
+                let mut b = PartsWriter::new(&parts.dir, names[1]);
+                for i in 0..parts.paths.len() {
+                    let (x, y) = f(parts.read(i)?)?;
+                    a.push(x)?;
+                    b.push(y)?;
+                }
+                Ok((a.finish()?, b.finish()?))
+            }
+        }
+    }
+
     /// The whole table in memory (for small tables and tests).
     pub fn to_frame(&self) -> Result<DataFrame> {
         match self {

@@ -203,11 +203,10 @@ pub struct ConversationAnalytics {
 /// (billing time zone) × country × conversation category (upper case, as
 /// Meta writes it; a free entry point conversation is `FREE_ENTRY_POINT`)
 /// and our currency.
-pub fn analytics_comparison(conversations: &DataFrame, points: &DataFrame) -> Result<DataFrame> {
+pub fn analytics_comparison(conversations: &impl Table, points: &DataFrame) -> Result<DataFrame> {
     let keys = ["month", COUNTRY, "conversation_category"];
     let ours = conversations
-        .clone()
-        .lazy()
+        .scan()
         .select([
             col(crate::pricing::BILLING_MONTH)
                 .dt()

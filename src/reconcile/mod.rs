@@ -169,7 +169,7 @@ fn is_re_engagement() -> Expr {
 /// `None` when there is nothing of Meta's to compare with.
 pub fn reconcile(
     sends: &impl Table,
-    our_conversations: &DataFrame,
+    our_conversations: &impl Table,
     what_if: bool,
     analytics: Option<(&str, &MetaAnalytics)>,
     tier_updates: &[TierUpdate],

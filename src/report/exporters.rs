@@ -82,7 +82,7 @@ impl RowTables {
             out.write_with("sends.csv", |w| tables::write_sends_csv(&t.sends_full, w))?;
             out.write_with("windows.csv", |w| tables::write_windows_csv(&t.windows, w))?;
             out.write_with("conversations.csv", |w| {
-                write_csv(&tables::conversations_export(&t.conversations)?, w, true)
+                tables::write_conversations_csv(&t.conversations, w)
             })?;
         }
         if formats.parquet() {
@@ -93,9 +93,7 @@ impl RowTables {
                 tables::write_windows_parquet(&t.windows, w)
             })?;
             out.write_with("conversations.parquet", |w| {
-                let mut table = tables::conversations_export(&t.conversations)?;
-                polars::prelude::ParquetWriter::new(w).finish(&mut table)?;
-                Ok(())
+                tables::write_conversations_parquet(&t.conversations, w)
             })?;
         }
         Ok(())

@@ -398,7 +398,7 @@ fn outbound_figures(sends: &impl Table) -> Result<Outbound> {
 
 /// Spend per currency (never summed across currencies), as exact decimals.
 /// The conversations of the period per month, category and currency.
-pub fn conversation_figures(conversations: &DataFrame) -> Result<ConversationFigures> {
+pub fn conversation_figures(conversations: &impl Table) -> Result<ConversationFigures> {
     let rule_is = |rules: &[&str]| {
         let list = Series::new("rules".into(), rules);
         col(crate::pricing::PRICING_RULE)
@@ -408,8 +408,7 @@ pub fn conversation_figures(conversations: &DataFrame) -> Result<ConversationFig
     };
     let keys = ["month", "category", crate::pricing::CURRENCY];
     let grouped = conversations
-        .clone()
-        .lazy()
+        .scan()
         .with_column(col(crate::pricing::CURRENCY).fill_null(lit("")))
         .group_by(keys.map(col))
         .agg([

@@ -29,8 +29,9 @@ use crate::Analysis;
 pub struct Tables {
     pub windows: Rows,
     /// Conversations opened in the period (§11), typed, in conversation
-    /// id order, with their `month`.
-    pub conversations: DataFrame,
+    /// id order, with their `month` and billing month: parts like the
+    /// sends they come from (a long history has millions).
+    pub conversations: Rows,
     pub summary: DataFrame,
     pub rejected: DataFrame,
     /// Outbound messages in the period, internal columns kept (for figures),
@@ -54,13 +55,26 @@ impl Tables {
         let sends_of = |messages: &Rows| -> Result<Rows> {
             messages.map_parts("sends", |part| period_sends(&part, settings))
         };
-        let sends_full = sends_of(&analysis.messages)?;
+        let (sends_full, conversations) = match analysis.conversations {
+            0 => {
+                let sends = sends_of(&analysis.messages)?;
+                let none = conversations_of(&sends.scan().limit(0).collect()?)?;
+                (sends, Rows::from(none))
+            }
+            _ => analysis
+                .messages
+                .map_parts_paired(["sends", "conversations"], |part| {
+                    let sends = period_sends(&part, settings)?;
+                    let conversations = conversations_of(&sends)?;
+                    Ok((sends, conversations))
+                })?,
+        };
         let comparison = analysis.comparison.as_ref().map(sends_of).transpose()?;
         Ok(Tables {
             reconciliation: None,
             late_reply_windows: late_reply_windows(&sends_full, &analysis.windows)?,
             windows: windows_table(&analysis.windows, settings)?,
-            conversations: conversations_table(&sends_full, analysis.conversations > 0)?,
+            conversations,
             summary: summary_table(&sends_full)?,
             rejected: rejected_table(&analysis.rejected)?,
             sends_full,
@@ -375,14 +389,9 @@ pub const CONVERSATION_COLUMNS: [&str; 15] = [
     CURRENCY,
 ];
 
-/// The conversations opened in the period, from the sends that opened
-/// them (`any`: whether the run has conversations at all; when not, no
-/// part is read).
-fn conversations_table(sends_full: &Rows, any: bool) -> Result<DataFrame> {
-    let sends = match any {
-        true => sends_full.scan().filter(col(OPENS_CONVERSATION)),
-        false => sends_full.scan().limit(0),
-    };
+/// The conversations opened by `sends` (of one part).
+fn conversations_of(sends: &DataFrame) -> Result<DataFrame> {
+    let sends = frames::filtered(sends, col(OPENS_CONVERSATION))?.lazy();
     let instant = |us: Expr| {
         us.cast(DataType::Datetime(
             TimeUnit::Microseconds,
@@ -407,18 +416,32 @@ fn conversations_table(sends_full: &Rows, any: bool) -> Result<DataFrame> {
         col(CURRENCY),
     ];
     columns.extend([col("month"), col(crate::pricing::BILLING_MONTH)]);
-    Ok(sends
-        .select(columns)
-        .sort(["conversation_id"], Default::default())
-        .streamed()?)
+    // Sends are in pair and time order, the order conversation ids follow.
+    Ok(sends.select(columns).collect()?)
 }
 
 /// `conversations.csv` as written: amounts as exact decimal text, without
-/// the month.
-pub fn conversations_export(conversations: &DataFrame) -> Result<DataFrame> {
+/// the months.
+fn conversations_export(conversations: DataFrame) -> Result<DataFrame> {
     let mut table = conversations.select(CONVERSATION_COLUMNS)?;
     frames::map_per_distinct(&mut table, "cost", "cost", nanos_text)?;
     Ok(table)
+}
+
+/// Writes `conversations.csv` part by part.
+pub fn write_conversations_csv(conversations: &Rows, out: &mut dyn std::io::Write) -> Result<()> {
+    conversations.for_each_part(|part, first| {
+        write_csv_by(&part, out, first, SENDS_CHUNK, conversations_export)
+    })
+}
+
+/// Writes `conversations.parquet`: instants as UTC datetimes, amounts as
+/// exact decimal text.
+pub fn write_conversations_parquet(
+    conversations: &Rows,
+    out: &mut dyn std::io::Write,
+) -> Result<()> {
+    write_parquet_by(conversations, out, conversations_export)
 }
 
 /// Month × country × market × category × tier × class × conversation
