@@ -230,37 +230,12 @@ pub fn analytics_comparison(conversations: &impl Table, points: &DataFrame) -> R
             len().cast(DataType::Int64).alias("conversations_ours"),
             col("cost").sum().alias("cost_ours_nanos"),
         ]);
-    Ok(ours
-        .join(
-            points.clone().lazy(),
-            keys.map(col),
-            keys.map(col),
-            JoinArgs::new(JoinType::Full).with_coalesce(JoinCoalesce::CoalesceColumns),
-        )
-        .with_columns([
-            col("conversations_ours").fill_null(lit(0i64)),
-            col("conversations_meta").fill_null(lit(0i64)),
-        ])
-        .select([
-            col("month"),
-            col(COUNTRY),
-            col("conversation_category"),
-            col("conversations_ours"),
-            col("conversations_meta"),
-            (col("conversations_ours") - col("conversations_meta"))
-                .alias("conversation_difference"),
-            crate::pricing::money::nanos_text(col("cost_ours_nanos").fill_null(lit(0i64)))
-                .alias("cost_ours"),
-            col(crate::pricing::CURRENCY).alias("currency_ours"),
-            col("cost_meta")
-                .round(6, RoundMode::HalfAwayFromZero)
-                .alias("cost_meta"),
-        ])
-        .sort(
-            ["month", COUNTRY, "conversation_category", "currency_ours"],
-            SortMultipleOptions::default().with_nulls_last(true),
-        )
-        .streamed()?)
+    super::beside_meta(
+        ours,
+        points,
+        keys,
+        ["conversations", "conversation_difference"],
+    )
 }
 
 pub fn analytics_summary(table: &DataFrame, file: &str) -> Result<ConversationAnalytics> {

@@ -474,6 +474,23 @@ fn analytics_comparison(sends: &impl Table, points: &DataFrame) -> Result<DataFr
             len().cast(DataType::Int64).alias("volume_ours"),
             col(COST).sum().alias("cost_ours_nanos"),
         ]);
+    beside_meta(ours, points, keys, ["volume", "volume_difference"])
+}
+
+/// `ours` (grouped by `keys` and currency, with `<count>_ours` and
+/// `cost_ours_nanos`) beside Meta's `points` (`<count>_meta`,
+/// `cost_meta`): every key either side has, a missing count 0, and the
+/// difference of the counts named `names[1]`.
+pub(crate) fn beside_meta(
+    ours: LazyFrame,
+    points: &DataFrame,
+    keys: [&str; 3],
+    names: [&str; 2],
+) -> Result<DataFrame> {
+    let [count, difference] = names;
+    let (ours_n, meta_n) = (format!("{count}_ours"), format!("{count}_meta"));
+    let mut order = keys.to_vec();
+    order.push("currency_ours");
     let joined = ours
         .join(
             points.clone().lazy(),
@@ -482,26 +499,23 @@ fn analytics_comparison(sends: &impl Table, points: &DataFrame) -> Result<DataFr
             JoinArgs::new(JoinType::Full).with_coalesce(JoinCoalesce::CoalesceColumns),
         )
         .with_columns([
-            col("volume_ours").fill_null(lit(0i64)),
-            col("volume_meta").fill_null(lit(0i64)),
+            col(&ours_n).fill_null(lit(0i64)),
+            col(&meta_n).fill_null(lit(0i64)),
         ])
         .select([
-            col("month"),
-            col(COUNTRY),
-            col("pricing_category"),
-            col("volume_ours"),
-            col("volume_meta"),
-            (col("volume_ours") - col("volume_meta")).alias("volume_difference"),
+            col(keys[0]),
+            col(keys[1]),
+            col(keys[2]),
+            col(&ours_n),
+            col(&meta_n),
+            (col(&ours_n) - col(&meta_n)).alias(difference),
             nanos_text(col("cost_ours_nanos").fill_null(lit(0i64))).alias("cost_ours"),
             col(CURRENCY).alias("currency_ours"),
             col("cost_meta")
                 .round(6, RoundMode::HalfAwayFromZero)
                 .alias("cost_meta"),
         ])
-        .sort(
-            ["month", COUNTRY, "pricing_category", "currency_ours"],
-            SortMultipleOptions::default().with_nulls_last(true),
-        );
+        .sort(order, SortMultipleOptions::default().with_nulls_last(true));
     Ok(joined.streamed()?)
 }
 
