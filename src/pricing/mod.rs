@@ -166,14 +166,18 @@ pub fn price(messages: DataFrame, book: &RateBook, params: &PricingParams) -> Re
         )
         .with_column(regime_expr(params).alias(REGIME))
         .collect()?;
-    let priced = conversations::with_conversations(priced)?
-        .lazy()
-        .with_column(
+    let priced = conversations::with_conversations(priced)?;
+    // Utility templates that joined a cbp conversation after the switch
+    // are priced by it (§11); most runs have none, and keep their column.
+    let priced = match crate::frames::count_true(&priced, conversations::JOINS_ACROSS_SWITCH)? {
+        0 => priced.lazy(),
+        _ => priced.lazy().with_column(
             when(col(conversations::JOINS_ACROSS_SWITCH))
                 .then(lit(Regime::Cbp.name()))
                 .otherwise(col(REGIME))
                 .alias(REGIME),
-        );
+        ),
+    };
     let priced = with_service_tier(priced, params)?
         .with_column(pricing_rule().alias(PRICING_RULE))
         .collect()?;
