@@ -282,3 +282,76 @@ fn walk(messages: &DataFrame) -> Result<Columns<'_>> {
     state.close_all(i64::MAX, &mut out);
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One pair's sorted rows: `(ts in hours, inbound, template, regime,
+    /// rate category)`.
+    fn frame(rows: &[(i64, bool, bool, &str, Option<&str>)]) -> DataFrame {
+        let hour = 3_600_000_000i64;
+        df!(
+            PAIR_ID => vec![1i64; rows.len()],
+            TS_US => rows.iter().map(|r| r.0 * hour).collect::<Vec<_>>(),
+            IS_INBOUND => rows.iter().map(|r| r.1).collect::<Vec<_>>(),
+            IS_TEMPLATE => rows.iter().map(|r| r.2).collect::<Vec<_>>(),
+            FAILED => vec![false; rows.len()],
+            OPENS_FEP => vec![false; rows.len()],
+            CLASS => rows.iter().map(|r| (!r.1).then_some("template_needed")).collect::<Vec<_>>(),
+            REGIME => rows.iter().map(|r| r.3).collect::<Vec<_>>(),
+            RATE_CATEGORY => rows.iter().map(|r| r.4).collect::<Vec<_>>(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_part_without_conversations_has_the_columns_of_one_with_them() {
+        // Parts of one run are scanned as one table: same names, same types.
+        let with = with_conversations(frame(&[(0, false, true, "cbp", Some("utility"))])).unwrap();
+        let without =
+            with_conversations(frame(&[(0, false, true, "pmp-2025", Some("utility"))])).unwrap();
+        assert_eq!(with.schema(), without.schema());
+        assert_eq!(
+            with.column(CONVERSATION_NO).unwrap().i64().unwrap().get(0),
+            Some(1)
+        );
+        assert_eq!(without.column(CONVERSATION_NO).unwrap().null_count(), 1);
+    }
+
+    #[test]
+    fn a_conversation_counts_its_messages_and_ends_at_its_expiry() {
+        let out = with_conversations(frame(&[
+            (0, false, true, "cbp", Some("marketing")),
+            (1, true, false, "cbp", None),
+            (2, false, false, "cbp", Some("service")),
+            (30, false, true, "cbp", Some("marketing")),
+        ]))
+        .unwrap();
+        let no: Vec<Option<i64>> = out
+            .column(CONVERSATION_NO)
+            .unwrap()
+            .i64()
+            .unwrap()
+            .iter()
+            .collect();
+        // The reply joins the open marketing conversation; 30 h later a
+        // new one opens.
+        assert_eq!(no, [Some(1), None, Some(1), Some(2)]);
+        let messages: Vec<Option<u32>> = out
+            .column(CONVERSATION_MESSAGES)
+            .unwrap()
+            .u32()
+            .unwrap()
+            .iter()
+            .collect();
+        assert_eq!(messages, [Some(2), None, None, Some(1)]);
+        let ends = out
+            .column(CONVERSATION_ENDS_US)
+            .unwrap()
+            .i64()
+            .unwrap()
+            .get(0);
+        assert_eq!(ends, Some(24 * 3_600_000_000));
+    }
+}
