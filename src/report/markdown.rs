@@ -8,9 +8,20 @@ use crate::schema::CLASSES;
 pub fn render(summary: &Summary) -> String {
     let mut out = String::new();
     out.push_str(&format!("# window-ledger: {}\n\n", summary.period.label));
+    let regimes: Vec<String> = summary
+        .pricing
+        .regimes_used
+        .iter()
+        .map(|r| format!("`{r}`"))
+        .collect();
     out.push_str(&format!(
-        "Window rule: **{}** · report time zone: {}\n\n",
-        summary.options.rule, summary.options.tz
+        "Window rule: **{}** · report time zone: {}{}\n\n",
+        summary.options.rule,
+        summary.options.tz,
+        match regimes.is_empty() {
+            true => String::new(),
+            false => format!(" · priced under {}", regimes.join(", ")),
+        }
     ));
     if summary.pricing.what_if {
         out.push_str("> **What-if pricing**: these figures are not what Meta billed");
