@@ -21,7 +21,7 @@ use crate::config::Locale;
 use crate::pricing::money::nanos_text;
 use crate::pricing::CURRENCY;
 use crate::privacy::mask_contact;
-use crate::reconcile::{MetaPricing, Reconciliation, ReconciliationSummary};
+use crate::reconcile::{MonthAgreement, Reconciliation, ReconciliationSummary};
 use crate::rows::Streamed;
 use crate::schema::*;
 
@@ -626,6 +626,22 @@ fn reconciliation(page: &Page) -> Result<Markup> {
         "rec_cost_meta",
     ];
     let analytics_rows = rec.analytics.as_ref().map(text_rows).transpose()?;
+    let conversation_analytics = [
+        "month",
+        "country",
+        "category",
+        "rec_conversations_ours",
+        "rec_conversations_meta",
+        "rec_volume_diff",
+        "rec_cost_ours",
+        "currency",
+        "rec_cost_meta",
+    ];
+    let conversation_rows = rec
+        .conversation_analytics
+        .as_ref()
+        .map(text_rows)
+        .transpose()?;
     let tiers = [
         "month",
         "market",
@@ -659,7 +675,10 @@ fn reconciliation(page: &Page) -> Result<Markup> {
         }
         div dir="ltr" {
             @if pricing.with_meta_pricing > 0 {
-                (table(t, "rec_by_month", &["month", "rec_compared", "rec_agreed", "rec_share"], 1, &agreement_by_month(pricing)))
+                (table(t, "rec_by_month", &["month", "rec_compared", "rec_agreed", "rec_share"], 1, &agreement_by_month(&pricing.by_month)))
+            }
+            @if let Some(conversations) = &s.conversations {
+                (table(t, "rec_conversations_by_month", &["month", "rec_compared", "rec_agreed", "rec_share"], 1, &agreement_by_month(&conversations.by_month)))
             }
             (table(t, "rec_disagreements", &disagreements, usize::MAX, &text_rows(&shown)?))
             @if rec.rows.height() > RECONCILIATION_ROWS_SHOWN as usize {
@@ -667,6 +686,9 @@ fn reconciliation(page: &Page) -> Result<Markup> {
             }
             @if let Some(rows) = &analytics_rows {
                 (table(t, "rec_analytics", &analytics, 3, rows))
+            }
+            @if let Some(rows) = &conversation_rows {
+                (table(t, "rec_conversation_analytics", &conversation_analytics, 3, rows))
             }
             @if let Some(rows) = &tier_rows {
                 (table(t, "rec_tiers", &tiers, 6, rows))
@@ -705,9 +727,8 @@ fn reconciliation_figures(t: &Locale, s: &ReconciliationSummary) -> Markup {
     }
 }
 
-fn agreement_by_month(pricing: &MetaPricing) -> Vec<Vec<String>> {
-    pricing
-        .by_month
+fn agreement_by_month(months: &[MonthAgreement]) -> Vec<Vec<String>> {
+    months
         .iter()
         .map(|m| {
             vec![

@@ -681,6 +681,12 @@ fn conversations_are_reconciled_with_metas_conversation_objects_and_analytics() 
     assert_eq!(analytics["conversations_ours"], 4);
     assert_eq!(analytics["conversations_meta"], 5);
     assert_eq!(analytics["rows_with_conversation_difference"], 1);
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        html.contains("Our conversations against Meta&#39;s, by month")
+            || html.contains("Our conversations against Meta's, by month")
+    );
+    assert!(html.contains("conversation analytics"));
 }
 
 #[test]
