@@ -169,22 +169,12 @@ fn agreement() -> Vec<Expr> {
 pub fn summary(checked: &DataFrame) -> Result<MetaConversations> {
     let total = checked.height() as u64;
     let agreed = count(checked, col("agrees"))?;
-    let by_month = checked
-        .clone()
-        .lazy()
-        .group_by([col("month")])
-        .agg([
-            len().cast(DataType::UInt64).alias("compared"),
-            col("agrees").cast(DataType::UInt64).sum().alias("agreed"),
-        ])
-        .sort(["month"], Default::default())
-        .streamed()?;
     Ok(MetaConversations {
         with_meta_conversation: total,
         agreed,
         agreement_share: crate::frames::share(agreed, total),
         expiry_tolerance_s: EXPIRY_TOLERANCE_S,
-        by_month: super::month_rows(&by_month)?,
+        by_month: super::agreement_by_month(checked.clone().lazy())?,
     })
 }
 

@@ -210,17 +210,7 @@ pub fn reconcile(
     let inside = count(&checked, col("re_engagement").and(col(IN_WINDOW)))?;
     let compared = count(&checked, col("compared"))?;
     let agreed = count(&checked, col("compared").and(col("agrees")))?;
-    let by_month = checked
-        .clone()
-        .lazy()
-        .filter(col("compared"))
-        .group_by([col("month")])
-        .agg([
-            len().cast(DataType::UInt64).alias("compared"),
-            col("agrees").cast(DataType::UInt64).sum().alias("agreed"),
-        ])
-        .sort(["month"], Default::default())
-        .streamed()?;
+    let by_month = agreement_by_month(checked.clone().lazy().filter(col("compared")))?;
     // A file of conversation points only is not compared by message.
     let analytics_table = analytics
         .filter(|(_, points)| points.totals.height() > 0 || points.conversations.height() == 0)
@@ -244,7 +234,7 @@ pub fn reconcile(
             agreed,
             agreement_share: crate::frames::share(agreed, compared),
             skipped_what_if: what_if && with_pricing > 0,
-            by_month: month_rows(&by_month)?,
+            by_month,
         },
         conversations: conversation_rows
             .as_ref()
@@ -427,7 +417,17 @@ fn disagreements(checked: &DataFrame, conversations: Option<&DataFrame>) -> Resu
         .streamed()?)
 }
 
-pub(crate) fn month_rows(by_month: &DataFrame) -> Result<Vec<MonthAgreement>> {
+/// How many of the compared `rows` (with `month` and `agrees`) agree,
+/// per month.
+pub(crate) fn agreement_by_month(rows: LazyFrame) -> Result<Vec<MonthAgreement>> {
+    let by_month = rows
+        .group_by([col("month")])
+        .agg([
+            len().cast(DataType::UInt64).alias("compared"),
+            col("agrees").cast(DataType::UInt64).sum().alias("agreed"),
+        ])
+        .sort(["month"], Default::default())
+        .streamed()?;
     let months = by_month.column("month")?.str()?;
     let compared = by_month.column("compared")?.u64()?;
     let agreed = by_month.column("agreed")?.u64()?;
