@@ -78,12 +78,17 @@ impl RowTables {
     /// Writes the row tables: they need the tables and nothing else.
     pub fn write_tables(settings: &Settings, t: &Tables, out: &Staging) -> Result<()> {
         let formats = settings.output.row_tables;
+        // Only a period priced by conversations has any (§11): most runs
+        // get no empty file.
+        let conversations = t.conversations.height() > 0;
         if formats.csv() {
             out.write_with("sends.csv", |w| tables::write_sends_csv(&t.sends_full, w))?;
             out.write_with("windows.csv", |w| tables::write_windows_csv(&t.windows, w))?;
-            out.write_with("conversations.csv", |w| {
-                tables::write_conversations_csv(&t.conversations, w)
-            })?;
+            if conversations {
+                out.write_with("conversations.csv", |w| {
+                    tables::write_conversations_csv(&t.conversations, w)
+                })?;
+            }
         }
         if formats.parquet() {
             out.write_with("sends.parquet", |w| {
@@ -92,9 +97,11 @@ impl RowTables {
             out.write_with("windows.parquet", |w| {
                 tables::write_windows_parquet(&t.windows, w)
             })?;
-            out.write_with("conversations.parquet", |w| {
-                tables::write_conversations_parquet(&t.conversations, w)
-            })?;
+            if conversations {
+                out.write_with("conversations.parquet", |w| {
+                    tables::write_conversations_parquet(&t.conversations, w)
+                })?;
+            }
         }
         Ok(())
     }

@@ -12,7 +12,7 @@ pub fn render(summary: &Summary) -> String {
         .pricing
         .regimes_used
         .iter()
-        .map(|r| format!("`{r}`"))
+        .map(|r| format!("`{r}` ({})", regime_meaning(r)))
         .collect();
     out.push_str(&format!(
         "Window rule: **{}** · report time zone: {}{}\n\n",
@@ -213,6 +213,18 @@ fn staffing(summary: &Summary, out: &mut String) {
         ));
     }
     out.push('\n');
+}
+
+/// What a regime name means, for a reader who does not know Meta's
+/// pricing history (docs/pricing.md §5.2).
+fn regime_meaning(regime: &str) -> &'static str {
+    match regime {
+        "cbp-2022" => "2022 conversation rules, not priced",
+        "cbp" => "per conversation",
+        "pmp-2025" => "per template message",
+        "pmp-2026-10" => "per message, service messages too",
+        _ => "",
+    }
 }
 
 /// Conversations per month and category (`cbp`, §11), when the period

@@ -398,7 +398,7 @@ fn conversations_of(sends: &DataFrame) -> Result<DataFrame> {
             Some(TimeZone::UTC),
         ))
     };
-    let mut columns: Vec<Expr> = vec![
+    let columns = [
         col(CONVERSATION_NO).alias("conversation_id"),
         col(BUSINESS_NUMBER),
         col(CONTACT),
@@ -414,8 +414,9 @@ fn conversations_of(sends: &DataFrame) -> Result<DataFrame> {
         col(PRICING_RULE),
         col(COST).alias("cost"),
         col(CURRENCY),
+        col("month"),
+        col(crate::pricing::BILLING_MONTH),
     ];
-    columns.extend([col("month"), col(crate::pricing::BILLING_MONTH)]);
     // Sends are in pair and time order, the order conversation ids follow.
     Ok(sends.select(columns).collect()?)
 }

@@ -511,6 +511,8 @@ fn what_ifs_price_a_per_message_period_by_conversations_and_back() {
         ("k1", "charged", "0.0455", "", "pmp-2025", "0.0455"),
         ("k2", "charged", "0.0455", "", "pmp-2025", "0.0455"),
     ]);
+    // Priced per message, the period has no conversations: no file.
+    assert!(!run.out.join("conversations.csv").exists());
     let comparison = &summary_json(&run.out)["comparison"];
     assert_eq!(comparison["regime"], "cbp");
     assert_eq!(comparison["spend"]["by_currency"][0]["total"], 0.0562);
