@@ -126,9 +126,8 @@ impl<'a> Pair<'a> {
             }
             open
         });
-        if self.fep.as_ref().is_some_and(|c| c.expires_us <= t) {
-            out.end(self.fep.as_ref().expect("checked"), i64::MAX);
-            self.fep = None;
+        if let Some(fep) = self.fep.take_if(|c| c.expires_us <= t) {
+            out.end(&fep, fep.expires_us);
         }
     }
 

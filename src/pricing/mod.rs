@@ -63,17 +63,17 @@ impl Regime {
 pub const CBP_2022: &str = "cbp-2022";
 
 /// The first day of each regime (in the billing time zone).
-pub fn cbp_start() -> NaiveDate {
+fn cbp_start() -> NaiveDate {
     ymd(2023, 6, 1)
 }
-pub fn pmp_2025_start() -> NaiveDate {
+fn pmp_2025_start() -> NaiveDate {
     ymd(2025, 7, 1)
 }
-pub fn pmp_2026_10_start() -> NaiveDate {
+fn pmp_2026_10_start() -> NaiveDate {
     ymd(2026, 10, 1)
 }
 /// From this day service conversations are free (`cbp`).
-pub fn free_service_start() -> NaiveDate {
+fn free_service_start() -> NaiveDate {
     ymd(2024, 11, 1)
 }
 
@@ -710,11 +710,7 @@ pub fn missing_rates(priced: &DataFrame) -> Result<DataFrame> {
     let needs_service = col(CLASS)
         .eq(lit("template_avoidable"))
         .and(col(PRICING_RULE).eq(lit("charged")))
-        .and(
-            col(REGIME)
-                .eq(lit(Regime::Pmp202610.name()))
-                .or(cbp_freeform_pays()),
-        )
+        .and(freeform_pays())
         .and(col("service_nanos").is_null());
     Ok(priced
         .clone()
@@ -766,14 +762,16 @@ pub fn report_missing_rates(missing: DataFrame, params: &PricingParams) -> Resul
     ))
 }
 
-/// Under `cbp`, whether a free-form message at a row's moment would have
-/// opened a paid service conversation (§11): no conversation of the pair
-/// open, before 2024-11-01 (the free tier ignored, as for pmp-2026-10).
-fn cbp_freeform_pays() -> Expr {
-    col(REGIME)
+/// Whether a free-form message at a row's moment would have cost the
+/// market's service rate, the free tier ignored (§5.4, §11): always under
+/// pmp-2026-10; under `cbp` when no conversation of the pair was open
+/// (it would have opened a service one) before 2024-11-01.
+fn freeform_pays() -> Expr {
+    let cbp = col(REGIME)
         .eq(lit(Regime::Cbp.name()))
         .and(col(conversations::CONVERSATION_OPEN_BEFORE).not())
-        .and(col("billing_date").lt(lit(free_service_start())))
+        .and(col("billing_date").lt(lit(free_service_start())));
+    col(REGIME).eq(lit(Regime::Pmp202610.name())).or(cbp)
 }
 
 /// `cost_nanos`, `currency`, `avoidable_nanos` from the rule (§5.3, §5.4,
@@ -795,9 +793,7 @@ fn money_columns() -> Vec<Expr> {
             .or(rule.clone().eq(lit("free_entry_point"))),
     )
     .then(lit(0i64))
-    .when(col(REGIME).eq(lit(Regime::Pmp202610.name())))
-    .then(col("service_nanos"))
-    .when(cbp_freeform_pays())
+    .when(freeform_pays())
     .then(col("service_nanos"))
     .otherwise(lit(0i64));
     let saving = |class: &str| {
