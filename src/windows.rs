@@ -5,7 +5,10 @@
 //! through `normalize`'s integer keys, which sort as their text — with,
 //! per row:
 //! `in_window` (a window of the pair is open at the message's time),
-//! `window_id` (the open window, numbered 1.. in pair and time order),
+//! `window_id` (the open window, numbered 1.. in pair and time order; a
+//! part's numbers, used to join within the run), `window_opener` (the
+//! message id of the inbound message that opened it: the `window_id` the
+//! outputs show, the same whatever else the input holds),
 //! `last_window_id` (the pair's most recent window at that time, open or
 //! closed) and `last_window_answered`.
 //!
@@ -54,6 +57,9 @@ pub const PAIR_ID: &str = "pair_id";
 const PAIR_KEY: &str = "_pair_key";
 pub const WINDOW_START: &str = "window_start";
 pub const ANSWERS: &str = "answers_window";
+/// The id of the message that opened the row's window: what outputs call
+/// `window_id` (stable across runs, parts and `--continue-from`).
+pub const WINDOW_OPENER: &str = "window_opener";
 
 fn null_i64() -> Expr {
     lit(NULL).cast(DataType::Int64)
@@ -174,6 +180,14 @@ fn with_window_ids(segmented: LazyFrame) -> LazyFrame {
                 .and(col(IS_INBOUND).not())
                 .and(col(FAILED).not())
                 .alias(ANSWERS),
+            when(col(IN_WINDOW))
+                .then(ffill(
+                    when(col(WINDOW_START))
+                        .then(col(MESSAGE_ID))
+                        .otherwise(lit(NULL).cast(DataType::String)),
+                ))
+                .otherwise(lit(NULL).cast(DataType::String))
+                .alias(WINDOW_OPENER),
         ])
 }
 
@@ -219,6 +233,7 @@ pub fn windows_table(messages: LazyFrame) -> LazyFrame {
         .filter(col(IN_WINDOW))
         .group_by([col(WINDOW_ID)])
         .agg([
+            col(WINDOW_OPENER).first(),
             col(BUSINESS_NUMBER).first(),
             col(CONTACT).first(),
             col(COUNTRY).first(),

@@ -198,13 +198,13 @@ impl<'a> Chain<'a> {
         self.rejected_by_file.extend(normalized.rejected_by_file);
         self.rejected
             .push(crate::frames::detached(normalized.rejected)?);
+        let messages = until_period_end(normalized.messages, self.settings)?;
         let before = lit(self.windows_before);
-        let reconstructed =
-            windows::reconstruct(normalized.messages.lazy(), self.settings.rules.window)
-                .with_columns([
-                    (col(WINDOW_ID) + before.clone()).alias(WINDOW_ID),
-                    (col(LAST_WINDOW_ID) + before).alias(LAST_WINDOW_ID),
-                ]);
+        let reconstructed = windows::reconstruct(messages.lazy(), self.settings.rules.window)
+            .with_columns([
+                (col(WINDOW_ID) + before.clone()).alias(WINDOW_ID),
+                (col(LAST_WINDOW_ID) + before).alias(LAST_WINDOW_ID),
+            ]);
         let classified = classify::classify(reconstructed).collect()?;
         let part_windows = windows::windows_table(classified.clone().lazy()).collect()?;
         self.windows_before += part_windows.height() as i64;
@@ -238,6 +238,21 @@ impl<'a> Chain<'a> {
             duplicates: sum_by_file(self.duplicates),
         })
     }
+}
+
+/// A report for a period is the history as it stood at the period's end:
+/// later rows take no part (they are read and counted, but cannot answer,
+/// refresh or count in anything of the period), so a month's outputs are
+/// the same whenever it is reported and whatever later files are given
+/// (`--continue-from` relies on it).
+fn until_period_end(messages: DataFrame, settings: &Settings) -> Result<DataFrame> {
+    let Some(end) = settings.output.period.to_us else {
+        return Ok(messages);
+    };
+    crate::frames::filtered(
+        &messages,
+        col(crate::schema::TS).cast(DataType::Int64).lt(lit(end)),
+    )
 }
 
 fn sum_by_file(counts: Vec<(u32, u64)>) -> Vec<(u32, u64)> {

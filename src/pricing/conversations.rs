@@ -31,6 +31,9 @@ use super::{Regime, FEP_US, RATE_CATEGORY, REGIME};
 
 /// The conversation a row opened or joined (null outside `cbp`).
 pub const CONVERSATION_NO: &str = "conversation_no";
+/// The id of the message that opened the row's conversation: what outputs
+/// call `conversation_id` (stable across runs, parts and `--continue-from`).
+pub const CONVERSATION_OPENER: &str = "conversation_opener";
 pub const OPENS_CONVERSATION: &str = "opens_conversation";
 /// On every row of a conversation: its category (`marketing`, `utility`,
 /// `authentication`, `authentication_international`, `service` or
@@ -65,6 +68,7 @@ struct Open<'a> {
 /// What the pass writes, one entry per row.
 struct Columns<'a> {
     no: Vec<Option<i64>>,
+    opener: Vec<Option<IdxSize>>,
     opens: Vec<bool>,
     category: Vec<Option<&'a str>>,
     expires_us: Vec<Option<i64>>,
@@ -78,6 +82,7 @@ impl<'a> Columns<'a> {
     fn new(height: usize) -> Self {
         Columns {
             no: vec![None; height],
+            opener: vec![None; height],
             opens: vec![false; height],
             category: vec![None; height],
             expires_us: vec![None; height],
@@ -96,6 +101,7 @@ impl<'a> Columns<'a> {
 
     fn join(&mut self, row: usize, conversation: &Open<'a>) {
         self.no[row] = Some(conversation.no);
+        self.opener[row] = Some(conversation.opener as IdxSize);
         self.category[row] = Some(conversation.category);
         self.expires_us[row] = Some(conversation.expires_us);
         if let Some(n) = &mut self.messages[conversation.opener] {
@@ -149,7 +155,10 @@ impl<'a> Pair<'a> {
 pub fn with_conversations(messages: DataFrame) -> Result<DataFrame> {
     let regime = messages.column(REGIME)?.str()?;
     let columns = match regime.iter().any(|r| r == Some(Regime::Cbp.name())) {
-        true => walk(&messages)?.into_columns(),
+        true => {
+            let ids = messages.column(MESSAGE_ID)?.clone();
+            walk(&messages)?.into_columns(&ids)?
+        }
         false => no_conversations(messages.height()),
     };
     let mut messages = messages;
@@ -160,9 +169,13 @@ pub fn with_conversations(messages: DataFrame) -> Result<DataFrame> {
 }
 
 impl Columns<'_> {
-    fn into_columns(self) -> Vec<Column> {
-        vec![
+    /// The pass's columns; `ids` are the frame's message ids.
+    fn into_columns(self, ids: &Column) -> Result<Vec<Column>> {
+        let openers = IdxCa::from_iter_options("".into(), self.opener.into_iter());
+        let opener_ids = ids.take(&openers)?.with_name(CONVERSATION_OPENER.into());
+        Ok(vec![
             Column::new(CONVERSATION_NO.into(), self.no),
+            opener_ids,
             Column::new(OPENS_CONVERSATION.into(), self.opens),
             Column::new(CONVERSATION_CATEGORY.into(), self.category),
             Column::new(CONVERSATION_EXPIRES_US.into(), self.expires_us),
@@ -170,7 +183,7 @@ impl Columns<'_> {
             Column::new(CONVERSATION_MESSAGES.into(), self.messages),
             Column::new(CONVERSATION_OPEN_BEFORE.into(), self.open_before),
             Column::new(JOINS_ACROSS_SWITCH.into(), self.across_switch),
-        ]
+        ])
     }
 }
 
@@ -180,6 +193,7 @@ fn no_conversations(height: usize) -> Vec<Column> {
     let no = |name: &str| Column::new_scalar(name.into(), Scalar::from(false), height);
     vec![
         null(CONVERSATION_NO, DataType::Int64),
+        null(CONVERSATION_OPENER, DataType::String),
         no(OPENS_CONVERSATION),
         null(CONVERSATION_CATEGORY, DataType::String),
         null(CONVERSATION_EXPIRES_US, DataType::Int64),
@@ -291,6 +305,7 @@ mod tests {
     fn frame(rows: &[(i64, bool, bool, &str, Option<&str>)]) -> DataFrame {
         let hour = 3_600_000_000i64;
         df!(
+            MESSAGE_ID => (0..rows.len()).map(|i| format!("m{i}")).collect::<Vec<_>>(),
             PAIR_ID => vec![1i64; rows.len()],
             TS_US => rows.iter().map(|r| r.0 * hour).collect::<Vec<_>>(),
             IS_INBOUND => rows.iter().map(|r| r.1).collect::<Vec<_>>(),
@@ -337,6 +352,15 @@ mod tests {
         // The reply joins the open marketing conversation; 30 h later a
         // new one opens.
         assert_eq!(no, [Some(1), None, Some(1), Some(2)]);
+        // Outputs name a conversation by the message that opened it.
+        let openers: Vec<Option<&str>> = out
+            .column(CONVERSATION_OPENER)
+            .unwrap()
+            .str()
+            .unwrap()
+            .iter()
+            .collect();
+        assert_eq!(openers, [Some("m0"), None, Some("m0"), Some("m3")]);
         let messages: Vec<Option<u32>> = out
             .column(CONVERSATION_MESSAGES)
             .unwrap()

@@ -357,7 +357,7 @@ fn disagreements(checked: &DataFrame, conversations: Option<&DataFrame>) -> Resu
             concat_str(
                 [
                     lit("Meta: outside the window (131047); the log: inside window "),
-                    col(crate::schema::WINDOW_ID).cast(DataType::String),
+                    col(crate::windows::WINDOW_OPENER),
                 ],
                 "",
                 true,
@@ -380,7 +380,7 @@ fn disagreements(checked: &DataFrame, conversations: Option<&DataFrame>) -> Resu
             .alias("timestamp"),
         col("month"),
         col(CLASS),
-        col(crate::schema::WINDOW_ID),
+        col(crate::windows::WINDOW_OPENER).alias(crate::schema::WINDOW_ID),
         col(REGIME),
         col(PRICING_RULE),
         col(CATEGORY),

@@ -198,7 +198,7 @@ fn messages_table(messages: &crate::rows::Rows) -> LazyFrame {
         col(STATUS),
         col(FAILED),
         col(IN_WINDOW),
-        col(WINDOW_ID),
+        col(crate::windows::WINDOW_OPENER).alias(WINDOW_ID),
         col(CLASS),
         col(REGIME),
         col(PRICING_RULE),

@@ -14,7 +14,7 @@ use crate::config::Settings;
 use crate::frames;
 use crate::pricing::conversations::{
     CONVERSATION_CATEGORY, CONVERSATION_ENDS_US, CONVERSATION_EXPIRES_US, CONVERSATION_MESSAGES,
-    CONVERSATION_NO, OPENS_CONVERSATION,
+    CONVERSATION_OPENER, OPENS_CONVERSATION,
 };
 use crate::pricing::money::nanos_text;
 use crate::pricing::{
@@ -23,7 +23,7 @@ use crate::pricing::{
 use crate::rows::{Rows, Table};
 use crate::schema::*;
 use crate::timestamps::TIME_FORMAT;
-use crate::windows::TS_US;
+use crate::windows::{TS_US, WINDOW_OPENER};
 use crate::Analysis;
 
 pub struct Tables {
@@ -219,8 +219,8 @@ fn sends_columns(timestamp: Expr) -> Vec<Expr> {
         col(STATUS),
         col(FAILED).alias("failed"),
         col(CLASS),
-        col(WINDOW_ID),
-        col(CONVERSATION_NO).alias("conversation_id"),
+        col(WINDOW_OPENER).alias(WINDOW_ID),
+        col(CONVERSATION_OPENER).alias("conversation_id"),
         col(REGIME),
         col(PRICING_RULE),
         col(COST).alias("cost"),
@@ -356,7 +356,7 @@ fn windows_in_period(windows: DataFrame, settings: &Settings) -> Result<DataFram
         .lazy()
         .filter(in_period(col("opened_at").cast(DataType::Int64), settings))
         .select([
-            col(WINDOW_ID),
+            col(WINDOW_OPENER).alias(WINDOW_ID),
             col(BUSINESS_NUMBER),
             col(CONTACT),
             col(COUNTRY),
@@ -399,7 +399,7 @@ fn conversations_of(sends: &DataFrame) -> Result<DataFrame> {
         ))
     };
     let columns = [
-        col(CONVERSATION_NO).alias("conversation_id"),
+        col(CONVERSATION_OPENER).alias("conversation_id"),
         col(BUSINESS_NUMBER),
         col(CONTACT),
         col(COUNTRY),
@@ -562,8 +562,8 @@ mod tests {
             STATUS => text("s"),
             FAILED => i.iter().map(|k| k % 3 == 0).collect::<Vec<_>>(),
             CLASS => text("k"),
-            WINDOW_ID => i.iter().map(|k| (k % 7 != 0).then_some(*k as u32)).collect::<Vec<_>>(),
-            CONVERSATION_NO => i.iter().map(|k| (k % 5 == 0).then_some(*k)).collect::<Vec<_>>(),
+            WINDOW_OPENER => i.iter().map(|k| (k % 7 != 0).then(|| format!("in{k}"))).collect::<Vec<_>>(),
+            CONVERSATION_OPENER => i.iter().map(|k| (k % 5 == 0).then(|| format!("m{k}"))).collect::<Vec<_>>(),
             REGIME => text("r"),
             PRICING_RULE => text("p"),
             COST => i.iter().map(|k| (k % 6 != 5).then_some((k % 4) * 12_345_000 - 20_000_000)).collect::<Vec<_>>(),

@@ -138,11 +138,11 @@ fn two_templates_of_one_category_within_24_hours_are_one_conversation() {
     ];
     let run = Run::new(dir.path(), &rows, &[]);
     run.assert_sends(&[
-        ("k1", "charged", "0.045", "1", "cbp", "0"),
-        ("k2", "in_conversation", "0", "1", "cbp", "0"),
+        ("k1", "charged", "0.045", "k1", "cbp", "0"),
+        ("k2", "in_conversation", "0", "k1", "cbp", "0"),
     ]);
     run.assert_conversations(&[[
-        "1",
+        "k1",
         "marketing",
         "2024-03-10T10:00:00Z",
         "2024-03-11T10:00:00Z",
@@ -164,9 +164,9 @@ fn templates_of_two_categories_open_two_conversations() {
     ];
     let run = Run::new(dir.path(), &rows, &[]);
     run.assert_sends(&[
-        ("u1", "charged", "0.0115", "1", "cbp", "0"),
-        ("k1", "charged", "0.045", "2", "cbp", "0"),
-        ("u2", "in_conversation", "0", "1", "cbp", "0"),
+        ("u1", "charged", "0.0115", "u1", "cbp", "0"),
+        ("k1", "charged", "0.045", "k1", "cbp", "0"),
+        ("u2", "in_conversation", "0", "u1", "cbp", "0"),
     ]);
     let summary = summary_json(&run.out);
     let months = &summary["conversations"]["by_month"];
@@ -206,8 +206,8 @@ fn a_template_exactly_24_hours_after_the_first_opens_a_new_conversation() {
     ];
     let run = Run::new(dir.path(), &rows, &[]);
     run.assert_sends(&[
-        ("k1", "charged", "0.045", "1", "cbp", "0"),
-        ("k2", "charged", "0.045", "2", "cbp", "0"),
+        ("k1", "charged", "0.045", "k1", "cbp", "0"),
+        ("k2", "charged", "0.045", "k2", "cbp", "0"),
     ]);
 }
 
@@ -226,14 +226,14 @@ fn a_reply_opens_a_service_conversation_and_a_marketing_template_a_second() {
     // template saves its whole cost (a conversation was open: a free-form
     // message would have cost nothing).
     run.assert_sends(&[
-        ("r1", "free_service_tier", "0", "1", "cbp", "0"),
-        ("k1", "charged", "0.045", "2", "cbp", "0.045"),
-        ("r2", "in_conversation", "0", "1", "cbp", "0"),
+        ("r1", "free_service_tier", "0", "r1", "cbp", "0"),
+        ("k1", "charged", "0.045", "k1", "cbp", "0.045"),
+        ("r2", "in_conversation", "0", "r1", "cbp", "0"),
     ]);
     assert_eq!(run.sends["k1"]["class"], "template_avoidable");
     run.assert_conversations(&[
         [
-            "1",
+            "r1",
             "service",
             "2024-03-10T10:05:00Z",
             "2024-03-11T10:05:00Z",
@@ -244,7 +244,7 @@ fn a_reply_opens_a_service_conversation_and_a_marketing_template_a_second() {
             "0",
         ],
         [
-            "2",
+            "k1",
             "marketing",
             "2024-03-10T10:10:00Z",
             "2024-03-11T10:10:00Z",
@@ -269,8 +269,8 @@ fn an_avoidable_template_with_no_conversation_open_saves_its_cost_less_a_service
     ];
     let run = Run::new(dir.path(), &rows, &[]);
     run.assert_sends(&[
-        ("u1", "charged", "0.0115", "1", "cbp", "0.0015"),
-        ("u2", "charged", "0.0115", "2", "cbp", "0.0115"),
+        ("u1", "charged", "0.0115", "u1", "cbp", "0.0015"),
+        ("u2", "charged", "0.0115", "u2", "cbp", "0.0115"),
     ]);
 }
 
@@ -287,15 +287,15 @@ fn a_free_entry_point_conversation_closes_an_open_marketing_one() {
     ];
     let run = Run::new(dir.path(), &rows, &[]);
     run.assert_sends(&[
-        ("k1", "charged", "0.045", "1", "cbp", "0"),
-        ("r1", "free_entry_point", "0", "2", "cbp", "0"),
+        ("k1", "charged", "0.045", "k1", "cbp", "0"),
+        ("r1", "free_entry_point", "0", "r1", "cbp", "0"),
         // The conversation's other messages: in_conversation (§11).
-        ("k2", "in_conversation", "0", "2", "cbp", "0"),
-        ("k3", "charged", "0.045", "3", "cbp", "0"),
+        ("k2", "in_conversation", "0", "r1", "cbp", "0"),
+        ("k3", "charged", "0.045", "k3", "cbp", "0"),
     ]);
     run.assert_conversations(&[
         [
-            "1",
+            "k1",
             "marketing",
             "2024-03-10T09:00:00Z",
             "2024-03-11T09:00:00Z",
@@ -306,7 +306,7 @@ fn a_free_entry_point_conversation_closes_an_open_marketing_one() {
             "0.045",
         ],
         [
-            "2",
+            "r1",
             "free_entry_point",
             "2024-03-10T10:05:00Z",
             "2024-03-13T10:05:00Z",
@@ -317,7 +317,7 @@ fn a_free_entry_point_conversation_closes_an_open_marketing_one() {
             "0",
         ],
         [
-            "3",
+            "k3",
             "marketing",
             "2024-03-13T10:05:00Z",
             "2024-03-14T10:05:00Z",
@@ -358,15 +358,14 @@ fn the_1001st_service_conversation_of_a_month_is_charged_until_november_2024() {
         let row = &run.sends[id];
         (row["pricing_rule"].as_str(), row["cost"].as_str())
     };
-    // Conversation ids follow the pairs: contact i's two conversations
-    // are 2i-1 (October) and 2i (November).
+    // Each reply opens its own service conversation, which is named by it.
     assert_eq!(rule_cost("r1000"), ("free_service_tier", "0"));
     assert_eq!(rule_cost("r1001"), ("charged", "0.01"));
     let october: Vec<&str> = ["r0001", "r0500", "r1000", "r1001"]
         .iter()
         .map(|id| run.sends[*id]["conversation_id"].as_str())
         .collect();
-    assert_eq!(october, ["1", "999", "1999", "2001"]);
+    assert_eq!(october, ["r0001", "r0500", "r1000", "r1001"]);
     let november_sends: Vec<_> = run
         .sends
         .values()
@@ -426,8 +425,8 @@ fn the_service_free_tier_counts_per_account_across_its_numbers() {
         ],
     );
     run.assert_sends(&[
-        ("r1", "free_service_tier", "0", "1", "cbp", "0"),
-        ("r2", "charged", "0.01", "2", "cbp", "0"),
+        ("r1", "free_service_tier", "0", "r1", "cbp", "0"),
+        ("r2", "charged", "0.01", "r2", "cbp", "0"),
     ]);
 }
 
@@ -443,7 +442,7 @@ fn failed_templates_and_blocked_free_form_messages_open_nothing() {
     run.assert_sends(&[
         ("f1", "failed_not_charged", "0", "", "cbp", "0"),
         ("b1", "blocked_not_delivered", "0", "", "cbp", "0"),
-        ("k1", "charged", "0.045", "1", "cbp", "0"),
+        ("k1", "charged", "0.045", "k1", "cbp", "0"),
     ]);
     assert_eq!(run.sends["b1"]["class"], "freeform_blocked");
 }
@@ -460,8 +459,8 @@ fn a_utility_conversation_open_across_the_switch_makes_later_utility_templates_f
     ];
     let run = Run::new(dir.path(), &rows, &[]);
     run.assert_sends(&[
-        ("u1", "charged", "0.0115", "1", "cbp", "0"),
-        ("u2", "in_conversation", "0", "1", "cbp", "0"),
+        ("u1", "charged", "0.0115", "u1", "cbp", "0"),
+        ("u2", "in_conversation", "0", "u1", "cbp", "0"),
         ("k1", "charged", "0.0455", "", "pmp-2025", "0"),
         ("u3", "charged", "0.0107", "", "pmp-2025", "0"),
     ]);
@@ -479,8 +478,8 @@ fn a_window_opened_before_june_2023_prices_only_what_follows_the_change() {
     let run = Run::new(dir.path(), &rows, &[]);
     run.assert_sends(&[
         ("r1", "unpriced_regime", "", "", "cbp-2022", "0"),
-        ("r2", "free_service_tier", "0", "1", "cbp", "0"),
-        ("k1", "charged", "0.045", "2", "cbp", "0.045"),
+        ("r2", "free_service_tier", "0", "r2", "cbp", "0"),
+        ("k1", "charged", "0.045", "k1", "cbp", "0.045"),
     ]);
     assert_eq!(run.sends["r2"]["class"], "freeform_in_window");
 }
@@ -498,10 +497,10 @@ fn what_ifs_price_a_per_message_period_by_conversations_and_back() {
     ];
     let run = Run::new(dir.path(), &rows, &["--regime", "cbp"]);
     run.assert_sends(&[
-        ("r1", "free_service", "0", "1", "cbp", "0"),
-        ("u1", "charged", "0.0107", "2", "cbp", "0.0107"),
-        ("k1", "charged", "0.0455", "3", "cbp", "0.0455"),
-        ("k2", "in_conversation", "0", "3", "cbp", "0"),
+        ("r1", "free_service", "0", "r1", "cbp", "0"),
+        ("u1", "charged", "0.0107", "u1", "cbp", "0.0107"),
+        ("k1", "charged", "0.0455", "k1", "cbp", "0.0455"),
+        ("k2", "in_conversation", "0", "k1", "cbp", "0"),
     ]);
     let dir = TempDir::new().unwrap();
     let run = Run::new(dir.path(), &rows, &["--compare-regime", "cbp"]);
@@ -704,7 +703,7 @@ fn a_query_can_read_the_conversations() {
     let card = write_csv(dir.path(), "card.csv", CARD_HEADER, &CARD);
     let output = ledger()
         .args(["query", "--csv"])
-        .arg("SELECT category, messages, cost_nanos, opened_at FROM conversations ORDER BY conversation_id")
+        .arg("SELECT category, messages, cost_nanos, opened_at FROM conversations ORDER BY opened_at")
         .arg("--input")
         .arg(&log)
         .arg("--rates")
