@@ -127,6 +127,18 @@ pub struct ReportArgs {
     #[arg(short, long)]
     pub out: Option<PathBuf>,
 
+    /// Continue from a previous run: read only the new files (--input),
+    /// starting where that run (its run directory) stopped, with the state
+    /// it kept in state/. Same numbers as one run over all history. Without
+    /// a period, reports everything after the previous run's end.
+    #[arg(long, value_name = "RUN_DIR")]
+    pub continue_from: Option<PathBuf>,
+
+    /// With --continue-from: accept days without any message between the
+    /// previous run's end and the new input (a warning, not an error).
+    #[arg(long, requires = "continue_from")]
+    pub allow_gap: bool,
+
     #[command(flatten)]
     pub sources: SourceArgs,
 
@@ -255,7 +267,7 @@ pub struct SourceArgs {
 pub struct RunArgs {
     /// Report only outbound messages sent in this calendar month (YYYY-MM, in
     /// --tz), or `previous` for the month before --now. Windows are still
-    /// rebuilt from all the history given.
+    /// rebuilt from all the history given up to the month's end.
     #[arg(long, value_name = "YYYY-MM|previous", conflicts_with_all = ["from", "to"])]
     pub month: Option<String>,
 
@@ -456,6 +468,8 @@ impl ReportArgs {
         let mut request = self.run.request(self.inputs, self.out);
         request.sources = self.sources.request();
         request.outputs = self.ci.outputs();
+        request.continue_from = self.continue_from;
+        request.allow_gap = self.allow_gap;
         request
     }
 }
@@ -500,6 +514,8 @@ impl RunArgs {
             },
             sources: SourcesRequest::default(),
             outputs: OutputsRequest::default(),
+            continue_from: None,
+            allow_gap: false,
         }
     }
 }

@@ -12,7 +12,7 @@
 //!                → what spans parts settled once (free tier, missing rates)
 //!  settings      config: a Request as typed → checked Settings
 //!  stages        ingest → normalize → windows → classify → pricing;
-//!                reconcile, privacy
+//!                reconcile, privacy, state (what a run carries forward)
 //!  storage       rows: tables in memory or in parts on disk
 //!  base          schema, frames, timestamps, country, error
 //! ```
@@ -39,6 +39,7 @@ pub mod reconcile;
 pub mod report;
 pub mod rows;
 pub mod schema;
+pub mod state;
 pub mod timestamps;
 pub mod windows;
 

@@ -15,6 +15,12 @@ use polars::prelude::*;
 /// digits only when there are any.
 pub const TIME_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.fZ";
 
+/// An instant (µs since the epoch) as the outputs write it.
+pub fn utc_text(us: i64) -> String {
+    chrono::DateTime::from_timestamp_micros(us)
+        .map_or_else(|| us.to_string(), |t| t.format(TIME_FORMAT).to_string())
+}
+
 const RFC3339: &str = r"^(?P<date>\d{4}-\d{2}-\d{2})[Tt ](?P<time>\d{2}:\d{2}:\d{2})(?:\.(?P<frac>\d+))?(?:(?P<zulu>[Zz])|(?P<sign>[+-])(?P<hh>[01]\d|2[0-3]):?(?P<mm>[0-5]\d))?$";
 
 const MICROS_PER_SEC: i64 = 1_000_000;

@@ -84,6 +84,10 @@ pub struct Request {
     pub pricing: PricingRequest,
     pub sources: SourcesRequest,
     pub outputs: OutputsRequest,
+    /// `--continue-from`: the run directory of the previous run.
+    pub continue_from: Option<PathBuf>,
+    /// `--allow-gap`: days missing since the previous run are a warning.
+    pub allow_gap: bool,
 }
 
 impl Default for Request {
@@ -105,6 +109,8 @@ impl Default for Request {
             pricing: PricingRequest::default(),
             sources: SourcesRequest::default(),
             outputs: OutputsRequest::default(),
+            continue_from: None,
+            allow_gap: false,
         }
     }
 }
@@ -218,6 +224,8 @@ pub struct InputSettings {
     /// `--hold-bytes`: the largest log (uncompressed Parquet bytes) cut
     /// into parts in memory rather than into files.
     pub hold_bytes: u64,
+    /// `--continue-from`: the state of the run this one continues.
+    pub continued: Option<crate::state::Continued>,
 }
 
 /// How windows are rebuilt and messages priced.
@@ -253,6 +261,83 @@ pub struct OutputSettings {
 impl Settings {
     /// Checks everything `request` says, before any row is read.
     pub fn new(request: Request) -> Result<Self> {
+        let mut settings = Settings::checked(request.clone())?;
+        if let Some(dir) = &request.continue_from {
+            let continued = crate::state::read(dir, &settings.state_rules()?, request.allow_gap)?;
+            settings.continue_from(continued, &request)?;
+        }
+        Ok(settings)
+    }
+
+    /// The rules a run's state records (`crate::state::Rules`).
+    pub fn state_rules(&self) -> Result<crate::state::Rules> {
+        let pricing = &self.rules.pricing;
+        let mut cards = Vec::new();
+        for card in &self.rules.cards {
+            let date = card
+                .effective_from
+                .map_or(String::new(), |d| format!("{d}="));
+            cards.push(format!("{date}{}", crate::state::file_digest(&card.path)?));
+        }
+        if let Some(markets) = &self.rules.markets {
+            cards.push(format!("markets={}", crate::state::file_digest(markets)?));
+        }
+        let accounts = match &pricing.accounts {
+            Some(a) => Some(crate::state::file_digest(std::path::Path::new(&a.path))?),
+            None => None,
+        };
+        Ok(crate::state::Rules {
+            window_rule: self.rules.window.name().to_string(),
+            billing_tz: pricing.billing_tz.name().to_string(),
+            report_tz: self.output.report_tz.name().to_string(),
+            service_free_tier: pricing.service_free_tier,
+            regime: pricing.regime.map(|r| r.name().to_string()),
+            unknown_category_as: pricing.unknown_category_as.to_string(),
+            accounts,
+            cards,
+        })
+    }
+
+    /// A continued run reads the carried rows first, and reports from the
+    /// previous run's end unless a period is given; a period may not start
+    /// before the rows the state holds in full.
+    fn continue_from(
+        &mut self,
+        continued: crate::state::Continued,
+        request: &Request,
+    ) -> Result<()> {
+        let meta = &continued.meta;
+        let period = &mut self.output.period;
+        match period.from_us {
+            None if period.to_us.is_none() => {
+                let tz = self.output.report_tz;
+                let day = chrono::DateTime::from_timestamp_micros(meta.end_us)
+                    .expect("an instant the previous run wrote")
+                    .with_timezone(&tz)
+                    .date_naive();
+                period.from_us = Some(meta.end_us);
+                period.label = format!("{day}_end");
+                if request.out.is_none() {
+                    self.output.out_dir = PathBuf::from("reports").join(&period.label);
+                }
+            }
+            None => period.from_us = Some(meta.end_us),
+            Some(from) if from < meta.complete_from_us => {
+                return Err(bad_input!(
+                    "the period starts before what the previous run ({}) carried forward: it holds every message from {} only (its month in progress); report from there or later, or run over the whole history",
+                    continued.dir.display(),
+                    meta.complete_from
+                ));
+            }
+            Some(_) => {}
+        }
+        self.input.read.carried = Some(continued.carried_path());
+        self.input.read.recent_ids = Some(continued.recent_ids_path());
+        self.input.continued = Some(continued);
+        Ok(())
+    }
+
+    fn checked(request: Request) -> Result<Self> {
         let report_tz = parse_tz(&request.tz, "--tz")?;
         let input_tz = parse_tz(&request.input_tz, "--input-tz")?;
         let period = resolve_period(&request, report_tz)?;
@@ -297,6 +382,7 @@ impl Settings {
                 partition_rows: request.partition_rows,
                 hold_bytes: request.hold_bytes,
                 files: request.inputs,
+                continued: None,
             },
         })
     }
@@ -336,6 +422,8 @@ fn read_options(sources: &SourcesRequest, input_tz: Tz) -> Result<ReadOptions> {
         format: sources.format,
         send_logs: sources.send_logs.clone(),
         label: sources.label.clone(),
+        carried: None,
+        recent_ids: None,
     })
 }
 

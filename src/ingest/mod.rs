@@ -69,6 +69,9 @@ pub enum Role {
     Messages,
     /// Outbound send requests (`--send-log`) that complete webhook statuses.
     SendLog,
+    /// The rows a previous run carried forward (`--continue-from`): read
+    /// first, not an input of this run.
+    State,
 }
 
 /// How to read the inputs of a run.
@@ -81,6 +84,11 @@ pub struct ReadOptions {
     /// The name the message logs go by in every output instead of their
     /// path (the demo reads a log it keeps under another path).
     pub label: Option<String>,
+    /// `--continue-from`: the previous run's carried rows (canonical
+    /// Parquet, read before every input) and the ids it saw last (their
+    /// copies here are duplicates).
+    pub carried: Option<PathBuf>,
+    pub recent_ids: Option<PathBuf>,
 }
 
 /// What a reader needs besides the bytes.
@@ -130,8 +138,19 @@ const SEND_LOG_REQUIRED: [&str; 1] = [schema::MESSAGE_ID];
 /// statuses are folded over all webhook files, then completed from the
 /// send logs.
 pub fn read_inputs(inputs: &[PathBuf], options: &ReadOptions) -> Result<Ingested> {
-    let (files, message_files, mut warnings) = all_files(inputs, options)?;
+    let (mut files, mut message_files, mut warnings) = all_files(inputs, options)?;
+    let carried = options.carried.is_some();
+    if let Some(path) = &options.carried {
+        let file = InputFile {
+            path: path.clone(),
+            format: Format::Parquet,
+            gzip: false,
+        };
+        files.insert(0, file);
+        message_files += 1;
+    }
     let role_of = |index: usize| match index < message_files {
+        true if carried && index == 0 => Role::State,
         true => Role::Messages,
         false => Role::SendLog,
     };
@@ -141,7 +160,7 @@ pub fn read_inputs(inputs: &[PathBuf], options: &ReadOptions) -> Result<Ingested
     for (index, (file, frame)) in files.iter().zip(frames).enumerate() {
         let name = match role_of(index) {
             Role::Messages => shown_name(file, options),
-            Role::SendLog => file.path.display().to_string(),
+            Role::SendLog | Role::State => file.path.display().to_string(),
         };
         let frame = add_provenance(frame, &name, index as u32)?;
         if frame.height() == 0 && std::fs::metadata(&file.path).is_ok_and(|m| m.len() == 0) {
@@ -158,11 +177,14 @@ pub fn read_inputs(inputs: &[PathBuf], options: &ReadOptions) -> Result<Ingested
             webhook: stats_of[index].take(),
         });
         match role_of(index) {
-            Role::Messages => messages.push(frame),
+            Role::Messages | Role::State => messages.push(frame),
             Role::SendLog => sends.push(frame),
         }
     }
     let mut frame = concat_frames(messages)?;
+    if let Some(path) = &options.recent_ids {
+        frame = with_recent_duplicates(frame, path)?;
+    }
     if !sends.is_empty() {
         let merged;
         (frame, merged) = send_log::complete(frame, concat_frames(sends)?)?;
@@ -175,6 +197,30 @@ pub fn read_inputs(inputs: &[PathBuf], options: &ReadOptions) -> Result<Ingested
         files: reads,
         warnings,
     })
+}
+
+/// Marks the rows whose id a previous run saw in its last 72 h: the same
+/// message again, so a duplicate (§8.4) wherever it stands.
+fn with_recent_duplicates(frame: DataFrame, path: &Path) -> Result<DataFrame> {
+    let ids = ParquetReader::new(
+        File::open(path).with_context(|| format!("cannot read {}", path.display()))?,
+    )
+    .finish()?;
+    let ids = ids
+        .column(schema::MESSAGE_ID)?
+        .as_materialized_series()
+        .clone();
+    Ok(frame
+        .lazy()
+        .with_column(
+            col(schema::MESSAGE_ID)
+                .str()
+                .strip_chars(lit(NULL))
+                .is_in(lit(ids).implode(false), false)
+                .fill_null(false)
+                .alias(crate::normalize::FORCED_DUPLICATE),
+        )
+        .collect()?)
 }
 
 /// The message logs, then the send logs, of a run; how many of them are
@@ -216,6 +262,11 @@ fn read_files(
         }
         let spec = match role_of(index) {
             Role::Messages => message_spec(options),
+            Role::State => ReadSpec {
+                mapping: &Mapping::identity(),
+                required: &schema::REQUIRED_COLUMNS,
+                timestamp_text: false,
+            },
             Role::SendLog => ReadSpec {
                 mapping: &Mapping::identity(),
                 required: &SEND_LOG_REQUIRED,
@@ -246,7 +297,9 @@ pub fn sliceable_inputs(
     inputs: &[PathBuf],
     options: &ReadOptions,
 ) -> Result<Option<(Vec<InputFile>, Vec<String>)>> {
-    if !options.send_logs.is_empty() {
+    // Send logs complete rows across the whole input; a continued run
+    // reads the carried rows first.
+    if !options.send_logs.is_empty() || options.carried.is_some() {
         return Ok(None);
     }
     let (files, warnings) = expand_inputs(inputs, options.format)?;

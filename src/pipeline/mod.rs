@@ -20,6 +20,7 @@
 //! over the rows every part kept for it. Nothing here reads the clock: same
 //! input and settings, same bytes out.
 
+mod continuation;
 mod held;
 mod settle;
 pub mod source;
@@ -77,6 +78,8 @@ pub struct Analysis {
     /// `--meta-analytics`: the file and Meta's totals per month × country
     /// × pricing category (and per tier).
     pub meta_analytics: Option<(String, ingest::analytics::MetaAnalytics)>,
+    /// What the next run needs to continue from this one (`state`).
+    pub carry: crate::state::Carry,
 }
 
 /// Runs the stages over the run's inputs, telling `stage` what it is doing
@@ -109,6 +112,7 @@ pub fn analyse(settings: &Settings, stage: &mut dyn FnMut(&str)) -> Result<Analy
     stage("settling the free tier and missing rates");
     let chained = chain.settle()?;
     let files = account_files(&read.files, &chained.rejected_by_file, &chained.duplicates);
+    let carry = carried(settings, &chained.messages)?;
     let mut analysis = Analysis {
         messages: chained.messages,
         comparison: chained.comparison,
@@ -120,7 +124,15 @@ pub fn analyse(settings: &Settings, stage: &mut dyn FnMut(&str)) -> Result<Analy
         rate_sources: book.sources.clone(),
         volume_tiers: book.has_tiers(),
         meta_analytics: meta_analytics(settings)?,
+        carry,
     };
+    if let Some(continued) = &settings.input.continued {
+        analysis.warnings.extend(continuation::check(
+            continued,
+            &analysis.messages,
+            settings.output.report_tz,
+        )?);
+    }
     analysis.warnings.extend(rate_warnings(
         &book,
         &analysis.messages,
@@ -255,6 +267,25 @@ fn until_period_end(messages: DataFrame, settings: &Settings) -> Result<DataFram
     )
 }
 
+/// The rows and ids the next run needs (`state`), from a run that stops
+/// at its period's end, else just after its last message.
+fn carried(settings: &Settings, messages: &Rows) -> Result<crate::state::Carry> {
+    let end_us = match settings.output.period.to_us {
+        Some(to) => to,
+        None => continuation::last_instant(messages)? + 1,
+    };
+    let mut zones = vec![settings.output.report_tz, settings.rules.pricing.billing_tz];
+    if let Some(accounts) = &settings.rules.pricing.accounts {
+        zones.extend(accounts.by_number.values().map(|a| a.timezone));
+    }
+    let complete_from_us = zones
+        .into_iter()
+        .map(|tz| continuation::month_start_us(end_us, tz))
+        .min()
+        .unwrap_or(end_us);
+    crate::state::carry(messages, end_us, complete_from_us)
+}
+
 fn sum_by_file(counts: Vec<(u32, u64)>) -> Vec<(u32, u64)> {
     let mut sums: std::collections::BTreeMap<u32, u64> = Default::default();
     for (file, n) in counts {
@@ -375,7 +406,7 @@ fn account_files(
                 path: read.path.clone(),
                 format: read.format.name(),
                 role: match read.role {
-                    ingest::Role::Messages => "messages",
+                    ingest::Role::Messages | ingest::Role::State => "messages",
                     ingest::Role::SendLog => "send_log",
                 },
                 rows_read: read.rows,
@@ -386,6 +417,10 @@ fn account_files(
                 webhook: read.webhook.clone(),
             }
         })
+        .zip(reads)
+        // The carried rows were the previous run's input, not this one's.
+        .filter(|(_, read)| read.role != ingest::Role::State)
+        .map(|(account, _)| account)
         .collect();
     // Outputs list files by path, so the order they were named in changes
     // nothing but which copy of a repeated id is first (§8.4).

@@ -28,7 +28,8 @@ use crate::schema::*;
 /// What the page shows.
 pub struct Page<'a> {
     pub summary: &'a Summary,
-    pub previous: Option<&'a Summary>,
+    /// The previous month's [`headline_numbers`], for ▲/▼.
+    pub previous: Option<&'a [Option<f64>]>,
     /// Each chart's name and SVG.
     pub charts: &'a [(String, String)],
     pub views: &'a Views,
@@ -115,6 +116,15 @@ struct Figure {
     rise_is_bad: bool,
 }
 
+/// The numbers of the headline cards, in order: what the next month's
+/// ▲/▼ compares with (kept in the run's state for `--continue-from`).
+pub fn headline_numbers(summary: &Summary) -> Vec<Option<f64>> {
+    headline_figures(summary, ["", "", ""])
+        .into_iter()
+        .map(|f| f.number)
+        .collect()
+}
+
 /// The headline cards; durations in `units` (seconds, minutes, hours).
 fn headline_figures(s: &Summary, units: [&str; 3]) -> Vec<Figure> {
     let spend = s.first_spend();
@@ -174,9 +184,9 @@ fn headline_figures(s: &Summary, units: [&str; 3]) -> Vec<Figure> {
 }
 
 /// The change of a figure against the previous month, as a card shows it.
-fn delta(page: &Page, now: &Figure, before: Option<&Figure>) -> Markup {
+fn delta(page: &Page, now: &Figure, before: Option<f64>) -> Markup {
     let change = before
-        .and_then(|b| Some((now.number?, b.number?)))
+        .and_then(|b| Some((now.number?, b)))
         .filter(|(_, before)| *before != 0.0)
         .map(|(now, before)| (now - before) / before.abs() * 100.0);
     let Some(change) = change else {
@@ -198,7 +208,7 @@ fn delta(page: &Page, now: &Figure, before: Option<&Figure>) -> Markup {
 fn headline(page: &Page) -> Markup {
     let t = page.locale;
     let units = [t.get("unit_s"), t.get("unit_min"), t.get("unit_h")];
-    let previous = page.previous.map(|p| headline_figures(p, units));
+    let previous = page.previous;
     let figures = headline_figures(page.summary, units);
     html! {
         h2 { (t.get("headline")) } (NL)
@@ -208,7 +218,7 @@ fn headline(page: &Page) -> Markup {
                 div class="card" {
                     div class="label" { (t.get(figure.label)) }
                     div class="value" { bdi { (figure.value) } }
-                    (delta(page, figure, previous.as_ref().and_then(|p| p.get(i))))
+                    (delta(page, figure, previous.and_then(|p| p.get(i).copied().flatten())))
                 } (NL)
             }
         } (NL)

@@ -41,9 +41,10 @@ pub struct Run<'a> {
     pub settings: &'a Settings,
     pub tables: &'a Tables,
     pub summary: &'a Summary,
-    /// The previous month's summary, when the period is a month and the
-    /// input covers the month before it.
-    pub previous: Option<&'a Summary>,
+    /// The previous month's headline numbers (`html::headline_numbers`),
+    /// when the period is a month and the input, or the run it continues,
+    /// covers the month before it.
+    pub previous: Option<&'a [Option<f64>]>,
     pub views: &'a Views,
     /// The SQL sections as run (their CSV tables keep contacts).
     pub sections: &'a [sections::Section],
@@ -127,7 +128,7 @@ fn write_figures_and_files(
         settings,
         tables,
         summary: &summary,
-        previous: previous.as_ref(),
+        previous: previous.as_deref(),
         views: &views,
         sections: &sections,
         shown_sections: &shown_sections,
@@ -138,12 +139,51 @@ fn write_figures_and_files(
         stage(exporter.stage());
         exporter.write(&run, staging)?;
     }
+    stage("writing the state for the next run");
+    write_state(analysis, settings, &summary, staging)?;
     Ok(summary.thresholds)
 }
 
-/// The previous month's summary, when the period is one month and the
-/// input has outbound messages in the month before it.
-fn previous_month_summary(analysis: &Analysis, settings: &Settings) -> Result<Option<Summary>> {
+/// `state/`: what a run continuing from this one needs (`crate::state`).
+fn write_state(
+    analysis: &Analysis,
+    settings: &Settings,
+    summary: &Summary,
+    staging: &publish::Staging,
+) -> Result<()> {
+    let carry = &analysis.carry;
+    let period = &settings.output.period;
+    let meta = crate::state::Meta {
+        state_version: crate::state::VERSION,
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        rules: settings.state_rules()?,
+        end_us: carry.end_us,
+        end: crate::timestamps::utc_text(carry.end_us),
+        complete_from_us: carry.complete_from_us,
+        complete_from: crate::timestamps::utc_text(carry.complete_from_us),
+        period: period.label.clone(),
+        month: period.month.map(|m| m.format("%Y-%m").to_string()),
+        headline: html::headline_numbers(summary)
+            .into_iter()
+            .map(|n| n.map(|n| format!("{n:?}")))
+            .collect(),
+        carried_rows: carry.carried.height() as u64,
+        recent_ids: carry.recent_ids.height() as u64,
+    };
+    crate::state::write(staging.path(), carry, &meta)
+}
+
+/// The previous month's headline numbers, when the period is one month
+/// and the input has outbound messages in the month before it; a continued
+/// run takes them from the run it continues, when that run was that month.
+///
+/// The month is taken as it stood at its end (as its own report was): a
+/// window it opened counts as answered only if answered before the month
+/// ended, whatever later rows say.
+fn previous_month_summary(
+    analysis: &Analysis,
+    settings: &Settings,
+) -> Result<Option<Vec<Option<f64>>>> {
     let Some(period) = settings
         .output
         .period
@@ -151,13 +191,28 @@ fn previous_month_summary(analysis: &Analysis, settings: &Settings) -> Result<Op
     else {
         return Ok(None);
     };
+    if let Some(continued) = &settings.input.continued {
+        if continued.meta.month.as_deref() == Some(period.label.as_str()) {
+            let numbers = continued.meta.headline.iter();
+            return Ok(Some(
+                numbers
+                    .map(|n| n.as_ref().and_then(|n| n.parse().ok()))
+                    .collect(),
+            ));
+        }
+    }
+    let end = period.to_us;
     let mut previous = settings.clone();
     previous.output.period = period;
-    let tables = Tables::build(analysis, &previous)?;
+    let mut tables = Tables::build(analysis, &previous)?;
     if tables.sends_full.height() == 0 {
         return Ok(None);
     }
-    Ok(Some(Summary::build(analysis, &previous, &tables)?))
+    if let Some(end) = end {
+        tables.windows = tables::as_of(&tables.windows, end)?;
+    }
+    let summary = Summary::build(analysis, &previous, &tables)?;
+    Ok(Some(html::headline_numbers(&summary)))
 }
 
 /// A frame as CSV text with a header row, text cells made safe for

@@ -53,6 +53,11 @@ impl Staging {
         Ok(staging)
     }
 
+    /// The staging directory (files written here are published with it).
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+
     /// Writes one whole file of the run (`name` relative to the run).
     pub fn write(&self, name: &str, bytes: &[u8]) -> Result<()> {
         let path = self.dir.join(name);

@@ -347,6 +347,29 @@ fn write_csv_by(
     }
 }
 
+/// The windows of the period as they stood at `end_us`: answered only by
+/// a reply before it (the previous month of a run over later history, as
+/// that month's own report saw it).
+pub fn as_of(windows: &Rows, end_us: i64) -> Result<Rows> {
+    let first_reply_us = col("opened_at").cast(DataType::Int64)
+        + (col("first_response_secs") * lit(1e6))
+            .round(0, RoundMode::HalfToEven)
+            .cast(DataType::Int64);
+    let replied = first_reply_us.lt(lit(end_us)).fill_null(false);
+    windows.map_parts("windows_as_of", |part| {
+        Ok(part
+            .lazy()
+            .with_columns([
+                col("answered").and(replied.clone()).alias("answered"),
+                when(replied.clone())
+                    .then(col("first_response_secs"))
+                    .otherwise(lit(NULL).cast(DataType::Float64))
+                    .alias("first_response_secs"),
+            ])
+            .collect()?)
+    })
+}
+
 fn windows_table(windows: &Rows, settings: &Settings) -> Result<Rows> {
     windows.map_parts("windows", |part| windows_in_period(part, settings))
 }

@@ -23,6 +23,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "pricing",
             "reconcile",
             "privacy",
+            "state",
         ],
     ),
     ("settings", &["config"]),
