@@ -127,14 +127,20 @@ pub struct Meta {
     /// start here at the earliest.
     pub complete_from_us: i64,
     pub complete_from: String,
-    /// The run's period label, and its month when it was one.
+    /// The run's period label.
     pub period: String,
-    pub month: Option<String>,
-    /// The period's headline figures (`report::html`), as exact text,
-    /// for the next month's ▲/▼.
-    pub headline: Vec<Option<String>>,
+    /// The headline figures (`report::html`, as exact text) of the last
+    /// month a run of the chain reported: the next month's ▲/▼.
+    pub last_month: Option<MonthHeadline>,
     pub carried_rows: u64,
     pub recent_ids: u64,
+}
+
+/// One month's headline figures.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MonthHeadline {
+    pub month: String,
+    pub headline: Vec<Option<String>>,
 }
 
 /// What a run keeps for the next, before it is written.

@@ -162,11 +162,21 @@ fn write_state(
         complete_from_us: carry.complete_from_us,
         complete_from: crate::timestamps::utc_text(carry.complete_from_us),
         period: period.label.clone(),
-        month: period.month.map(|m| m.format("%Y-%m").to_string()),
-        headline: html::headline_numbers(summary)
-            .into_iter()
-            .map(|n| n.map(|n| format!("{n:?}")))
-            .collect(),
+        last_month: match period.month {
+            Some(month) => Some(crate::state::MonthHeadline {
+                month: month.format("%Y-%m").to_string(),
+                headline: html::headline_numbers(summary)
+                    .into_iter()
+                    .map(|n| n.map(|n| format!("{n:?}")))
+                    .collect(),
+            }),
+            // A run over part of a month passes its chain's month on.
+            None => settings
+                .input
+                .continued
+                .as_ref()
+                .and_then(|c| c.meta.last_month.clone()),
+        },
         carried_rows: carry.carried.height() as u64,
         recent_ids: carry.recent_ids.height() as u64,
     };
@@ -192,13 +202,22 @@ fn previous_month_summary(
         return Ok(None);
     };
     if let Some(continued) = &settings.input.continued {
-        if continued.meta.month.as_deref() == Some(period.label.as_str()) {
-            let numbers = continued.meta.headline.iter();
+        let meta = &continued.meta;
+        if let Some(last) = meta.last_month.as_ref().filter(|m| m.month == period.label) {
+            let numbers = last.headline.iter();
             return Ok(Some(
                 numbers
                     .map(|n| n.as_ref().and_then(|n| n.parse().ok()))
                     .collect(),
             ));
+        }
+        // Only rows from `complete_from` on are at hand: an earlier month
+        // would be counted from part of its rows.
+        if period
+            .from_us
+            .is_none_or(|from| from < meta.complete_from_us)
+        {
+            return Ok(None);
         }
     }
     let end = period.to_us;

@@ -3,6 +3,7 @@
 mod bad_inputs;
 mod cli;
 mod common;
+mod continuation;
 mod conversations;
 mod examples;
 mod finance;
