@@ -420,7 +420,7 @@ mod tests {
         let lapsed = [(0, true, false, Some(1)), (2, true, false, Some(1))];
         assert_eq!(kept(&lapsed, 100), [true, true]);
         // A delivered template after it took the late-reply place.
-        let used = [(0, true, false, Some(1)), (30, false, true, None)];
+        let used = [(0, true, false, Some(1)), (20, false, true, None)];
         assert_eq!(kept(&used, 100), [false, false]);
     }
 

@@ -78,8 +78,9 @@ pub struct Analysis {
     /// `--meta-analytics`: the file and Meta's totals per month × country
     /// × pricing category (and per tier).
     pub meta_analytics: Option<(String, ingest::analytics::MetaAnalytics)>,
-    /// What the next run needs to continue from this one (`state`).
-    pub carry: crate::state::Carry,
+    /// What the next run needs to continue from this one (`state`); none
+    /// with `--hash-contacts` (the carried rows hold customer numbers).
+    pub carry: Option<crate::state::Carry>,
 }
 
 /// Runs the stages over the run's inputs, telling `stage` what it is doing
@@ -112,7 +113,10 @@ pub fn analyse(settings: &Settings, stage: &mut dyn FnMut(&str)) -> Result<Analy
     stage("settling the free tier and missing rates");
     let chained = chain.settle()?;
     let files = account_files(&read.files, &chained.rejected_by_file, &chained.duplicates);
-    let carry = carried(settings, &chained.messages)?;
+    let carry = match settings.output.contact_salt {
+        Some(_) => None,
+        None => Some(carried(settings, &chained.messages)?),
+    };
     let mut analysis = Analysis {
         messages: chained.messages,
         comparison: chained.comparison,

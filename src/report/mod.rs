@@ -144,14 +144,17 @@ fn write_figures_and_files(
     Ok(summary.thresholds)
 }
 
-/// `state/`: what a run continuing from this one needs (`crate::state`).
+/// `state/`: what a run continuing from this one needs (`crate::state`);
+/// not written with `--hash-contacts`, whose runs hold no customer number.
 fn write_state(
     analysis: &Analysis,
     settings: &Settings,
     summary: &Summary,
     staging: &publish::Staging,
 ) -> Result<()> {
-    let carry = &analysis.carry;
+    let Some(carry) = &analysis.carry else {
+        return Ok(());
+    };
     let period = &settings.output.period;
     let meta = crate::state::Meta {
         state_version: crate::state::VERSION,
