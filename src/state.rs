@@ -143,14 +143,6 @@ pub struct MonthHeadline {
     pub headline: Vec<Option<String>>,
 }
 
-/// What a run keeps for the next, before it is written.
-pub struct Carry {
-    pub end_us: i64,
-    pub complete_from_us: i64,
-    pub carried: DataFrame,
-    pub recent_ids: DataFrame,
-}
-
 /// A state read back by a continued run.
 #[derive(Debug, Clone)]
 pub struct Continued {
@@ -210,31 +202,23 @@ pub fn read(run_dir: &Path, rules: &Rules, allow_gap: bool) -> Result<Continued>
     })
 }
 
-/// Writes `carry` and `meta` into `run_dir/state/`.
-pub fn write(run_dir: &Path, carry: &Carry, meta: &Meta) -> Result<()> {
+/// Writes the carried rows and recent ids of `messages` (every accepted
+/// message, in `windows`' order) into `run_dir/state/`, for a run that
+/// stops at `end_us` and whose months in progress started at
+/// `complete_from_us`, a part at a time; returns how many of each.
+pub fn write_rows(
+    run_dir: &Path,
+    messages: &Rows,
+    end_us: i64,
+    complete_from_us: i64,
+) -> Result<(u64, u64)> {
     let dir = run_dir.join(DIR);
     std::fs::create_dir_all(&dir)?;
-    for (name, frame) in [
-        (CARRIED_FILE, &carry.carried),
-        (RECENT_IDS_FILE, &carry.recent_ids),
-    ] {
-        let mut frame = frame.clone();
-        let file = std::fs::File::create(dir.join(name))?;
-        ParquetWriter::new(file).finish(&mut frame)?;
-    }
-    let mut text = serde_json::to_string_pretty(meta)?;
-    text.push('\n');
-    std::fs::write(dir.join(META_FILE), text)?;
-    Ok(())
-}
-
-/// The rows and ids to carry from `messages` (every accepted message, in
-/// `windows`' order) for a run that stops at `end_us` and whose months in
-/// progress started at `complete_from_us`.
-pub fn carry(messages: &Rows, end_us: i64, complete_from_us: i64) -> Result<Carry> {
-    let mut carried = Vec::new();
-    let mut recent = Vec::new();
-    messages.for_each_part(|part, _| {
+    let mut columns = vec![TS, TS_US, IS_INBOUND, IS_TEMPLATE, FAILED, WINDOW_ID];
+    columns.extend(INPUT_COLUMNS.iter().chain(META_COLUMNS.iter()));
+    let mut writer = None;
+    let (mut carried, mut recent) = (0u64, Vec::new());
+    messages.for_each_part_of(&columns, |part| {
         let keep = carried_mask(&part, complete_from_us.min(end_us))?;
         let ts = part.column(TS_US)?.i64()?;
         let recent_mask: BooleanChunked = ts
@@ -242,16 +226,33 @@ pub fn carry(messages: &Rows, end_us: i64, complete_from_us: i64) -> Result<Carr
             .zip(keep.iter())
             .map(|(t, k)| Some(t.is_some_and(|t| t >= end_us - REACH_US) && k != Some(true)))
             .collect();
-        carried.push(input_columns(&part.filter(&keep)?)?);
-        recent.push(part.filter(&recent_mask)?.select([MESSAGE_ID])?);
+        let rows = input_columns(&part)?.filter(&keep)?;
+        carried += rows.height() as u64;
+        if writer.is_none() {
+            let file = std::fs::File::create(dir.join(CARRIED_FILE))?;
+            writer = Some(ParquetWriter::new(file).batched(&rows.schema())?);
+        }
+        if let Some(writer) = writer.as_mut() {
+            writer.write_batch(&rows)?;
+        }
+        recent.push(part.select([MESSAGE_ID])?.filter(&recent_mask)?);
         Ok(())
     })?;
-    Ok(Carry {
-        end_us,
-        complete_from_us,
-        carried: crate::frames::stacked(carried)?,
-        recent_ids: crate::frames::stacked(recent)?.sort([MESSAGE_ID], Default::default())?,
-    })
+    if let Some(writer) = writer {
+        writer.finish()?;
+    }
+    let mut recent = crate::frames::stacked(recent)?.sort([MESSAGE_ID], Default::default())?;
+    let file = std::fs::File::create(dir.join(RECENT_IDS_FILE))?;
+    ParquetWriter::new(file).finish(&mut recent)?;
+    Ok((carried, recent.height() as u64))
+}
+
+/// Writes `run_dir/state/state.json`.
+pub fn write_meta(run_dir: &Path, meta: &Meta) -> Result<()> {
+    let mut text = serde_json::to_string_pretty(meta)?;
+    text.push('\n');
+    std::fs::write(run_dir.join(DIR).join(META_FILE), text)?;
+    Ok(())
 }
 
 /// The canonical columns of carried rows, as a reader takes them back.
@@ -280,8 +281,9 @@ fn input_columns(rows: &DataFrame) -> Result<DataFrame> {
 /// module docs' three rules.
 fn carried_mask(part: &DataFrame, at: i64) -> Result<BooleanChunked> {
     let n = part.height();
-    let business = part.column(BUSINESS_NUMBER)?.str()?;
-    let contact = part.column(CONTACT)?.str()?;
+    // Into slices once: `get` on a chunked column looks for the chunk.
+    let business: Vec<Option<&str>> = part.column(BUSINESS_NUMBER)?.str()?.iter().collect();
+    let contact: Vec<Option<&str>> = part.column(CONTACT)?.str()?.iter().collect();
     let ts: Vec<i64> = part
         .column(TS_US)?
         .i64()?
@@ -302,10 +304,7 @@ fn carried_mask(part: &DataFrame, at: i64) -> Result<BooleanChunked> {
     let mut start = 0;
     while start < n {
         let mut end = start + 1;
-        while end < n
-            && business.get(end) == business.get(start)
-            && contact.get(end) == contact.get(start)
-        {
+        while end < n && business[end] == business[start] && contact[end] == contact[start] {
             end += 1;
         }
         let pair = Pair {

@@ -78,9 +78,6 @@ pub struct Analysis {
     /// `--meta-analytics`: the file and Meta's totals per month × country
     /// × pricing category (and per tier).
     pub meta_analytics: Option<(String, ingest::analytics::MetaAnalytics)>,
-    /// What the next run needs to continue from this one (`state`); none
-    /// with `--hash-contacts` (the carried rows hold customer numbers).
-    pub carry: Option<crate::state::Carry>,
 }
 
 /// Runs the stages over the run's inputs, telling `stage` what it is doing
@@ -113,10 +110,6 @@ pub fn analyse(settings: &Settings, stage: &mut dyn FnMut(&str)) -> Result<Analy
     stage("settling the free tier and missing rates");
     let chained = chain.settle()?;
     let files = account_files(&read.files, &chained.rejected_by_file, &chained.duplicates);
-    let carry = match settings.output.contact_salt {
-        Some(_) => None,
-        None => Some(carried(settings, &chained.messages)?),
-    };
     let mut analysis = Analysis {
         messages: chained.messages,
         comparison: chained.comparison,
@@ -128,7 +121,6 @@ pub fn analyse(settings: &Settings, stage: &mut dyn FnMut(&str)) -> Result<Analy
         rate_sources: book.sources.clone(),
         volume_tiers: book.has_tiers(),
         meta_analytics: meta_analytics(settings)?,
-        carry,
     };
     if let Some(continued) = &settings.input.continued {
         analysis.warnings.extend(continuation::check(
@@ -271,9 +263,10 @@ fn until_period_end(messages: DataFrame, settings: &Settings) -> Result<DataFram
     )
 }
 
-/// The rows and ids the next run needs (`state`), from a run that stops
-/// at its period's end, else just after its last message.
-fn carried(settings: &Settings, messages: &Rows) -> Result<crate::state::Carry> {
+/// Where a run stops — its period's end, else just after its last message
+/// — and from when it keeps every row for the next (`state`): the start of
+/// the month in progress there in the earliest of its zones.
+pub fn state_bounds(settings: &Settings, messages: &Rows) -> Result<(i64, i64)> {
     let end_us = match settings.output.period.to_us {
         Some(to) => to,
         None => continuation::last_instant(messages)? + 1,
@@ -287,7 +280,7 @@ fn carried(settings: &Settings, messages: &Rows) -> Result<crate::state::Carry> 
         .map(|tz| continuation::month_start_us(end_us, tz))
         .min()
         .unwrap_or(end_us);
-    crate::state::carry(messages, end_us, complete_from_us)
+    Ok((end_us, complete_from_us))
 }
 
 fn sum_by_file(counts: Vec<(u32, u64)>) -> Vec<(u32, u64)> {

@@ -152,18 +152,21 @@ fn write_state(
     summary: &Summary,
     staging: &publish::Staging,
 ) -> Result<()> {
-    let Some(carry) = &analysis.carry else {
+    if settings.output.contact_salt.is_some() {
         return Ok(());
-    };
+    }
+    let (end_us, complete_from_us) = crate::pipeline::state_bounds(settings, &analysis.messages)?;
+    let (carried_rows, recent_ids) =
+        crate::state::write_rows(staging.path(), &analysis.messages, end_us, complete_from_us)?;
     let period = &settings.output.period;
     let meta = crate::state::Meta {
         state_version: crate::state::VERSION,
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         rules: settings.state_rules()?,
-        end_us: carry.end_us,
-        end: crate::timestamps::utc_text(carry.end_us),
-        complete_from_us: carry.complete_from_us,
-        complete_from: crate::timestamps::utc_text(carry.complete_from_us),
+        end_us,
+        end: crate::timestamps::utc_text(end_us),
+        complete_from_us,
+        complete_from: crate::timestamps::utc_text(complete_from_us),
         period: period.label.clone(),
         last_month: match period.month {
             Some(month) => Some(crate::state::MonthHeadline {
@@ -180,10 +183,10 @@ fn write_state(
                 .as_ref()
                 .and_then(|c| c.meta.last_month.clone()),
         },
-        carried_rows: carry.carried.height() as u64,
-        recent_ids: carry.recent_ids.height() as u64,
+        carried_rows,
+        recent_ids,
     };
-    crate::state::write(staging.path(), carry, &meta)
+    crate::state::write_meta(staging.path(), &meta)
 }
 
 /// The previous month's headline numbers, when the period is one month
