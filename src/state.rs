@@ -230,7 +230,9 @@ pub fn write_rows(
         carried += rows.height() as u64;
         if writer.is_none() {
             let file = std::fs::File::create(dir.join(CARRIED_FILE))?;
-            writer = Some(ParquetWriter::new(file).batched(&rows.schema())?);
+            // LZ4: written on every run, read back at most once.
+            let parquet = ParquetWriter::new(file).with_compression(ParquetCompression::Lz4Raw);
+            writer = Some(parquet.batched(&rows.schema())?);
         }
         if let Some(writer) = writer.as_mut() {
             writer.write_batch(&rows)?;

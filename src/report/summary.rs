@@ -352,7 +352,7 @@ impl Summary {
                 _ => None,
             },
             reconciliation: tables.reconciliation.as_ref().map(|r| r.summary.clone()),
-            data_quality: data_quality(&analysis.messages)?,
+            data_quality: data_quality(&analysis.messages, settings)?,
             warnings: analysis.warnings.clone(),
             thresholds: Vec::new(),
         })
@@ -633,28 +633,35 @@ fn window_figures(windows: &impl Table) -> Result<WindowFigures> {
     })
 }
 
-fn data_quality(messages: &impl Table) -> Result<DataQuality> {
+/// The flags of the period's messages (all of them, inbound too, by their
+/// time): a month's report flags its own month, whatever history it read.
+fn data_quality(messages: &impl Table, settings: &Settings) -> Result<DataQuality> {
     let outbound = col(IS_INBOUND).not();
+    let in_period = super::tables::in_period(col(crate::windows::TS_US), settings);
+    let flags = vec![
+        col(CATEGORY).eq(lit("unknown")).fill_null(false),
+        col(IS_TEMPLATE).and(col("category_given").is_null()),
+        outbound.clone().and(col(TYPE).is_null()),
+        col(IS_INBOUND).and(col(TYPE).is_null()),
+        outbound
+            .and(col(ERROR_CODE).is_not_null())
+            .and(col(STATUS).neq(lit("failed")))
+            .fill_null(false),
+        col(CATEGORY)
+            .eq(lit("authentication_international"))
+            .and(col(crate::pricing::RATE_CATEGORY).eq(lit("authentication")))
+            .fill_null(false),
+    ];
     let counts = counts_where(
         messages,
-        vec![
-            col(CATEGORY).eq(lit("unknown")).fill_null(false),
-            col(IS_TEMPLATE).and(col("category_given").is_null()),
-            outbound.clone().and(col(TYPE).is_null()),
-            col(IS_INBOUND).and(col(TYPE).is_null()),
-            outbound
-                .and(col(ERROR_CODE).is_not_null())
-                .and(col(STATUS).neq(lit("failed")))
-                .fill_null(false),
-            col(CATEGORY)
-                .eq(lit("authentication_international"))
-                .and(col(crate::pricing::RATE_CATEGORY).eq(lit("authentication")))
-                .fill_null(false),
-        ],
+        flags
+            .into_iter()
+            .map(|f| f.and(in_period.clone()))
+            .collect(),
     )?;
     let unknown_country_contacts = messages
         .scan()
-        .filter(col(COUNTRY).eq(lit(crate::country::UNKNOWN)))
+        .filter(col(COUNTRY).eq(lit(crate::country::UNKNOWN)).and(in_period))
         .select([col(CONTACT).n_unique().cast(DataType::UInt64).alias("n")])
         .streamed()?;
     Ok(DataQuality {

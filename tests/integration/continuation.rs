@@ -14,6 +14,11 @@ const RULES: [&str; 4] = ["--quiet", "--allow-rejected", "--service-free-tier", 
 /// A generated log of July … October 2026, one CSV file per part:
 /// `[from, to)` by timestamp text (`2026-08`, `2026-10-16`, …).
 fn split_log(dir: &Path, cuts: &[(&str, &str, &str)]) -> Vec<PathBuf> {
+    split_log_from(dir, "2026-07-01", cuts)
+}
+
+/// [`split_log`] of a log of 123 days from `start`.
+fn split_log_from(dir: &Path, start: &str, cuts: &[(&str, &str, &str)]) -> Vec<PathBuf> {
     let all = dir.join("all.csv");
     ledger()
         .args([
@@ -25,7 +30,7 @@ fn split_log(dir: &Path, cuts: &[(&str, &str, &str)]) -> Vec<PathBuf> {
             "--businesses",
             "2",
         ])
-        .args(["--start", "2026-07-01", "--seed", "11", "--out"])
+        .args(["--start", start, "--seed", "11", "--out"])
         .arg(&all)
         .assert()
         .success();
@@ -157,6 +162,37 @@ fn four_monthly_runs_continued_give_the_months_of_one_run_over_all_history() {
     // October is priced with the free tier the runs must count alike.
     let summary = summary_json(&d.join("chained-2026-10"));
     assert_eq!(summary["pricing"]["regimes_used"][0], "pmp-2026-10");
+}
+
+#[test]
+fn continued_months_of_conversation_pricing_count_conversations_alike() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let files = split_log_from(
+        d,
+        "2024-08-01",
+        &[
+            ("08.csv", "2024-08", "2024-09"),
+            ("09.csv", "2024-09", "2024-10"),
+            ("10.csv", "2024-10", "2024-11"),
+        ],
+    );
+    // The built-in card has no conversation rates: counts, not costs.
+    let all: Vec<&PathBuf> = files.iter().collect();
+    let mut previous: Option<String> = None;
+    for (i, month) in ["2024-08", "2024-09", "2024-10"].iter().enumerate() {
+        let whole = d.join(format!("whole-{month}"));
+        run(&all, &whole, &["--month", month, "--allow-unpriced"]);
+        let chained = d.join(format!("chained-{month}"));
+        let mut extra = vec!["--month", month, "--allow-unpriced"];
+        if let Some(p) = &previous {
+            extra.extend(["--continue-from", p.as_str()]);
+        }
+        run(&[&files[i]], &chained, &extra);
+        assert!(chained.join("conversations.csv").exists());
+        assert_same_period(&whole, &chained);
+        previous = Some(chained.to_string_lossy().to_string());
+    }
 }
 
 #[test]
