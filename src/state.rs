@@ -216,8 +216,8 @@ pub fn write_rows(
     std::fs::create_dir_all(&dir)?;
     let mut columns = vec![TS, TS_US, IS_INBOUND, IS_TEMPLATE, FAILED, WINDOW_ID];
     columns.extend(INPUT_COLUMNS.iter().chain(META_COLUMNS.iter()));
-    let mut writer = None;
-    let (mut carried, mut recent) = (0u64, Vec::new());
+    let mut writer = Carried::default();
+    let mut recent = Vec::new();
     messages.for_each_part_of(&columns, |part| {
         let keep = carried_mask(&part, complete_from_us.min(end_us))?;
         let ts = part.column(TS_US)?.i64()?;
@@ -226,27 +226,70 @@ pub fn write_rows(
             .zip(keep.iter())
             .map(|(t, k)| Some(t.is_some_and(|t| t >= end_us - REACH_US) && k != Some(true)))
             .collect();
-        let rows = input_columns(&part)?.filter(&keep)?;
-        carried += rows.height() as u64;
-        if writer.is_none() {
-            let file = std::fs::File::create(dir.join(CARRIED_FILE))?;
-            // LZ4: written on every run, read back at most once.
-            let parquet = ParquetWriter::new(file).with_compression(ParquetCompression::Lz4Raw);
-            writer = Some(parquet.batched(&rows.schema())?);
-        }
-        if let Some(writer) = writer.as_mut() {
-            writer.write_batch(&rows)?;
-        }
+        writer.push(&dir, input_columns(&part)?.filter(&keep)?)?;
         recent.push(part.select([MESSAGE_ID])?.filter(&recent_mask)?);
         Ok(())
     })?;
-    if let Some(writer) = writer {
-        writer.finish()?;
-    }
+    let carried = writer.finish()?;
     let mut recent = crate::frames::stacked(recent)?.sort([MESSAGE_ID], Default::default())?;
     let file = std::fs::File::create(dir.join(RECENT_IDS_FILE))?;
     ParquetWriter::new(file).finish(&mut recent)?;
     Ok((carried, recent.height() as u64))
+}
+
+/// `carried.parquet`, written as the parts come, in row groups of a fixed
+/// size: the same bytes whether the run had one part or many.
+#[derive(Default)]
+struct Carried {
+    writer: Option<polars::io::parquet::write::BatchedWriter<std::fs::File>>,
+    pending: Option<DataFrame>,
+    rows: u64,
+}
+
+impl Carried {
+    const ROW_GROUP: usize = 1 << 16;
+
+    fn push(&mut self, dir: &Path, rows: DataFrame) -> Result<()> {
+        self.rows += rows.height() as u64;
+        if self.writer.is_none() {
+            let file = std::fs::File::create(dir.join(CARRIED_FILE))?;
+            // LZ4: written on every run, read back at most once.
+            let parquet = ParquetWriter::new(file).with_compression(ParquetCompression::Lz4Raw);
+            self.writer = Some(parquet.batched(rows.schema())?);
+        }
+        let mut pending = match self.pending.take() {
+            Some(mut pending) => {
+                pending.vstack_mut(&rows)?;
+                pending
+            }
+            None => rows,
+        };
+        while pending.height() >= Self::ROW_GROUP {
+            self.write(pending.slice(0, Self::ROW_GROUP))?;
+            pending = pending.slice(Self::ROW_GROUP as i64, usize::MAX);
+        }
+        self.pending = Some(pending);
+        Ok(())
+    }
+
+    fn write(&mut self, rows: DataFrame) -> Result<()> {
+        let mut rows = crate::frames::detached(rows)?;
+        rows.rechunk_mut();
+        if let Some(writer) = self.writer.as_mut() {
+            writer.write_batch(&rows)?;
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<u64> {
+        if let Some(pending) = self.pending.take() {
+            self.write(pending)?;
+        }
+        if let Some(writer) = self.writer.take() {
+            writer.finish()?;
+        }
+        Ok(self.rows)
+    }
 }
 
 /// Writes `run_dir/state/state.json`.
