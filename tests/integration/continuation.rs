@@ -125,12 +125,34 @@ fn assert_same_period(a: &Path, b: &Path) {
     assert_eq!(deltas(a), deltas(b));
 }
 
+/// Runs each month of `files` (one file a month) twice: over all the files
+/// with `--month`, and over its own file continuing from the month before;
+/// checks that they agree. Returns the chained run directories.
+fn chain_months(d: &Path, files: &[PathBuf], months: &[&str], extra: &[&str]) -> Vec<PathBuf> {
+    let all: Vec<&PathBuf> = files.iter().collect();
+    let mut chained: Vec<PathBuf> = Vec::new();
+    for (file, month) in files.iter().zip(months) {
+        let whole = d.join(format!("whole-{month}"));
+        let mut options = vec!["--month", month];
+        options.extend(extra);
+        run(&all, &whole, &options);
+        let previous = chained.last().map(|p| p.to_string_lossy().to_string());
+        if let Some(p) = &previous {
+            options.extend(["--continue-from", p.as_str()]);
+        }
+        let this = d.join(format!("chained-{month}"));
+        run(&[file], &this, &options);
+        assert_same_period(&whole, &this);
+        chained.push(this);
+    }
+    chained
+}
+
 #[test]
 fn four_monthly_runs_continued_give_the_months_of_one_run_over_all_history() {
     let dir = TempDir::new().unwrap();
-    let d = dir.path();
     let files = split_log(
-        d,
+        dir.path(),
         &[
             ("07.csv", "2026-07", "2026-08"),
             ("08.csv", "2026-08", "2026-09"),
@@ -138,38 +160,21 @@ fn four_monthly_runs_continued_give_the_months_of_one_run_over_all_history() {
             ("10.csv", "2026-10", "2026-11"),
         ],
     );
-    let all: Vec<&PathBuf> = files.iter().collect();
-    let mut previous: Option<PathBuf> = None;
-    for (i, month) in ["2026-07", "2026-08", "2026-09", "2026-10"]
-        .iter()
-        .enumerate()
-    {
-        let whole = d.join(format!("whole-{month}"));
-        run(&all, &whole, &["--month", month]);
-        let chained = d.join(format!("chained-{month}"));
-        let mut extra = vec!["--month", month];
-        let from;
-        if let Some(p) = &previous {
-            from = p.to_string_lossy().to_string();
-            extra.extend(["--continue-from", from.as_str()]);
-        }
-        run(&[&files[i]], &chained, &extra);
-        assert_same_period(&whole, &chained);
-        previous = Some(chained);
-    }
+    let months = ["2026-07", "2026-08", "2026-09", "2026-10"];
+    let chained = chain_months(dir.path(), &files, &months, &[]);
     // August onwards compares with the month before, from the state.
-    assert!(!deltas(&d.join("chained-2026-08")).is_empty());
+    assert!(deltas(&chained[0]).is_empty());
+    assert!(!deltas(&chained[1]).is_empty());
     // October is priced with the free tier the runs must count alike.
-    let summary = summary_json(&d.join("chained-2026-10"));
+    let summary = summary_json(&chained[3]);
     assert_eq!(summary["pricing"]["regimes_used"][0], "pmp-2026-10");
 }
 
 #[test]
 fn continued_months_of_conversation_pricing_count_conversations_alike() {
     let dir = TempDir::new().unwrap();
-    let d = dir.path();
     let files = split_log_from(
-        d,
+        dir.path(),
         "2024-08-01",
         &[
             ("08.csv", "2024-08", "2024-09"),
@@ -178,20 +183,10 @@ fn continued_months_of_conversation_pricing_count_conversations_alike() {
         ],
     );
     // The built-in card has no conversation rates: counts, not costs.
-    let all: Vec<&PathBuf> = files.iter().collect();
-    let mut previous: Option<String> = None;
-    for (i, month) in ["2024-08", "2024-09", "2024-10"].iter().enumerate() {
-        let whole = d.join(format!("whole-{month}"));
-        run(&all, &whole, &["--month", month, "--allow-unpriced"]);
-        let chained = d.join(format!("chained-{month}"));
-        let mut extra = vec!["--month", month, "--allow-unpriced"];
-        if let Some(p) = &previous {
-            extra.extend(["--continue-from", p.as_str()]);
-        }
-        run(&[&files[i]], &chained, &extra);
-        assert!(chained.join("conversations.csv").exists());
-        assert_same_period(&whole, &chained);
-        previous = Some(chained.to_string_lossy().to_string());
+    let months = ["2024-08", "2024-09", "2024-10"];
+    let chained = chain_months(dir.path(), &files, &months, &["--allow-unpriced"]);
+    for run in &chained {
+        assert!(run.join("conversations.csv").exists());
     }
 }
 
