@@ -168,7 +168,7 @@ pub fn read(run_dir: &Path, rules: &Rules, allow_gap: bool) -> Result<Continued>
     let path = run_dir.join(DIR).join(META_FILE);
     let text = std::fs::read_to_string(&path).map_err(|_| {
         bad_input!(
-            "--continue-from {}: no {} there; give the run directory of the previous run (it writes state/ since version 0.1)",
+            "--continue-from {}: no {} there; give the run directory of the previous run (every run writes one, but with --hash-contacts)",
             run_dir.display(),
             Path::new(DIR).join(META_FILE).display()
         )

@@ -277,6 +277,10 @@ fn overlap_gap_and_other_rules_are_refused() {
     );
     assert!(early.contains("carried forward"), "{early}");
 
+    let nowhere = d.join("nowhere").to_string_lossy().to_string();
+    let missing = refused(&[&files[1]], &d.join("x6"), &["--continue-from", &nowhere]);
+    assert!(missing.contains("no state/state.json there"), "{missing}");
+
     let state = july.join("state/state.json");
     let text = std::fs::read_to_string(&state).unwrap();
     std::fs::write(
