@@ -127,6 +127,10 @@ pub struct Meta {
     /// start here at the earliest.
     pub complete_from_us: i64,
     pub complete_from: String,
+    /// The run's last message (its period may reach further), µs and
+    /// RFC 3339.
+    pub last_message_us: i64,
+    pub last_message: String,
     /// The run's period label.
     pub period: String,
     /// The headline figures (`report::html`, as exact text) of the last

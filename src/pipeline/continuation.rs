@@ -44,8 +44,17 @@ pub fn check(continued: &Continued, messages: &Rows, tz: Tz) -> Result<Vec<Strin
     let end = meta.end_us;
     let before = count_where(messages, col(TS_US).lt(lit(end)))?;
     if before > meta.carried_rows {
+        // A period reported from a log that stopped early was taken as
+        // complete: say so, it is the likely cause.
+        let early = match meta.last_message_us + 1 < meta.end_us {
+            true => format!(
+                " (its period ran to {} but its input stopped at {}; to continue within the period, run that one with --to the last day it has)",
+                meta.end, meta.last_message
+            ),
+            false => String::new(),
+        };
         return Err(bad_input!(
-            "the input has {} message(s) before {}, where the previous run ({}) ended: give only what came after it (overlap), or run over the whole history without --continue-from",
+            "the input has {} message(s) before {}, where the previous run ({}) ended{early}: give only what came after it (overlap), or run over the whole history without --continue-from",
             before - meta.carried_rows,
             meta.end,
             continued.dir.display()

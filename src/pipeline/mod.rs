@@ -265,12 +265,12 @@ fn until_period_end(messages: DataFrame, settings: &Settings) -> Result<DataFram
 
 /// Where a run stops — its period's end, else just after its last message
 /// — and from when it keeps every row for the next (`state`): the start of
-/// the month in progress there in the earliest of its zones.
-pub fn state_bounds(settings: &Settings, messages: &Rows) -> Result<(i64, i64)> {
-    let end_us = match settings.output.period.to_us {
-        Some(to) => to,
-        None => continuation::last_instant(messages)? + 1,
-    };
+/// the month in progress there in the earliest of its zones. A period is
+/// taken as complete: a month reported from a log that stops on the 20th
+/// ends on the 1st of the next (the next run is told so if it overlaps).
+pub fn state_bounds(settings: &Settings, messages: &Rows) -> Result<StateBounds> {
+    let last_us = continuation::last_instant(messages)?;
+    let end_us = settings.output.period.to_us.unwrap_or(last_us + 1);
     let mut zones = vec![settings.output.report_tz, settings.rules.pricing.billing_tz];
     if let Some(accounts) = &settings.rules.pricing.accounts {
         zones.extend(accounts.by_number.values().map(|a| a.timezone));
@@ -280,7 +280,18 @@ pub fn state_bounds(settings: &Settings, messages: &Rows) -> Result<(i64, i64)> 
         .map(|tz| continuation::month_start_us(end_us, tz))
         .min()
         .unwrap_or(end_us);
-    Ok((end_us, complete_from_us))
+    Ok(StateBounds {
+        end_us,
+        complete_from_us,
+        last_us,
+    })
+}
+
+/// Where a run stops, from when it keeps every row, and its last message.
+pub struct StateBounds {
+    pub end_us: i64,
+    pub complete_from_us: i64,
+    pub last_us: i64,
 }
 
 fn sum_by_file(counts: Vec<(u32, u64)>) -> Vec<(u32, u64)> {

@@ -155,7 +155,11 @@ fn write_state(
     if settings.output.contact_salt.is_some() {
         return Ok(());
     }
-    let (end_us, complete_from_us) = crate::pipeline::state_bounds(settings, &analysis.messages)?;
+    let crate::pipeline::StateBounds {
+        end_us,
+        complete_from_us,
+        last_us,
+    } = crate::pipeline::state_bounds(settings, &analysis.messages)?;
     let (carried_rows, recent_ids) =
         crate::state::write_rows(staging.path(), &analysis.messages, end_us, complete_from_us)?;
     let period = &settings.output.period;
@@ -167,6 +171,8 @@ fn write_state(
         end: crate::timestamps::utc_text(end_us),
         complete_from_us,
         complete_from: crate::timestamps::utc_text(complete_from_us),
+        last_message_us: last_us,
+        last_message: crate::timestamps::utc_text(last_us),
         period: period.label.clone(),
         last_month: match period.month {
             Some(month) => Some(crate::state::MonthHeadline {

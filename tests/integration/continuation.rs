@@ -277,6 +277,28 @@ fn overlap_gap_and_other_rules_are_refused() {
     );
     assert!(early.contains("carried forward"), "{early}");
 
+    // A month reported from a log that stops mid-month is taken as whole.
+    let early = d.join("early");
+    let half = split_log(
+        d,
+        &[
+            ("aug-a.csv", "2026-08", "2026-08-16"),
+            ("aug-b.csv", "2026-08-16", "2026-09"),
+        ],
+    );
+    run(
+        &[&half[0]],
+        &early,
+        &["--month", "2026-08", "--continue-from", &from],
+    );
+    let early = early.to_string_lossy().to_string();
+    let stopped = refused(&[&half[1]], &d.join("x7"), &["--continue-from", &early]);
+    assert!(
+        stopped
+            .contains("its period ran to 2026-09-01T00:00:00Z but its input stopped at 2026-08-15"),
+        "{stopped}"
+    );
+
     let nowhere = d.join("nowhere").to_string_lossy().to_string();
     let missing = refused(&[&files[1]], &d.join("x6"), &["--continue-from", &nowhere]);
     assert!(missing.contains("no state/state.json there"), "{missing}");
