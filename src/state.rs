@@ -140,11 +140,28 @@ pub struct Meta {
     pub recent_ids: u64,
 }
 
-/// One month's headline figures.
+/// One month's headline figures, kept as text that reads back to the
+/// very same numbers (the ▲/▼ of a continued run must match a run over
+/// all history to the byte).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MonthHeadline {
     pub month: String,
-    pub headline: Vec<Option<String>>,
+    headline: Vec<Option<String>>,
+}
+
+impl MonthHeadline {
+    pub fn new(month: String, numbers: &[Option<f64>]) -> Self {
+        let headline = numbers
+            .iter()
+            .map(|n| n.map(|n| format!("{n:?}")))
+            .collect();
+        MonthHeadline { month, headline }
+    }
+
+    pub fn numbers(&self) -> Vec<Option<f64>> {
+        let number = |n: &Option<String>| n.as_ref().and_then(|n| n.parse().ok());
+        self.headline.iter().map(number).collect()
+    }
 }
 
 /// A state read back by a continued run.
@@ -470,6 +487,15 @@ mod tests {
         // A delivered template after it took the late-reply place.
         let used = [(0, true, false, Some(1)), (20, false, true, None)];
         assert_eq!(kept(&used, 100), [false, false]);
+    }
+
+    #[test]
+    fn headline_numbers_read_back_exactly() {
+        let numbers = [Some(0.1 + 0.2), None, Some(1461.1981065), Some(1e-9)];
+        let kept = MonthHeadline::new("2026-10".into(), &numbers);
+        let text = serde_json::to_string(&kept).unwrap();
+        let read: MonthHeadline = serde_json::from_str(&text).unwrap();
+        assert_eq!(read.numbers(), numbers);
     }
 
     #[test]

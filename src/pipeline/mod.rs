@@ -407,6 +407,8 @@ fn account_files(
     let mut files: Vec<FileAccount> = reads
         .iter()
         .enumerate()
+        // The carried rows were the previous run's input, not this one's.
+        .filter(|(_, read)| read.role != ingest::Role::State)
         .map(|(index, read)| {
             let rejected = count(rejected_by_file, index);
             let duplicates = count(duplicates_by_file, index);
@@ -414,8 +416,8 @@ fn account_files(
                 path: read.path.clone(),
                 format: read.format.name(),
                 role: match read.role {
-                    ingest::Role::Messages | ingest::Role::State => "messages",
                     ingest::Role::SendLog => "send_log",
+                    _ => "messages",
                 },
                 rows_read: read.rows,
                 processed: read.rows - rejected - duplicates - read.merged,
@@ -425,10 +427,6 @@ fn account_files(
                 webhook: read.webhook.clone(),
             }
         })
-        .zip(reads)
-        // The carried rows were the previous run's input, not this one's.
-        .filter(|(_, read)| read.role != ingest::Role::State)
-        .map(|(account, _)| account)
         .collect();
     // Outputs list files by path, so the order they were named in changes
     // nothing but which copy of a repeated id is first (§8.4).

@@ -112,7 +112,7 @@ fn write_figures_and_files(
         &summary.spend,
         &summary.windows,
     );
-    let previous = previous_month_summary(analysis, settings)?;
+    let previous = previous_month_headline(analysis, settings)?;
     let views = Views::compute(tables, settings.output.report_tz.name())?;
     stage("drawing the charts");
     let figures =
@@ -175,13 +175,10 @@ fn write_state(
         last_message: crate::timestamps::utc_text(last_us),
         period: period.label.clone(),
         last_month: match period.month {
-            Some(month) => Some(crate::state::MonthHeadline {
-                month: month.format("%Y-%m").to_string(),
-                headline: html::headline_numbers(summary)
-                    .into_iter()
-                    .map(|n| n.map(|n| format!("{n:?}")))
-                    .collect(),
-            }),
+            Some(month) => Some(crate::state::MonthHeadline::new(
+                month.format("%Y-%m").to_string(),
+                &html::headline_numbers(summary),
+            )),
             // A run over part of a month passes its chain's month on.
             None => settings
                 .input
@@ -202,7 +199,7 @@ fn write_state(
 /// The month is taken as it stood at its end (as its own report was): a
 /// window it opened counts as answered only if answered before the month
 /// ended, whatever later rows say.
-fn previous_month_summary(
+fn previous_month_headline(
     analysis: &Analysis,
     settings: &Settings,
 ) -> Result<Option<Vec<Option<f64>>>> {
@@ -216,12 +213,7 @@ fn previous_month_summary(
     if let Some(continued) = &settings.input.continued {
         let meta = &continued.meta;
         if let Some(last) = meta.last_month.as_ref().filter(|m| m.month == period.label) {
-            let numbers = last.headline.iter();
-            return Ok(Some(
-                numbers
-                    .map(|n| n.as_ref().and_then(|n| n.parse().ok()))
-                    .collect(),
-            ));
+            return Ok(Some(last.numbers()));
         }
         // Only rows from `complete_from` on are at hand: an earlier month
         // would be counted from part of its rows.
