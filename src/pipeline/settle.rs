@@ -19,7 +19,7 @@ use polars::prelude::*;
 use crate::frames;
 use crate::pricing::conversations::{CONVERSATION_NO, OPENS_CONVERSATION};
 use crate::pricing::{self, card::RateBook, PricingParams};
-use crate::rows::{Rows, RowsWriter};
+use crate::rows::{self, Rows, RowsWriter};
 use crate::schema::MESSAGE_ID;
 
 /// Columns the windows, classify and pricing stages work with that no
@@ -55,6 +55,7 @@ const WORKING_COLUMNS: [&str; 24] = [
 fn without_working_columns(messages: DataFrame) -> DataFrame {
     let present: Vec<&str> = WORKING_COLUMNS
         .into_iter()
+        .chain([rows::ROW])
         .filter(|c| messages.schema().contains(c))
         .collect();
     messages.drop_many(present)
@@ -76,6 +77,9 @@ pub(super) struct Priced {
     /// Conversations of the parts before: a part's conversation numbers
     /// continue from them, as window ids do.
     conversations_before: i64,
+    /// Messages of the parts before: where a part's rows stand in the
+    /// table ([`rows::ROW`]), by which the patch names them.
+    messages_before: IdxSize,
 }
 
 impl Priced {
@@ -87,6 +91,7 @@ impl Priced {
             missing: Vec::new(),
             tier_counted: Vec::new(),
             conversations_before: 0,
+            messages_before: 0,
         }
     }
 
@@ -98,6 +103,8 @@ impl Priced {
             ..self.params.clone()
         };
         let priced = self.numbered(pricing::price(classified, book, &deferring)?)?;
+        let priced = priced.with_row_index(rows::ROW.into(), Some(self.messages_before))?;
+        self.messages_before += priced.height() as IdxSize;
         // Kept across parts: detached from this part's buffers.
         self.free_rows
             .push(frames::detached(pricing::free_tier_rows(&priced)?)?);
@@ -142,12 +149,14 @@ impl Priced {
         let repriced = pricing::with_free_ids(lost, &free)?;
         self.missing.push(pricing::missing_rates(&repriced)?);
         pricing::report_missing_rates(frames::stacked(self.missing)?, &self.params)?;
-        let mut patches = vec![repriced.select(pricing::TIER_PRICED_COLUMNS)?];
+        let mut kept = vec![rows::ROW];
+        kept.extend(pricing::TIER_PRICED_COLUMNS);
+        let mut patches = vec![repriced.select(kept)?];
         if !self.tier_counted.is_empty() {
             let counted = frames::stacked(std::mem::take(&mut self.tier_counted))?;
             patches.push(pricing::volume_tiered(counted, book)?);
         }
-        let patch = frames::stacked(patches)?;
+        let patch = frames::stacked(patches)?.drop(MESSAGE_ID)?;
         self.parts.finish((patch.height() > 0).then_some(patch))
     }
 }

@@ -528,8 +528,9 @@ pub const TIER_PRICED_COLUMNS: [&str; 7] = [
 ];
 
 /// The rows of a priced part that count towards volume tiers (§9): charged
-/// templates of a tiered category, with what [`volume_tiered`] needs.
-/// None when no card has tiers.
+/// templates of a tiered category, with what [`volume_tiered`] needs (and
+/// the rows' [`crate::rows::ROW`], when the caller numbered them). None
+/// when no card has tiers.
 pub fn tier_counted_rows(priced: &DataFrame, book: &RateBook) -> Result<Option<DataFrame>> {
     if !book.has_tiers() {
         return Ok(None);
@@ -540,20 +541,27 @@ pub fn tier_counted_rows(priced: &DataFrame, book: &RateBook) -> Result<Option<D
         .and(col(REGIME).neq(lit(Regime::Cbp.name())))
         .and(col(RATE_CATEGORY).is_in(tiered, false))
         .fill_null(false);
-    Ok(Some(crate::frames::filtered(priced, counted)?.select([
-        MESSAGE_ID,
-        PORTFOLIO,
-        MARKET,
-        RATE_CATEGORY,
-        BILLING_MONTH,
-        TS,
-        PRICE_DATE,
-        CLASS,
-        REGIME,
-        "service_nanos",
-        PRICING_RULE,
-        CURRENCY,
-    ])?))
+    // The rows' places in their table, when the caller numbered them.
+    let place = priced
+        .schema()
+        .contains(crate::rows::ROW)
+        .then_some(crate::rows::ROW);
+    Ok(Some(crate::frames::filtered(priced, counted)?.select(
+        place.into_iter().chain([
+            MESSAGE_ID,
+            PORTFOLIO,
+            MARKET,
+            RATE_CATEGORY,
+            BILLING_MONTH,
+            TS,
+            PRICE_DATE,
+            CLASS,
+            REGIME,
+            "service_nanos",
+            PRICING_RULE,
+            CURRENCY,
+        ]),
+    )?))
 }
 
 /// The rows of [`tier_counted_rows`] (of every part) priced from a tiered
@@ -561,7 +569,7 @@ pub fn tier_counted_rows(priced: &DataFrame, book: &RateBook) -> Result<Option<D
 /// n of a (portfolio, market, rate category, billing month), in
 /// (timestamp, message_id) order, is priced at the tier that holds n in
 /// the card in force on its date: a card that changes mid-month changes
-/// the price, not the count.
+/// the price, not the count. The rows' [`crate::rows::ROW`] is kept.
 pub fn volume_tiered(counted: DataFrame, book: &RateBook) -> Result<DataFrame> {
     let group = [PORTFOLIO, MARKET, RATE_CATEGORY, BILLING_MONTH];
     let mut order: Vec<&str> = group.to_vec();
@@ -616,15 +624,21 @@ pub fn volume_tiered(counted: DataFrame, book: &RateBook) -> Result<DataFrame> {
         tier.push(found.notation.clone());
     }
     let kept = rows.take(&IdxCa::from_vec("i".into(), keep))?;
-    Ok(DataFrame::new_infer_height(vec![
-        kept.column(MESSAGE_ID)?.clone(),
-        kept.column(PRICING_RULE)?.clone(),
-        Column::new(COST.into(), cost),
-        Column::new(AVOIDABLE.into(), avoidable),
-        Column::new(ANSWERING_SAVES.into(), answering),
-        kept.column(CURRENCY)?.clone(),
-        Column::new(TIER.into(), tier),
-    ])?)
+    let place = kept.column(crate::rows::ROW).ok().cloned();
+    Ok(DataFrame::new_infer_height(
+        place
+            .into_iter()
+            .chain([
+                kept.column(MESSAGE_ID)?.clone(),
+                kept.column(PRICING_RULE)?.clone(),
+                Column::new(COST.into(), cost),
+                Column::new(AVOIDABLE.into(), avoidable),
+                Column::new(ANSWERING_SAVES.into(), answering),
+                kept.column(CURRENCY)?.clone(),
+                Column::new(TIER.into(), tier),
+            ])
+            .collect(),
+    )?)
 }
 
 /// The ids in the free tier of the run, from every part's [`free_tier_rows`].
