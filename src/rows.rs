@@ -315,7 +315,9 @@ fn read_parquet(path: &Path) -> Result<DataFrame> {
 
 /// How the parts of a table are written: Parquet, which the report scans
 /// many times (a column at a time, compact); LZ4 and no statistics, for
-/// speed.
+/// speed. Arrow IPC work files ([`WorkFileWriter`]) instead, cheaper to
+/// write, made the report's scans far slower: 59 s against 41 s for 10M
+/// rows (building the tables 11 s against 5 s, summing up 9 s against 3 s).
 fn parts_file_writer(file: File) -> ParquetWriter<File> {
     ParquetWriter::new(file)
         .with_compression(ParquetCompression::Lz4Raw)
