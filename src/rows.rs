@@ -566,4 +566,45 @@ mod tests {
         drop((work, rows, doubled));
         assert!(!path.exists(), "the work directory goes with its tables");
     }
+
+    /// A patch names rows by their place in the whole table, across parts,
+    /// and every way of reading the table applies it alike.
+    #[test]
+    fn a_patch_changes_the_rows_it_names_however_the_table_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let work = WorkDir::create(&dir.path().join("out")).unwrap();
+        let frame = df!(
+            "id" => ["m0", "m1", "m2", "m3", "m4"],
+            "cost" => [10i64, 11, 12, 13, 14],
+        )
+        .unwrap();
+        // Rows 1 (first part) and 3 (second part).
+        let patch = df!(ROW => [3 as IdxSize, 1], "cost" => [0i64, 1]).unwrap();
+        let expected = df!(
+            "id" => ["m0", "m1", "m2", "m3", "m4"],
+            "cost" => [10i64, 1, 12, 0, 14],
+        )
+        .unwrap();
+        let mut on_disk = RowsWriter::new(Some(&work), "t");
+        let mut in_memory = RowsWriter::new(None, "t");
+        for (offset, len) in [(0, 2), (2, 3)] {
+            on_disk.push(frame.slice(offset, len)).unwrap();
+            in_memory.push(frame.slice(offset, len)).unwrap();
+        }
+        for rows in [
+            on_disk.finish(Some(patch.clone())).unwrap(),
+            in_memory.finish(Some(patch)).unwrap(),
+        ] {
+            assert!(rows.clone().lazy().collect().unwrap().equals(&expected));
+            let parts: Vec<DataFrame> = rows.iter_parts().collect::<Result<_>>().unwrap();
+            assert!(crate::frames::stacked(parts).unwrap().equals(&expected));
+            let mut ids = Vec::new();
+            rows.for_each_part_of(&["id"], |part| {
+                ids.extend(part.column("id")?.str()?.iter().flatten().map(String::from));
+                Ok(())
+            })
+            .unwrap();
+            assert_eq!(ids, ["m0", "m1", "m2", "m3", "m4"]);
+        }
+    }
 }
