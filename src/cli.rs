@@ -307,7 +307,7 @@ pub struct RunArgs {
     pub show_contacts: bool,
 
     /// Parquet logs with more rows than this are processed in parts of
-    /// about half as many rows, by ranges of (business number, contact)
+    /// about a quarter as many rows, by ranges of (business number, contact)
     /// pairs, two parts in memory at a time: the same results with far less
     /// memory. 0 never splits.
     #[arg(long, value_name = "ROWS", default_value_t = crate::config::DEFAULT_PARTITION_ROWS)]
