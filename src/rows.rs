@@ -35,8 +35,10 @@ pub struct Parts {
 
 /// The place of a row in its table (0 for the first row of the first
 /// part), by which a patch names the rows it changes: an integer key, so
-/// that the many scans of a patched table join on integers, not on
-/// message ids (text), which took 5 s of a 10M-row run's report.
+/// that the many scans of a patched table join on integers. Joined on
+/// message ids (text), the patch of a 10M-row run made its report after
+/// the parts take 13.2 s instead of the 6.6 s it took with no patch; on
+/// integers, its summing up and charts took about 1 s less than on text.
 pub const ROW: &str = "_row";
 
 impl Parts {

@@ -367,7 +367,10 @@ struct Routing {
 /// every pair the count saw, so a row's hash names its pair exactly); by
 /// the text of the pair otherwise. Looking up 10M rows by text took about
 /// 2 s of the cores (perf: hashing and comparing strings scattered over
-/// the heap); by hash, the table is a compact array of integers.
+/// the heap); by hash, the table is a compact array of integers. (A row
+/// whose pair the count did not see, which cannot happen as both passes
+/// read the same rows, is an error by text; by hash only if its hash is
+/// not one of the counted pairs'.)
 enum PairLookup {
     Hashed(PlHashMap<u64, u32>),
     /// Business number as read (`None`: missing) → contact as read → part.
