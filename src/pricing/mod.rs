@@ -512,8 +512,49 @@ fn in_free_tier(free: &DataFrame) -> Result<Expr> {
 /// all parts' rows; [`with_free_ids`] reprices rows with them, which
 /// changes the [`TIER_PRICED_COLUMNS`].
 pub fn free_tier_rows(priced: &DataFrame) -> Result<DataFrame> {
-    crate::frames::filtered(priced, col(IN_FREE_TIER))
+    let kept: Vec<&str> = FREE_TIER_COLUMNS
+        .into_iter()
+        .filter(|c| priced.schema().contains(c))
+        .collect();
+    crate::frames::filtered(&priced.select(kept)?, col(IN_FREE_TIER))
 }
+
+/// What [`free_tier_ids`] and [`with_free_ids`] read of a part's free tier
+/// rows (and [`missing_rates`] of the repriced ones), with the rows'
+/// [`crate::rows::ROW`]. Every part keeps these rows until the run is
+/// settled, and every part has a tier of its own: with every column they
+/// were 0.33 GB of a 30M-row run's peak (3.14 GB against 2.81 GB, 120
+/// parts), and they grow with the number of parts.
+const FREE_TIER_COLUMNS: [&str; 28] = [
+    crate::rows::ROW,
+    MESSAGE_ID,
+    BUSINESS_NUMBER,
+    ACCOUNT,
+    TS,
+    BILLING_MONTH,
+    "billing_date",
+    PRICE_DATE,
+    IS_INBOUND,
+    IS_TEMPLATE,
+    FAILED,
+    IN_WINDOW,
+    IN_FEP,
+    CLASS,
+    REGIME,
+    MARKET,
+    RATE_CATEGORY,
+    conversations::OPENS_CONVERSATION,
+    conversations::CONVERSATION_CATEGORY,
+    conversations::CONVERSATION_OPEN_BEFORE,
+    IS_SERVICE,
+    IN_FREE_TIER,
+    "rate_nanos",
+    "service_nanos",
+    "rate_currency",
+    "currency_in_force",
+    TIER,
+    PRICING_RULE,
+];
 
 /// The columns the free tier and the volume tiers decide, with the id
 /// they belong to.
