@@ -219,8 +219,8 @@ fn cut(
             "in files"
         }
     ));
-    let (parts, id_parts) = split(&plan, &routing, &dir, settings)?;
-    let forced = forced_duplicates(&parts, id_parts, checks)?;
+    let (parts, id_keys) = split(&plan, &routing, &dir, settings)?;
+    let forced = forced_duplicates(&parts, id_keys, checks)?;
     let files = plan
         .files
         .iter()
@@ -611,15 +611,15 @@ fn by_part(parts: &[u32], count: usize) -> (IdxCa, Vec<(usize, i64, usize)>) {
 }
 
 /// Reads every slice and appends its rows to their parts (held or in
-/// files); returns the parts and, for every row with an id, (id hash, part).
+/// files); returns the parts and the [`IdKeys`] of every row with an id.
 fn split(
     plan: &Plan,
     routing: &Routing,
     dir: &WorkDir,
     settings: &Settings,
-) -> Result<(RawParts, DataFrame)> {
+) -> Result<(RawParts, IdKeys)> {
     let mut sink = PartSink::new(plan.held, routing.parts, dir);
-    let mut ids = Vec::new();
+    let mut ids = IdKeys::new(routing.parts);
     for (index, (file, slices)) in plan.files.iter().zip(&plan.slices).enumerate() {
         for &slice in slices {
             let raw = ingest::read_slice(file, index as u32, &settings.input.read, slice)?;
@@ -628,24 +628,63 @@ fn split(
                 .lazy()
                 .with_column(col(MESSAGE_ID).hash(7, 11, 13, 17).alias(ID_HASH))
                 .collect()?;
-            let mut id_parts = raw.select([MESSAGE_ID, ID_HASH])?;
-            id_parts
-                .with_column(UInt32Chunked::from_vec(PART.into(), parts.clone()).into_column())?;
-            ids.push(
-                id_parts
-                    .lazy()
-                    .filter(col(MESSAGE_ID).is_not_null())
-                    .select([col(ID_HASH), col(PART)])
-                    .collect()?
-                    .lazy(),
-            );
+            ids.extend(&raw, &parts)?;
             sink.append(raw, by_part(&parts, routing.parts))?;
         }
     }
-    Ok((
-        sink.finish()?,
-        concat(ids, UnionArgs::default())?.collect()?,
-    ))
+    Ok((sink.finish()?, ids))
+}
+
+/// One integer per row with an id: the id's hash with its low bits
+/// replaced by the row's part. Sorted, equal hashes in different parts
+/// are neighbours. Kept as two (hash, part) columns and sorted by both
+/// (polars encodes the rows of a sort on two keys), they took the cutting
+/// of a 100M-row log to 5.5 GB; as one integer column, 3.6 GB. The hash
+/// loses `part_bits` bits, so a few more ids than share a hash are
+/// checked (by id, so the result is exact).
+struct IdKeys {
+    keys: Vec<u64>,
+    part_bits: u32,
+}
+
+impl IdKeys {
+    fn new(parts: usize) -> Self {
+        IdKeys {
+            keys: Vec::new(),
+            part_bits: u64::BITS - (parts as u64).leading_zeros(),
+        }
+    }
+
+    fn extend(&mut self, raw: &DataFrame, parts: &[u32]) -> Result<()> {
+        let hashes = raw.column(ID_HASH)?.u64()?;
+        let has_id = raw.column(MESSAGE_ID)?.is_not_null();
+        let low = (1u64 << self.part_bits) - 1;
+        for ((hash, has_id), &part) in hashes.iter().zip(has_id.iter()).zip(parts) {
+            if let (Some(hash), Some(true)) = (hash, has_id) {
+                self.keys.push((hash & !low) | u64::from(part));
+            }
+        }
+        Ok(())
+    }
+
+    /// The hash prefixes (hash without its low `part_bits`) found in more
+    /// than one part.
+    fn shared(self) -> (Series, u32) {
+        let sorted = UInt64Chunked::from_vec("".into(), self.keys).sort(false);
+        let bits = self.part_bits;
+        let mut shared: Vec<u64> = Vec::new();
+        let mut previous: Option<u64> = None;
+        for key in sorted.into_no_null_iter() {
+            if let Some(before) = previous {
+                let prefix = key >> bits;
+                if prefix == before >> bits && key != before && shared.last() != Some(&prefix) {
+                    shared.push(prefix);
+                }
+            }
+            previous = Some(key);
+        }
+        (Series::new(ID_HASH.into(), shared), bits)
+    }
 }
 
 /// Where the batches of the parts go as the slices are read.
@@ -751,26 +790,16 @@ fn row_key(file_index: Expr, source_row: Expr) -> Expr {
 /// hash occurs in more than one part, in input order.
 fn forced_duplicates(
     parts: &RawParts,
-    id_parts: DataFrame,
+    id_keys: IdKeys,
     checks: normalize::Checks,
 ) -> Result<Option<Series>> {
-    let shared = id_parts
-        .lazy()
-        .sort([ID_HASH, PART], SortMultipleOptions::default())
-        .filter(
-            col(ID_HASH)
-                .eq(col(ID_HASH).shift(lit(1)))
-                .and(col(PART).neq(col(PART).shift(lit(1)))),
-        )
-        .select([col(ID_HASH)])
-        .unique(None, UniqueKeepStrategy::Any)
-        .collect()?;
-    if shared.height() == 0 {
+    let (shared, part_bits) = id_keys.shared();
+    if shared.is_empty() {
         return Ok(None);
     }
-    let hashes = shared.column(ID_HASH)?.as_materialized_series().clone();
+    let prefix = col(ID_HASH).floor_div(lit(1u64 << part_bits));
     let copies = parts
-        .rows_where(col(ID_HASH).is_in(lit(hashes).implode(false), false))?
+        .rows_where(prefix.is_in(lit(shared).implode(false), false))?
         .lazy()
         .drop(cols([ID_HASH]))
         .sort([FILE_INDEX, SOURCE_ROW], SortMultipleOptions::default())
