@@ -41,7 +41,9 @@ measure() {
     --markets "$KIT/test-rates/markets.csv" --out "$out" > /dev/null 2> "$WORK/stderr.txt" &
   local pid=$!
   while kill -0 "$pid" 2> /dev/null; do
-    size=$(du -sk "$(dirname "$out")"/."$(basename "$out")".parts-* 2> /dev/null | awk '{t += $1} END {print t + 0}')
+    # No work directory yet (or any more) is no disk, not an error.
+    size=$({ du -sk "$(dirname "$out")"/."$(basename "$out")".parts-* 2> /dev/null || true; } |
+      awk '{t += $1} END {print t + 0}')
     [ "$size" -gt "$max" ] && max=$size
     sleep 1
   done
