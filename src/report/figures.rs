@@ -394,6 +394,29 @@ mod tests {
     use super::*;
     use chrono::{Datelike, Duration, TimeZone as _, Timelike};
 
+    #[test]
+    fn a_months_regime_is_that_of_its_last_send_in_the_chosen_currency() {
+        let sends = df! {
+            "month" => ["2026-09", "2026-09", "2026-10", "2026-10", "2026-10", "2026-10"],
+            crate::windows::TS_US => [5i64, 9, 20, 30, 30, 40],
+            MESSAGE_ID => ["a", "b", "c", "e", "d", "f"],
+            crate::pricing::REGIME => ["pmp-2025", "cbp", "pmp-2025", "pmp-2026-10", "cbp", "cbp"],
+            CURRENCY => ["USD", "USD", "USD", "USD", "USD", "EUR"],
+            COST => [1i64, 1, 1, 1, 1, 1],
+            CLASS => ["template_needed"; 6],
+        }
+        .unwrap();
+        let months = spend_by_month(&sends, "USD").unwrap();
+        let regimes: Vec<(&str, &str)> = months
+            .iter()
+            .map(|m| (m.month.as_str(), m.regime.as_str()))
+            .collect();
+        // September: the later instant; October: of the two sends at its
+        // last USD instant, the larger id ("e"); the later EUR send is
+        // not of this currency.
+        assert_eq!(regimes, [("2026-09", "cbp"), ("2026-10", "pmp-2026-10")]);
+    }
+
     fn settings(zone: &str) -> Settings {
         Settings::new(crate::config::Request {
             tz: zone.into(),
