@@ -2,8 +2,9 @@
 # Large-log record: window-ledger alone on 10M and 100M rows, for the
 # memory and scaling targets (100M rows in at most 8 GiB, in at most 11x
 # the time of 10M). The peers are not run: the DuckDB and polars peers
-# hold the whole log (5.5 GB at 10M rows) and do not fit 100M rows on the
-# 24 GiB machines this is run on; bench/run.sh compares with them.
+# hold the whole log (5.3-5.4 GiB at 10M rows in bench/RESULTS.md), so at
+# 100M rows they would need far more than the 24 GiB of the machines this
+# is run on; bench/run.sh compares with them.
 #
 # The kit's gen.py builds a log in memory and cannot write 100M rows in
 # 24 GiB, so the 100M-row log is ten 10M-row logs of seeds 1 to 10 (same
