@@ -18,13 +18,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-KIT="$(cd "${KIT:-bench/kit}" && pwd)"
-PY="${PYTHON:-python3}"
-WORK="${BENCH_DIR:-/tmp/window-ledger-bench}"
+source bench/setup.sh
 LOGS="$WORK/bench-100m"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/window-ledger/target}"
-cargo build --release --locked --quiet --bin window-ledger
-BIN="$CARGO_TARGET_DIR/release/window-ledger"
 mkdir -p "$LOGS" "$WORK/first-10m"
 for seed in 01 02 03 04 05 06 07 08 09 10; do
   [ -f "$LOGS/seed-$seed.parquet" ] || "$PY" "$KIT/gen.py" --rows 10000000 --seed "$((10#$seed))" \
@@ -65,6 +60,8 @@ rows100=$("$PY" -c "import json;print(json.load(open('$WORK/wl-large-100m/summar
   echo
   echo "- machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
   echo "- date: $(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD)"
+  echo "- kit: $KIT (bench/kit is an unchanged copy of the steering repository's benchmark kit; checksums in bench/kit/README.md)"
+  echo "- peers: not run (they hold the whole log, 5.3-5.4 GiB at 10M rows); the side-by-side record with the DuckDB and polars peers is bench/RESULTS.md"
   echo "- logs: the kit's gen.py --rows 10000000 --start 2026-07-01 --end 2027-01-01, seeds 1 to 10 (100M rows) and seed 1 alone (10M rows)"
   echo "- window-ledger report with its default outputs and the kit's TEST card; one run each"
   echo "- wall s / CPU s (user+sys) / peak RSS MiB from /usr/bin/time -v; work directory: its largest size"

@@ -32,15 +32,9 @@ cd "$(dirname "$0")/.."
 
 SIZES=("$@")
 [ ${#SIZES[@]} -gt 0 ] || SIZES=(1000000 10000000)
-KIT="$(cd "${KIT:-bench/kit}" && pwd)"
-PY="${PYTHON:-python3}"
-WORK="${BENCH_DIR:-/tmp/window-ledger-bench}"
+source bench/setup.sh
 RATES="$KIT/test-rates/rates.csv"
 MARKETS="$KIT/test-rates/markets.csv"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/window-ledger/target}"
-cargo build --release --locked --quiet --bin window-ledger
-BIN="$CARGO_TARGET_DIR/release/window-ledger"
-mkdir -p "$WORK"
 
 # Runs a command under /usr/bin/time -v; prints "wall_s cpu_s rss_mib"
 # ("failed - -" when it exits non-zero). Its stderr is left in $WORK/stderr.txt.
