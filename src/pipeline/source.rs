@@ -669,21 +669,17 @@ impl IdKeys {
 
     /// The hash prefixes (hash without its low `part_bits`) found in more
     /// than one part.
-    fn shared(self) -> (Series, u32) {
-        let sorted = UInt64Chunked::from_vec("".into(), self.keys).sort(false);
+    fn shared(self) -> Result<(Series, u32)> {
         let bits = self.part_bits;
-        let mut shared: Vec<u64> = Vec::new();
-        let mut previous: Option<u64> = None;
-        for key in sorted.into_no_null_iter() {
-            if let Some(before) = previous {
-                let prefix = key >> bits;
-                if prefix == before >> bits && key != before && shared.last() != Some(&prefix) {
-                    shared.push(prefix);
-                }
-            }
-            previous = Some(key);
-        }
-        (Series::new(ID_HASH.into(), shared), bits)
+        let sorted = UInt64Chunked::from_vec("".into(), self.keys).sort(false);
+        let mut shared: Vec<u64> = sorted
+            .cont_slice()?
+            .windows(2)
+            .filter(|w| w[0] >> bits == w[1] >> bits && w[0] != w[1])
+            .map(|w| w[1] >> bits)
+            .collect();
+        shared.dedup();
+        Ok((Series::new(ID_HASH.into(), shared), bits))
     }
 }
 
@@ -793,7 +789,7 @@ fn forced_duplicates(
     id_keys: IdKeys,
     checks: normalize::Checks,
 ) -> Result<Option<Series>> {
-    let (shared, part_bits) = id_keys.shared();
+    let (shared, part_bits) = id_keys.shared()?;
     if shared.is_empty() {
         return Ok(None);
     }

@@ -210,11 +210,12 @@ fn spend_by_month(sends: &impl Table, currency: &str) -> Result<Vec<MonthSpend>>
             class_cost("template_late_reply").alias("late"),
             class_cost("template_avoidable").alias("avoidable"),
             class_cost("freeform_in_window").alias("service"),
+            col(crate::windows::TS_US).max().alias(LAST_US),
         ])
         .sort(["month"], Default::default())
         .streamed()?;
     let months = str_values(&frame, "month")?;
-    let regimes = last_regimes(in_currency)?;
+    let regimes = last_regimes(in_currency(), &frame)?;
     let (needed, late) = (i64_values(&frame, "needed")?, i64_values(&frame, "late")?);
     let (avoidable, service) = (
         i64_values(&frame, "avoidable")?,
@@ -232,21 +233,21 @@ fn spend_by_month(sends: &impl Table, currency: &str) -> Result<Vec<MonthSpend>>
         .collect())
 }
 
-/// The regime of each month's last send, in (time, message_id) order.
-/// Two streamed scans: the month's last instant, then the few sends at
-/// it. A sort within each month's group (`sort_by(…).last()`) cannot
-/// stream: it held every send's instant, id and regime, 1.7 GB of the
-/// 5.1 GB peak of a 30M-row run.
+/// A month's last instant, found with its spend.
+const LAST_US: &str = "_last_us";
+
+/// The regime of each month's last send, in (time, message_id) order: a
+/// streamed scan for the few sends at each month's [`LAST_US`] (of
+/// `months`). A sort within each month's group (`sort_by(…).last()`)
+/// cannot stream: it held every send's instant, id and regime, 1.7 GB of
+/// the 5.1 GB peak of a 30M-row run.
 fn last_regimes(
-    sends: impl Fn() -> LazyFrame,
+    sends: LazyFrame,
+    months: &DataFrame,
 ) -> Result<std::collections::BTreeMap<String, String>> {
-    const LAST_US: &str = "_last_us";
-    let last = sends()
-        .group_by([col("month")])
-        .agg([col(crate::windows::TS_US).max().alias(LAST_US)]);
-    let at_last = sends()
+    let at_last = sends
         .join(
-            last,
+            months.select(["month", LAST_US])?.lazy(),
             [col("month"), col(crate::windows::TS_US)],
             [col("month"), col(LAST_US)],
             JoinArgs::new(JoinType::Inner),
