@@ -45,6 +45,55 @@ pub enum Command {
     /// Run one SQL query over the tables of a run (messages, windows, sends,
     /// summary) and print the result.
     Query(Box<QueryArgs>),
+    /// One step of a run spread over many machines by a driver (the Spark
+    /// driver in spark/, docs/spark.md): Arrow IPC in, Arrow IPC out.
+    Part(Box<PartArgs>),
+}
+
+/// `part`: what a driver asks of the engine.
+#[derive(Debug, Args)]
+pub struct PartArgs {
+    /// files: list the message logs of --input in reading order (JSON
+    /// lines); route: each raw row's id and pair; price: a part's stages;
+    /// settle: a part's rows with the run's counters.
+    #[arg(value_enum)]
+    pub step: PartStepArg,
+
+    /// The Arrow IPC file of rows to work on (route, price, settle).
+    #[arg(long, value_name = "FILE", required_unless_present = "inputs")]
+    pub batch: Option<PathBuf>,
+
+    /// Where to write: an Arrow IPC file (route, settle) or a directory
+    /// (price).
+    #[arg(long, value_name = "PATH", required_unless_present = "inputs")]
+    pub out: Option<PathBuf>,
+
+    /// Message logs to list (files).
+    #[arg(short, long = "input", num_args = 1..)]
+    pub inputs: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub sources: SourceArgs,
+
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PartStepArg {
+    Files,
+    Route,
+    Price,
+    Settle,
+}
+
+impl PartArgs {
+    /// The rules the step applies (the same flags as `report`).
+    pub fn request(self) -> Request {
+        let mut request = self.run.request(self.inputs, None);
+        request.sources = self.sources.request();
+        request
+    }
 }
 
 /// `--rule`: the window rule (docs/windows-and-classes.md).
@@ -120,8 +169,19 @@ pub struct ReportArgs {
     /// .csv.gz and .ndjson.gz too).
     /// Takes several paths and may be repeated; files are read in the order
     /// given, a directory's files in byte order of their paths.
-    #[arg(short, long = "input", required = true, num_args = 1..)]
+    #[arg(
+        short,
+        long = "input",
+        required_unless_present = "from_tables",
+        num_args = 1..
+    )]
     pub inputs: Vec<PathBuf>,
+
+    /// Report the tables a driven run wrote (the Spark driver in spark/)
+    /// instead of reading logs: the same run directory a local run of the
+    /// same logs and flags writes.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["inputs", "continue_from"])]
+    pub from_tables: Option<PathBuf>,
 
     /// Run directory to write. Default: reports/<period>, e.g. reports/2026-10.
     #[arg(short, long)]

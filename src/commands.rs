@@ -164,3 +164,70 @@ pub fn demo(demo: &Demo, report: impl FnOnce(&Settings) -> Result<u8>) -> Result
     moved.map_err(|e| anyhow::anyhow!("keeping the demo log as {}: {e}", kept.display()))?;
     Ok((code, rows))
 }
+
+/// `report --from-tables DIR`: the run directory from the tables a driven
+/// run (`spark/`) wrote.
+pub fn run_report_from_tables(settings: &Settings, tables: &Path) -> Result<Outcome> {
+    let analysis = pipeline::driven::analysis_from_tables(tables, settings)?;
+    let checks = report::write_run(&analysis, settings, &mut |_| {})?;
+    Ok(Outcome {
+        checks,
+        rejected: rejected_notes(&analysis.rejected, &settings.output.out_dir)?,
+        warnings: analysis.warnings,
+    })
+}
+
+/// A step of a driven run (`pipeline::driven`), as `window-ledger part`
+/// runs it.
+#[derive(Debug, Clone, Copy)]
+pub enum PartStep {
+    /// The message logs of `--input`, in reading order, as JSON lines.
+    Files,
+    Route,
+    Price,
+    Settle,
+}
+
+/// Runs `step` over the Arrow IPC file `batch`, writing `out`: an Arrow
+/// IPC file, or for `price` a directory of them (`messages`, `windows`,
+/// `rejected`, `counts`). `Files` prints to standard output.
+pub fn run_part(step: PartStep, settings: &Settings, batch: &Path, out: &Path) -> Result<()> {
+    use pipeline::driven;
+    let read = || -> Result<DataFrame> {
+        let file = std::fs::File::open(batch)
+            .map_err(|e| crate::bad_input!("{}: cannot open it ({e})", batch.display()))?;
+        Ok(IpcReader::new(file).finish()?)
+    };
+    match step {
+        PartStep::Files => {
+            for (name, path, format) in
+                crate::ingest::message_logs(&settings.input.files, &settings.input.read)?
+            {
+                let line = serde_json::json!({"name": name, "path": path, "format": format});
+                println!("{line}");
+            }
+            Ok(())
+        }
+        PartStep::Route => write_ipc(driven::route(read()?, settings)?, out),
+        PartStep::Price => {
+            let book = pipeline::load_rates(settings)?;
+            let tables = driven::price(read()?, settings, &book)?;
+            std::fs::create_dir_all(out)?;
+            write_ipc(tables.messages, &out.join("messages.arrow"))?;
+            write_ipc(tables.windows, &out.join("windows.arrow"))?;
+            write_ipc(tables.rejected, &out.join("rejected.arrow"))?;
+            write_ipc(tables.counts, &out.join("counts.arrow"))
+        }
+        PartStep::Settle => {
+            let book = pipeline::load_rates(settings)?;
+            write_ipc(driven::settle(read()?, settings, &book)?, out)
+        }
+    }
+}
+
+fn write_ipc(mut frame: DataFrame, path: &Path) -> Result<()> {
+    let file = std::fs::File::create(path)
+        .map_err(|e| anyhow::anyhow!("cannot write {} ({e})", path.display()))?;
+    IpcWriter::new(file).finish(&mut frame)?;
+    Ok(())
+}

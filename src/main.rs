@@ -11,7 +11,9 @@ use chrono::NaiveDate;
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use window_ledger::cli::{Cli, Command, DemoArgs, GenerateArgs, QueryArgs, ReportArgs};
+use window_ledger::cli::{
+    Cli, Command, DemoArgs, GenerateArgs, PartArgs, PartStepArg, QueryArgs, ReportArgs,
+};
 use window_ledger::config::Settings;
 use window_ledger::generate::{self, GenerateOptions};
 use window_ledger::{bad_input, commands, error};
@@ -75,6 +77,7 @@ fn run(command: Command) -> Result<u8> {
         Command::Demo(args) => demo(args),
         Command::Generate(args) => generate_log(args).map(|()| 0),
         Command::Query(args) => query(*args).map(|()| 0),
+        Command::Part(args) => part(*args).map(|()| 0),
     }
 }
 
@@ -122,8 +125,37 @@ impl Timings {
 
 fn report(args: ReportArgs) -> Result<u8> {
     let (quiet, allow_rejected) = (args.ci.quiet, args.ci.allow_rejected);
+    let from_tables = args.from_tables.clone();
     let settings = Settings::new(args.request())?;
-    run_and_tell(&settings, quiet, allow_rejected)
+    match from_tables {
+        Some(dir) => {
+            let outcome = commands::run_report_from_tables(&settings, &dir)?;
+            Ok(tell(&settings, outcome, quiet, allow_rejected))
+        }
+        None => run_and_tell(&settings, quiet, allow_rejected),
+    }
+}
+
+/// `part`: one step of a driven run (docs/spark.md).
+fn part(args: PartArgs) -> Result<()> {
+    let step = match args.step {
+        PartStepArg::Files => commands::PartStep::Files,
+        PartStepArg::Route => commands::PartStep::Route,
+        PartStepArg::Price => commands::PartStep::Price,
+        PartStepArg::Settle => commands::PartStep::Settle,
+    };
+    let (batch, out) = (args.batch.clone(), args.out.clone());
+    let settings = Settings::new(args.request())?;
+    let missing = || bad_input!("part: give --batch FILE and --out PATH");
+    match step {
+        commands::PartStep::Files => commands::run_part(step, &settings, "".as_ref(), "".as_ref()),
+        _ => commands::run_part(
+            step,
+            &settings,
+            batch.as_deref().ok_or_else(missing)?,
+            out.as_deref().ok_or_else(missing)?,
+        ),
+    }
 }
 
 /// Runs `report` with a progress line, then says what happened on stderr
@@ -137,6 +169,11 @@ fn run_and_tell(settings: &Settings, quiet: bool, allow_rejected: bool) -> Resul
     })?;
     timings.log("done");
     bar.finish_and_clear();
+    Ok(tell(settings, outcome, quiet, allow_rejected))
+}
+
+/// Says what a written run found on stderr, and gives its exit code.
+fn tell(settings: &Settings, outcome: commands::Outcome, quiet: bool, allow_rejected: bool) -> u8 {
     if !quiet {
         for warning in &outcome.warnings {
             eprintln!("window-ledger: warning: {warning}");
@@ -157,13 +194,13 @@ fn run_and_tell(settings: &Settings, quiet: bool, allow_rejected: bool) -> Resul
         eprintln!("window-ledger: threshold breached: {}", check.describe());
     }
     if failing_on_rejected {
-        return Ok(2);
+        return 2;
     }
-    Ok(if breached.is_empty() {
+    if breached.is_empty() {
         0
     } else {
         THRESHOLD_BREACHED
-    })
+    }
 }
 
 fn query(args: QueryArgs) -> Result<()> {

@@ -197,6 +197,24 @@ pub fn duplicate_rows(raw: DataFrame, checks: Checks) -> Result<DataFrame> {
         .filter(repeated.bool()?)?)
 }
 
+/// What a driver needs of each raw row to dedupe and route it
+/// (`pipeline::driven`): its message id as checked, when the row is valid
+/// (null when [`normalize`] would reject it: §8.4, a rejected copy is not
+/// the first), and its pair ([`pair_numbers`]), row for row.
+pub fn row_keys(raw: DataFrame, checks: Checks) -> Result<DataFrame> {
+    let pairs = pair_numbers(&raw)?;
+    let (checked, _) = checked(raw, checks)?;
+    let id = checked
+        .select([MESSAGE_ID, REJECT_CODE])?
+        .lazy()
+        .select([when(col(REJECT_CODE).is_null())
+            .then(col(MESSAGE_ID))
+            .otherwise(lit(NULL).cast(DataType::String))
+            .alias(MESSAGE_ID)])
+        .collect()?;
+    Ok(id.hstack(pairs.columns())?)
+}
+
 /// The pair every raw row belongs to, as `windows` will see it: the
 /// business number and contact trimmed (§8.21), a missing business number
 /// `default`, both normalised (§8.7). Computed once per distinct value.

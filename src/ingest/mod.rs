@@ -332,6 +332,66 @@ pub fn read_slice(
     Ok(add_provenance(frame, &name, index)?.select(raw_columns())?)
 }
 
+/// What a driver that reads the logs itself (`pipeline::driven`) adds to
+/// each row it hands over: the file's name as the outputs show it, the
+/// file's place among the inputs, and the row's number in its file (from 1).
+pub const DRIVEN_FILE: &str = "_source_file";
+pub const DRIVEN_FILE_INDEX: &str = "_file_index";
+pub const DRIVEN_ROW: &str = "_source_row";
+
+/// A driver's batch (a Parquet log's columns as the driver read them, with
+/// the [`DRIVEN_FILE`], [`DRIVEN_FILE_INDEX`] and [`DRIVEN_ROW`] columns)
+/// as raw rows, exactly as [`read_inputs`] would have read those rows of
+/// those files; other columns the driver added are kept at the end.
+pub fn driven_raw(batch: DataFrame, options: &ReadOptions, extra: &[&str]) -> Result<DataFrame> {
+    let name = match batch.column(DRIVEN_FILE)?.str()?.get(0) {
+        Some(name) => name.to_string(),
+        None => String::from("(driver batch)"),
+    };
+    let rows: Vec<u64> = batch
+        .column(DRIVEN_ROW)?
+        .cast(&DataType::UInt64)?
+        .u64()?
+        .into_no_null_iter()
+        .collect();
+    let provenance = [
+        batch
+            .column(DRIVEN_FILE)?
+            .clone()
+            .with_name(schema::SOURCE_FILE.into()),
+        batch
+            .column(DRIVEN_FILE_INDEX)?
+            .cast(&DataType::UInt32)?
+            .with_name(schema::FILE_INDEX.into()),
+    ];
+    let kept: Vec<Column> = extra
+        .iter()
+        .map(|c| batch.column(c).cloned())
+        .collect::<PolarsResult<_>>()?;
+    let mut dropped = vec![DRIVEN_FILE, DRIVEN_FILE_INDEX, DRIVEN_ROW];
+    dropped.extend(extra);
+    let log = batch.drop_many(dropped);
+    let raw = parquet::raw_rows(log, &name, &options.input_tz, &message_spec(options), rows)?;
+    let mut raw = raw.hstack(&provenance)?.select(raw_columns())?;
+    for column in kept {
+        raw.with_column(column)?;
+    }
+    Ok(raw)
+}
+
+/// The message logs `inputs` name, in the order a run reads them: the
+/// name each goes by in the outputs, and its path.
+pub fn message_logs(
+    inputs: &[PathBuf],
+    options: &ReadOptions,
+) -> Result<Vec<(String, PathBuf, &'static str)>> {
+    let (files, _, _) = all_files(inputs, options)?;
+    Ok(files
+        .iter()
+        .map(|f| (shown_name(f, options), f.path.clone(), f.format.name()))
+        .collect())
+}
+
 /// The name a message log goes by in the outputs.
 fn shown_name(file: &InputFile, options: &ReadOptions) -> String {
     match &options.label {

@@ -30,10 +30,24 @@ pub fn read_rows(
 ) -> Result<DataFrame> {
     let reader = open(path, name)?;
     let first_row = slice.map_or(0, |(offset, _)| offset as u64);
-    let mut frame = reader
+    let frame = reader
         .with_slice(slice)
         .finish()
         .map_err(|e| bad_input!("{name}: cannot be read as Parquet ({e})"))?;
+    let rows: Vec<u64> = (first_row + 1..=first_row + frame.height() as u64).collect();
+    raw_rows(frame, name, input_tz, spec, rows)
+}
+
+/// A Parquet file's columns, as read, made raw rows as [`read`] makes
+/// them; `rows` are the rows' numbers in their file (a driver that read
+/// the file itself, `pipeline::driven`, says which rows it hands over).
+pub fn raw_rows(
+    mut frame: DataFrame,
+    name: &str,
+    input_tz: &str,
+    spec: &ReadSpec,
+    rows: Vec<u64>,
+) -> Result<DataFrame> {
     let names = header_names(frame.get_column_names().iter().map(|n| n.as_str()));
     frame.set_column_names(&names)?;
     let resolved = spec.mapping.resolve(&names);
@@ -54,7 +68,6 @@ pub fn read_rows(
         }
     }
     exprs.push(native_timestamp(native, input_tz)?);
-    let rows: Vec<u64> = (first_row + 1..=first_row + height as u64).collect();
     let mut raw = frame.lazy().select(exprs).collect()?;
     raw.with_column(Column::new(schema::SOURCE_ROW.into(), rows))?;
     raw.with_column(Column::full_null(

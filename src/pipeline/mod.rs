@@ -21,6 +21,7 @@
 //! input and settings, same bytes out.
 
 mod continuation;
+pub mod driven;
 mod held;
 mod settle;
 pub mod source;
@@ -110,7 +111,7 @@ pub fn analyse(settings: &Settings, stage: &mut dyn FnMut(&str)) -> Result<Analy
     stage("settling the free tier and missing rates");
     let chained = chain.settle()?;
     let files = account_files(&read.files, &chained.rejected_by_file, &chained.duplicates);
-    let mut analysis = Analysis {
+    let analysis = Analysis {
         messages: chained.messages,
         comparison: chained.comparison,
         windows: chained.windows,
@@ -122,6 +123,12 @@ pub fn analyse(settings: &Settings, stage: &mut dyn FnMut(&str)) -> Result<Analy
         volume_tiers: book.has_tiers(),
         meta_analytics: meta_analytics(settings)?,
     };
+    finished(analysis, settings, &book)
+}
+
+/// The warnings a run's messages give, and the contacts hashed when asked:
+/// the same for a local run and a driven one.
+fn finished(mut analysis: Analysis, settings: &Settings, book: &RateBook) -> Result<Analysis> {
     if let Some(continued) = &settings.input.continued {
         analysis.warnings.extend(continuation::check(
             continued,
@@ -130,7 +137,7 @@ pub fn analyse(settings: &Settings, stage: &mut dyn FnMut(&str)) -> Result<Analy
         )?);
     }
     analysis.warnings.extend(rate_warnings(
-        &book,
+        book,
         &analysis.messages,
         settings.rules.markets.as_deref(),
     )?);

@@ -52,7 +52,7 @@ const WORKING_COLUMNS: [&str; 24] = [
     "joins_across_switch",
 ];
 
-fn without_working_columns(messages: DataFrame) -> DataFrame {
+pub(super) fn without_working_columns(messages: DataFrame) -> DataFrame {
     let present: Vec<&str> = WORKING_COLUMNS
         .into_iter()
         .chain([rows::ROW])

@@ -619,13 +619,8 @@ pub fn volume_tiered(counted: DataFrame, book: &RateBook) -> Result<DataFrame> {
     let text = |c: &str| -> Result<StringChunked> { Ok(rows.column(c)?.str()?.clone()) };
     let (portfolio, market, category) = (text(PORTFOLIO)?, text(MARKET)?, text(RATE_CATEGORY)?);
     let month = rows.column(BILLING_MONTH)?.date()?.phys.clone();
-    let day = rows.column(PRICE_DATE)?.date()?.phys.clone();
-    let (class, regime) = (text(CLASS)?, text(REGIME)?);
-    let service = rows.column("service_nanos")?.i64()?.clone();
-    let mut rates: BTreeMap<(&str, &str, i32), Option<&card::Rate>> = BTreeMap::new();
+    let mut counts = Vec::with_capacity(rows.height());
     let mut n = 0u64;
-    let (mut keep, mut cost, mut tier) = (vec![], vec![], vec![]);
-    let (mut avoidable, mut answering) = (vec![], vec![]);
     for i in 0..rows.height() {
         let key = (
             portfolio.get(i),
@@ -642,6 +637,25 @@ pub fn volume_tiered(counted: DataFrame, book: &RateBook) -> Result<DataFrame> {
                     month.get(i - 1),
                 );
         n = if same_group { n + 1 } else { 1 };
+        counts.push(n);
+    }
+    priced_at_counts(&rows, &counts, book)
+}
+
+/// Rows of [`tier_counted_rows`] priced as message `counts[i]` of their
+/// (portfolio, market, rate category, billing month): what
+/// [`volume_tiered`] gives once it has counted them. A driver that counts
+/// with window functions of its own (`pipeline::driven`) prices with it.
+pub fn priced_at_counts(rows: &DataFrame, counts: &[u64], book: &RateBook) -> Result<DataFrame> {
+    let text = |c: &str| -> Result<StringChunked> { Ok(rows.column(c)?.str()?.clone()) };
+    let (market, category) = (text(MARKET)?, text(RATE_CATEGORY)?);
+    let day = rows.column(PRICE_DATE)?.date()?.phys.clone();
+    let (class, regime) = (text(CLASS)?, text(REGIME)?);
+    let service = rows.column("service_nanos")?.i64()?.clone();
+    let mut rates: BTreeMap<(&str, &str, i32), Option<&card::Rate>> = BTreeMap::new();
+    let (mut keep, mut cost, mut tier) = (vec![], vec![], vec![]);
+    let (mut avoidable, mut answering) = (vec![], vec![]);
+    for (i, &n) in counts.iter().enumerate() {
         let (market, category) = (market.get(i).unwrap_or(""), category.get(i).unwrap_or(""));
         let day = day.get(i).unwrap_or(0);
         let rate = *rates
@@ -680,6 +694,61 @@ pub fn volume_tiered(counted: DataFrame, book: &RateBook) -> Result<DataFrame> {
             ])
             .collect(),
     )?)
+}
+
+/// What a driver that settles the counters itself (`pipeline::driven`)
+/// ranks: a service row's free-tier group ([`FREE_TIER_KEY`], ranked
+/// within it and its billing month), and a tier-counted row's volume-tier
+/// group ([`VOLUME_TIER_KEY`]), both in (timestamp, message_id) order;
+/// null for rows that count in neither.
+pub fn counter_keys(book: &RateBook) -> Vec<Expr> {
+    let tiered = lit(Series::new("c".into(), tiers::TIERED_CATEGORIES)).implode(false);
+    let counted = col(PRICING_RULE)
+        .eq(lit("charged"))
+        .and(col(REGIME).neq(lit(Regime::Cbp.name())))
+        .and(col(RATE_CATEGORY).is_in(tiered, false))
+        .fill_null(false)
+        .and(lit(book.has_tiers()));
+    let volume_group = concat_str(
+        [
+            col(PORTFOLIO),
+            col(MARKET),
+            col(RATE_CATEGORY),
+            col(BILLING_MONTH).cast(DataType::String),
+        ]
+        .map(|c| c.fill_null(lit(""))),
+        "\u{1f}",
+        false,
+    );
+    vec![
+        when(col(IS_SERVICE))
+            .then(tier_group())
+            .otherwise(lit(NULL).cast(DataType::String))
+            .alias(FREE_TIER_KEY),
+        when(counted)
+            .then(volume_group)
+            .otherwise(lit(NULL).cast(DataType::String))
+            .alias(VOLUME_TIER_KEY),
+    ]
+}
+
+pub const FREE_TIER_KEY: &str = "_free_tier_key";
+pub const VOLUME_TIER_KEY: &str = "_volume_tier_key";
+
+/// Rows priced by [`price`] (each part with its own free tier), with the
+/// run's instead: `in_tier` says which of them are among the first
+/// `--service-free-tier` of their [`FREE_TIER_KEY`] and billing month.
+pub fn with_run_free_tier(priced: DataFrame, in_tier: Expr) -> Result<DataFrame> {
+    Ok(priced
+        .lazy()
+        .with_column(
+            col(IS_SERVICE)
+                .and(in_tier.fill_null(false))
+                .alias(IN_FREE_TIER),
+        )
+        .with_column(pricing_rule().alias(PRICING_RULE))
+        .with_columns(money_columns())
+        .collect()?)
 }
 
 /// The ids in the free tier of the run, from every part's [`free_tier_rows`].

@@ -1,0 +1,456 @@
+"""window-ledger on Apache Spark: the engine's steps run on the executors.
+
+The rules live in the window-ledger binary (its `part` command); this
+driver only moves rows and counts. In order:
+
+1. list the message logs as the engine reads them (`part files`);
+2. read every log with Spark, numbering each file's rows from 1;
+3. `part route` on every batch: each row's id (null when the engine would
+   reject the row) and its normalised (business number, contact) pair;
+4. a repeated id keeps its first valid copy in input order (files in the
+   order listed, rows in file order); the others are duplicates (§8.4);
+5. rows grouped into parts by a hash of their pair (a pair is never
+   split); `part price` on each part: windows, classes, conversations,
+   prices with the part's own free tier, and the keys of the counters
+   that cross pairs;
+6. the counters settled with window functions: ROW_NUMBER over each free
+   tier (business number or account, and billing month) and each volume
+   tier (portfolio, market, rate category, billing month), in (timestamp,
+   message_id) order; window and conversation numbers made the run's
+   (pairs in (business number, contact) order, as a local run numbers
+   them);
+7. `part settle` on each part: the run's free tier and volume tiers
+   priced by the engine from those ranks;
+8. the tables written as Parquet (`messages`, `windows`, `rejected`, with
+   the engine's types beside them, and `run.json`), in a local run's
+   order. `window-ledger report --from-tables DIR` then writes the run
+   directory on one machine.
+
+Usage (local mode or spark-submit):
+    window_ledger_spark.py --binary PATH --tables DIR [--part-rows N]
+        LOG... [-- ENGINE_FLAGS...]
+ENGINE_FLAGS are `window-ledger report`'s rule flags (--rates, --regime,
+--service-free-tier, --billing-tz, --accounts, --month, ...); files they
+name are shipped to the executors.
+"""
+
+import argparse
+import io
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+
+import pyarrow as pa
+import pyarrow.ipc as ipc
+from pyspark import SparkFiles
+from pyspark.sql import SparkSession, Window
+from pyspark.sql import functions as F
+from pyspark.sql.pandas.types import from_arrow_schema
+from pyspark.sql.types import StringType, StructField, StructType
+
+BINARY = "window-ledger"
+# Columns the driver adds to every raw row (ingest::DRIVEN_*).
+FILE_INDEX, SOURCE_FILE, SOURCE_ROW = "_file_index", "_source_file", "_source_row"
+ID, PAIR_BUSINESS, PAIR_CONTACT = "_id", "_pair_business", "_pair_contact"
+DUPLICATE = "_duplicate"
+
+
+def parse_args(argv):
+    engine = []
+    if "--" in argv:
+        cut = argv.index("--")
+        argv, engine = argv[:cut], argv[cut + 1 :]
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--binary", required=True, help="the window-ledger binary")
+    parser.add_argument("--tables", required=True, help="directory to write the tables to")
+    parser.add_argument(
+        "--part-rows",
+        type=int,
+        default=1_000_000,
+        help="about how many rows a part holds (default 1000000)",
+    )
+    parser.add_argument("logs", nargs="+", help="Parquet message logs or directories of them")
+    args = parser.parse_args(argv)
+    args.engine = engine
+    return args
+
+
+def shipped(spark, binary, engine_flags):
+    """The binary and every file the engine flags name, shipped to the
+    executors; the flags as the executors must give them."""
+    spark.sparkContext.addFile(os.path.abspath(binary))
+    flags = []
+    for flag in engine_flags:
+        if os.path.isfile(flag):
+            spark.sparkContext.addFile(os.path.abspath(flag))
+            flags.append("@shipped:" + os.path.basename(flag))
+        else:
+            flags.append(flag)
+    return flags
+
+
+def engine(step, table, flags, name=BINARY):
+    """Runs `window-ledger part STEP` on an executor over `table`; the
+    path of what it wrote (a file, or a directory for price)."""
+    binary = SparkFiles.get(name)
+    mode = os.stat(binary).st_mode
+    if not mode & stat.S_IXUSR:
+        os.chmod(binary, mode | stat.S_IXUSR)
+    resolved = [SparkFiles.get(f[len("@shipped:") :]) if f.startswith("@shipped:") else f for f in flags]
+    work = tempfile.mkdtemp(prefix="window-ledger-")
+    batch, out = os.path.join(work, "batch.arrow"), os.path.join(work, "out")
+    with ipc.new_file(batch, table.schema) as writer:
+        writer.write_table(table)
+    done = subprocess.run(
+        [binary, "part", step, "--batch", batch, "--out", out] + resolved,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        shutil.rmtree(work, ignore_errors=True)
+        raise RuntimeError(f"window-ledger part {step}: {done.stderr.strip()}")
+    return work, out
+
+
+def read_arrow(path):
+    with open(path, "rb") as f:
+        return ipc.open_file(f).read_all()
+
+
+def spark_friendly(schema):
+    """The engine's Arrow types as Spark takes them: no unsigned integers,
+    no string views."""
+
+    def friendly(t):
+        if pa.types.is_unsigned_integer(t):
+            return pa.int64()
+        if pa.types.is_string_view(t) or pa.types.is_large_string(t):
+            return pa.string()
+        if pa.types.is_binary_view(t) or pa.types.is_large_binary(t):
+            return pa.binary()
+        if pa.types.is_dictionary(t):
+            return friendly(t.value_type)
+        if pa.types.is_timestamp(t):
+            return pa.timestamp("us", tz="UTC")
+        return t
+
+    return pa.schema([pa.field(f.name, friendly(f.type)) for f in schema])
+
+
+def as_schema(table, schema):
+    """`table` with the columns of `schema`, cast to its types."""
+    return pa.table([table.column(f.name).cast(f.type) for f in schema], schema=schema)
+
+
+BLOB_SCHEMA = "table STRING, data BINARY"
+
+
+def blob_step(step, flags, keep=None, cast_to=None):
+    """A mapInArrow function: the partition's rows as one table, through
+    `part STEP`, each table the engine wrote as a blob of Arrow IPC."""
+
+    def run(batches):
+        collected = [b for b in batches if b.num_rows > 0]
+        if not collected:
+            return
+        table = pa.Table.from_batches(collected)
+        if keep is not None:
+            table = table.select([c for c in table.column_names if c in keep])
+        if cast_to is not None:
+            table = cast_back(table, cast_to)
+        work, out = engine(step, table, flags)
+        try:
+            paths = (
+                [(n[: -len(".arrow")], os.path.join(out, n)) for n in sorted(os.listdir(out))]
+                if os.path.isdir(out)
+                else [(step, out)]
+            )
+            names, blobs = [], []
+            for name, path in paths:
+                with open(path, "rb") as f:
+                    names.append(name)
+                    blobs.append(f.read())
+            yield pa.RecordBatch.from_arrays(
+                [pa.array(names, pa.string()), pa.array(blobs, pa.binary())],
+                names=["table", "data"],
+            )
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+    return run
+
+
+def cast_back(table, schema_bytes):
+    """Spark's rows with the engine's own types again (unsigned integers,
+    timestamps' zones), plus the columns the driver added."""
+    schema = ipc.read_schema(pa.py_buffer(schema_bytes))
+    columns, fields = [], []
+    for name in table.column_names:
+        column = table.column(name)
+        index = schema.get_field_index(name)
+        if index >= 0:
+            wanted = schema.field(index).type
+            if pa.types.is_string_view(wanted) or pa.types.is_large_string(wanted):
+                wanted = pa.string()
+            column = column.cast(wanted)
+        columns.append(column)
+        fields.append(pa.field(name, column.type))
+    return pa.table(columns, schema=pa.schema(fields))
+
+
+def decoded(blobs, name):
+    """Table `name` of a blob step, as a Spark frame, and the engine's
+    Arrow schema of it (serialised)."""
+    first = blobs.filter(F.col("table") == name).limit(1).collect()
+    if not first:
+        raise RuntimeError(f"no part wrote a {name} table")
+    schema = ipc.open_file(pa.py_buffer(first[0]["data"])).schema
+    friendly = spark_friendly(schema)
+
+    def decode(batches):
+        for batch in batches:
+            for data in batch.column("data").to_pylist():
+                table = ipc.open_file(pa.py_buffer(data)).read_all()
+                for out in as_schema(table, friendly).to_batches():
+                    yield out
+
+    frame = blobs.filter(F.col("table") == name).select("data").mapInArrow(
+        decode, from_arrow_schema(friendly)
+    )
+    return frame, schema.serialize().to_pybytes()
+
+
+def list_logs(binary, logs, flags):
+    listed = subprocess.run(
+        [binary, "part", "files", "--input"] + logs + flags,
+        capture_output=True,
+        text=True,
+    )
+    if listed.returncode != 0:
+        sys.exit(f"window-ledger part files: {listed.stderr.strip()}")
+    files = [json.loads(line) for line in listed.stdout.splitlines() if line]
+    others = [f["path"] for f in files if f["format"] != "parquet"]
+    if others:
+        sys.exit(
+            "the Spark driver reads Parquet message logs only; convert these or run "
+            "window-ledger report on one machine: " + ", ".join(others)
+        )
+    return files
+
+
+def raw_rows(spark, files):
+    """Every file's rows with its name, index and row numbers."""
+    frames = []
+    for index, f in enumerate(files):
+        frame = spark.read.parquet(f["path"])
+        frames.append(
+            frame.select(
+                *[F.col(f"`{c}`") for c in frame.columns],
+                F.lit(f["name"]).alias(SOURCE_FILE),
+                F.lit(index).cast("long").alias(FILE_INDEX),
+                (F.col("_metadata.row_index") + 1).alias(SOURCE_ROW),
+            )
+        )
+    raw = frames[0]
+    for frame in frames[1:]:
+        raw = raw.unionByName(frame, allowMissingColumns=True)
+    return raw
+
+
+def routed(raw, flags):
+    """Raw rows with the engine's id and pair of each."""
+    added = [StructField(c, StringType()) for c in (ID, PAIR_BUSINESS, PAIR_CONTACT)]
+    schema = StructType(list(raw.schema.fields) + added)
+
+    def route(batches):
+        for batch in batches:
+            if batch.num_rows == 0:
+                continue
+            table = pa.Table.from_batches([batch])
+            work, out = engine("route", table, flags)
+            try:
+                keys = read_arrow(out)
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
+            columns = table.columns + [
+                keys.column(c).cast(pa.string())
+                for c in ("message_id", "business_number", "contact")
+            ]
+            names = table.column_names + [ID, PAIR_BUSINESS, PAIR_CONTACT]
+            yield from pa.table(columns, names=names).to_batches()
+
+    return raw.mapInArrow(route, schema)
+
+
+def deduped(rows):
+    """§8.4: the first valid copy of an id, in input order, is kept."""
+    first = Window.partitionBy(ID).orderBy(FILE_INDEX, SOURCE_ROW)
+    return rows.withColumn(
+        DUPLICATE,
+        F.when(F.col(ID).isNull(), F.lit(False)).otherwise(F.row_number().over(first) > 1),
+    )
+
+
+def ranked(messages):
+    """ROW_NUMBER over the free tiers and the volume tiers, joined back."""
+    order = [F.col("ts"), F.col("message_id")]
+    free = (
+        messages.filter(F.col("_free_tier_key").isNotNull())
+        .select(
+            "message_id",
+            F.row_number()
+            .over(Window.partitionBy("_free_tier_key", "billing_month").orderBy(*order))
+            .alias("_free_rank"),
+        )
+    )
+    tiers = (
+        messages.filter(F.col("_volume_tier_key").isNotNull())
+        .select(
+            "message_id",
+            F.row_number()
+            .over(Window.partitionBy("_volume_tier_key").orderBy(*order))
+            .alias("_tier_count"),
+        )
+    )
+    return messages.join(free, "message_id", "left").join(tiers, "message_id", "left")
+
+
+def run_numbers(per_pair):
+    """Per pair (its first number in its part, how many): where its numbers
+    start in the run, pairs in (business number, contact) order."""
+    before = Window.orderBy("business_number", "contact").rowsBetween(
+        Window.unboundedPreceding, -1
+    )
+    base = per_pair.agg(F.min("first")).collect()[0][0]
+    return per_pair.select(
+        "business_number",
+        "contact",
+        "first",
+        (F.coalesce(F.sum("n").over(before), F.lit(0)) + F.lit(base)).alias("start"),
+    )
+
+
+def renumbered(frame, numbers, columns):
+    """`columns` of `frame` (numbers within a part) as the run's."""
+    joined = frame.join(
+        numbers.withColumnRenamed("first", "_first").withColumnRenamed("start", "_start"),
+        ["business_number", "contact"],
+        "left",
+    )
+    for c in columns:
+        joined = joined.withColumn(c, F.col(c) - F.col("_first") + F.col("_start"))
+    return joined.drop("_first", "_start")
+
+
+def main(argv):
+    args = parse_args(argv)
+    # Local mode: the executors' Python is this one (with pyarrow).
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    spark = (
+        SparkSession.builder.appName("window-ledger")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+        .getOrCreate()
+    )
+    files = list_logs(args.binary, args.logs, args.engine)
+    flags = shipped(spark, args.binary, args.engine)
+
+    raw = raw_rows(spark, files).persist()
+    read_by_file = {r[0]: r[1] for r in raw.groupBy(FILE_INDEX).count().collect()}
+    total = sum(read_by_file.values())
+    parts = max(1, -(-total // args.part_rows))
+
+    rows = deduped(routed(raw, flags))
+    log_columns = [c for c in raw.columns] + [DUPLICATE]
+    by_pair = rows.repartition(parts, PAIR_BUSINESS, PAIR_CONTACT)
+    priced = by_pair.mapInArrow(blob_step("price", flags, keep=set(log_columns)), BLOB_SCHEMA)
+    priced = priced.persist()
+
+    messages, messages_schema = decoded(priced, "messages")
+    windows, _ = decoded(priced, "windows")
+    rejected, rejected_schema = decoded(priced, "rejected")
+    counts, _ = decoded(priced, "counts")
+
+    window_numbers = run_numbers(
+        windows.groupBy("business_number", "contact").agg(
+            F.min("window_id").alias("first"), F.count("*").alias("n")
+        )
+    )
+    conversation_numbers = run_numbers(
+        messages.filter(F.col("conversation_no").isNotNull())
+        .groupBy("business_number", "contact")
+        .agg(
+            F.min("conversation_no").alias("first"),
+            F.sum(F.col("opens_conversation").cast("long")).alias("n"),
+        )
+    )
+    messages = renumbered(messages, window_numbers, ["window_id", "last_window_id"])
+    messages = renumbered(messages, conversation_numbers, ["conversation_no"])
+    windows = renumbered(windows, window_numbers, ["window_id"])
+
+    messages = ranked(messages)
+    keep = set(messages.columns)
+    settled_blobs = (
+        messages.repartition(parts, "business_number", "contact")
+        .mapInArrow(
+            blob_step("settle", flags, keep=keep, cast_to=messages_schema), BLOB_SCHEMA
+        )
+        .persist()
+    )
+    settled, settled_schema = decoded(settled_blobs, "settle")
+    _, windows_schema = decoded(priced, "windows")
+
+    tables = args.tables
+    os.makedirs(tables, exist_ok=True)
+    write(settled.orderBy("business_number", "contact", "_order").drop("_order"),
+          tables, "messages", without(settled_schema, "_order"))
+    write(windows.orderBy("window_id").drop("_order"),
+          tables, "windows", without(windows_schema, "_order"))
+    write(rejected.orderBy("file_index", "row"), tables, "rejected", rejected_schema)
+
+    sums = {
+        r[0]: (r[1], r[2])
+        for r in counts.groupBy("file_index")
+        .agg(F.sum("rejected"), F.sum("duplicates"))
+        .collect()
+    }
+    conversations = settled.agg(F.sum(F.col("opens_conversation").cast("long"))).collect()[0][0]
+    run = {
+        "engine": "spark",
+        "files": [
+            {
+                "path": f["name"],
+                "rows_read": read_by_file.get(i, 0),
+                "rejected": (sums.get(i) or (0, 0))[0] or 0,
+                "duplicates": (sums.get(i) or (0, 0))[1] or 0,
+            }
+            for i, f in enumerate(files)
+        ],
+        "conversations": conversations or 0,
+        "parts": parts,
+    }
+    with open(os.path.join(tables, "run.json"), "w") as f:
+        json.dump(run, f, indent=2)
+    spark.stop()
+
+
+def without(schema_bytes, name):
+    schema = ipc.read_schema(pa.py_buffer(schema_bytes))
+    index = schema.get_field_index(name)
+    return (schema.remove(index) if index >= 0 else schema).serialize().to_pybytes()
+
+
+def write(frame, tables, name, schema_bytes):
+    """A table as Parquet files in row order, and the engine's types of it."""
+    frame.write.mode("overwrite").parquet(os.path.join(tables, name))
+    schema = ipc.read_schema(pa.py_buffer(schema_bytes))
+    with ipc.new_file(os.path.join(tables, f"{name}.schema.arrow"), schema) as writer:
+        pass
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

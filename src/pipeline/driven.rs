@@ -1,0 +1,312 @@
+//! The stages of a run, as steps a distributed driver calls (the Spark
+//! driver in `spark/`, `window-ledger part`): the driver reads the logs,
+//! routes each raw row to a part by its pair, and settles the counters
+//! that cross pairs with window functions of its own; every rule stays
+//! here, in the engine.
+//!
+//! ```text
+//!  raw rows ──route──▶ (message id if valid, normalised pair) per row
+//!  driver: repeated ids → the first valid copy in input order stays
+//!          (§8.4); rows grouped into parts by pair
+//!  part ──price──▶ messages (with counter keys), windows, rejected, counts
+//!  driver: ROW_NUMBER over each counter key in (ts, message_id) order;
+//!          window and conversation numbers made the run's
+//!  messages + ranks ──settle──▶ the messages a local run writes
+//! ```
+//!
+//! A part is any set of whole pairs: `price` is the local run's chain of
+//! stages for one part, and `settle` is row by row, so the steps give the
+//! local run's rows whatever the parts are.
+
+use anyhow::Result;
+use polars::prelude::*;
+
+use crate::config::Settings;
+use crate::ingest;
+use crate::pricing::conversations::CONVERSATION_NO;
+use crate::pricing::{self, card::RateBook, PricingParams};
+use crate::schema::{FILE_INDEX, LAST_WINDOW_ID, WINDOW_ID};
+use crate::{classify, normalize, windows};
+
+/// A row's place in its part's table, by which the driver keeps the
+/// local run's order of rows within a pair.
+pub const ORDER: &str = "_order";
+/// Set by the driver on a raw row whose id has a valid copy earlier in
+/// the input.
+pub const DUPLICATE: &str = "_duplicate";
+/// A message's rank among the rows of its free-tier key and billing month
+/// ([`pricing::FREE_TIER_KEY`]), from 1, set by the driver.
+pub const FREE_RANK: &str = "_free_rank";
+/// A message's rank among the rows of its volume-tier key
+/// ([`pricing::VOLUME_TIER_KEY`]), from 1, set by the driver.
+pub const TIER_COUNT: &str = "_tier_count";
+
+/// The id (null for a row `normalize` rejects) and the normalised pair of
+/// every raw row of a driver's batch, in its order.
+pub fn route(batch: DataFrame, settings: &Settings) -> Result<DataFrame> {
+    let raw = ingest::driven_raw(batch, &settings.input.read, &[])?;
+    normalize::row_keys(raw, checks(settings))
+}
+
+/// What one part gives the driver.
+pub struct PartTables {
+    /// Accepted messages, priced with the part's own free tier, with
+    /// everything `settle` needs, the counter keys and [`ORDER`].
+    pub messages: DataFrame,
+    /// The part's windows, with [`ORDER`].
+    pub windows: DataFrame,
+    pub rejected: DataFrame,
+    /// Per `file_index`: rejected rows and duplicates.
+    pub counts: DataFrame,
+}
+
+/// The local run's stages over one part (a driver's batch of whole
+/// pairs, with the driver's [`DUPLICATE`] column).
+pub fn price(batch: DataFrame, settings: &Settings, book: &RateBook) -> Result<PartTables> {
+    refuse_unsupported(settings)?;
+    let raw = ingest::driven_raw(batch, &settings.input.read, &[DUPLICATE])?;
+    let raw = raw
+        .lazy()
+        .with_column(
+            col(DUPLICATE)
+                .fill_null(false)
+                .alias(normalize::FORCED_DUPLICATE),
+        )
+        .drop(cols([DUPLICATE]))
+        .collect()?;
+    let normalized = normalize::normalize(raw, checks(settings))?;
+    let counts = file_counts(&normalized)?;
+    let messages = super::until_period_end(normalized.messages, settings)?;
+    let reconstructed = windows::reconstruct(messages.lazy(), settings.rules.window);
+    let classified = classify::classify(reconstructed).collect()?;
+    let part_windows = windows::windows_table(classified.clone().lazy())
+        .collect()?
+        .with_row_index(ORDER.into(), None)?;
+    let deferring = PricingParams {
+        allow_unpriced: true,
+        ..settings.rules.pricing.clone()
+    };
+    let priced = pricing::price(classified, book, &deferring)?
+        .lazy()
+        .with_columns(pricing::counter_keys(book))
+        .collect()?
+        .with_row_index(ORDER.into(), None)?;
+    Ok(PartTables {
+        messages: priced,
+        windows: part_windows,
+        rejected: normalized.rejected,
+        counts,
+    })
+}
+
+/// `price`'s messages with the run's free tier and volume tiers from the
+/// driver's ranks ([`FREE_RANK`], [`TIER_COUNT`]), checked for missing
+/// rates, without the working columns: the rows a local run writes (and
+/// [`ORDER`]).
+pub fn settle(messages: DataFrame, settings: &Settings, book: &RateBook) -> Result<DataFrame> {
+    let params = &settings.rules.pricing;
+    let free_tier = params.service_free_tier.min(i64::MAX as u64) as i64;
+    let in_tier = col(FREE_RANK).cast(DataType::Int64).lt_eq(lit(free_tier));
+    let messages = pricing::with_run_free_tier(messages, in_tier)?;
+    let messages = with_volume_tiers(messages, book)?;
+    pricing::report_missing_rates(pricing::missing_rates(&messages)?, params)?;
+    // ORDER stays: the driver puts the rows back in a local run's order.
+    let helpers = [
+        FREE_RANK,
+        TIER_COUNT,
+        pricing::FREE_TIER_KEY,
+        pricing::VOLUME_TIER_KEY,
+    ];
+    Ok(super::settle::without_working_columns(
+        messages.drop_many(helpers),
+    ))
+}
+
+/// The rows the driver counted towards a volume tier, priced at their
+/// count (`pricing::priced_at_counts`).
+fn with_volume_tiers(messages: DataFrame, book: &RateBook) -> Result<DataFrame> {
+    const PLACE: &str = "_place";
+    let numbered = messages.with_row_index(PLACE.into(), None)?;
+    let mut counted = crate::frames::filtered(&numbered, col(TIER_COUNT).is_not_null())?;
+    if counted.height() == 0 {
+        return Ok(numbered.drop(PLACE)?);
+    }
+    let counts: Vec<u64> = counted
+        .column(TIER_COUNT)?
+        .cast(&DataType::UInt64)?
+        .u64()?
+        .into_no_null_iter()
+        .collect();
+    let rows = counted.rename(PLACE, crate::rows::ROW.into())?.clone();
+    let patch = pricing::priced_at_counts(&rows, &counts, book)?.drop(crate::schema::MESSAGE_ID)?;
+    let mut replaced = numbered.clone();
+    let places = patch.column(crate::rows::ROW)?.idx()?.clone();
+    // Rows the patch names, by their place; the others as they were.
+    let mut position = vec![None; numbered.height()];
+    for (k, place) in places.into_no_null_iter().enumerate() {
+        position[place as usize] = Some(k as IdxSize);
+    }
+    let take: IdxCa = position.iter().map(|p| p.or(Some(0))).collect();
+    let from_patch: BooleanChunked = position.iter().map(|p| Some(p.is_some())).collect();
+    for name in patch.get_column_names() {
+        if name.as_str() == crate::rows::ROW {
+            continue;
+        }
+        let new = patch.column(name)?.as_materialized_series();
+        let old = numbered.column(name)?.as_materialized_series();
+        let picked = new.take(&take)?;
+        let merged = picked.zip_with(&from_patch, old)?;
+        replaced.with_column(merged.into_column())?;
+    }
+    Ok(replaced.drop(PLACE)?)
+}
+
+/// Per `file_index`: how many rows of the part were rejected and how many
+/// were duplicates.
+fn file_counts(normalized: &normalize::Normalized) -> Result<DataFrame> {
+    let frame = |pairs: &[(u32, u64)], name: &str| -> Result<DataFrame> {
+        Ok(df!(
+            FILE_INDEX => pairs.iter().map(|p| p.0).collect::<Vec<_>>(),
+            name => pairs.iter().map(|p| p.1).collect::<Vec<_>>(),
+        )?)
+    };
+    let rejected = frame(&normalized.rejected_by_file, "rejected")?;
+    let duplicates = frame(&normalized.duplicates_by_file, "duplicates")?;
+    Ok(rejected
+        .lazy()
+        .join(
+            duplicates.lazy(),
+            [col(FILE_INDEX)],
+            [col(FILE_INDEX)],
+            JoinArgs::new(JoinType::Full).with_coalesce(JoinCoalesce::CoalesceColumns),
+        )
+        .select([
+            col(FILE_INDEX),
+            col("rejected").fill_null(lit(0u64)),
+            col("duplicates").fill_null(lit(0u64)),
+        ])
+        .sort([FILE_INDEX], Default::default())
+        .collect()?)
+}
+
+fn checks(settings: &Settings) -> normalize::Checks<'_> {
+    normalize::Checks {
+        input_tz: settings.input.read.input_tz.as_str(),
+        latest_us: settings.input.latest_us,
+    }
+}
+
+/// What a driven run does not do (yet): said before any row is read.
+fn refuse_unsupported(settings: &Settings) -> Result<()> {
+    let unsupported = [
+        (settings.rules.compare_regime.is_some(), "--compare-regime"),
+        (!settings.input.read.send_logs.is_empty(), "--send-log"),
+        (settings.input.continued.is_some(), "--continue-from"),
+    ];
+    match unsupported.iter().find(|(given, _)| *given) {
+        Some((_, flag)) => Err(crate::bad_input!(
+            "{flag} is not supported by a driven (Spark) run; run window-ledger report on one machine for it"
+        )),
+        None => Ok(()),
+    }
+}
+
+/// The columns whose numbers count from 1 within a part ([`WINDOW_ID`],
+/// [`LAST_WINDOW_ID`] by the part's windows, [`CONVERSATION_NO`] by the
+/// conversations its rows open), for the driver to make the run's.
+pub const PART_NUMBERED: [&str; 3] = [WINDOW_ID, LAST_WINDOW_ID, CONVERSATION_NO];
+
+/// What a driver writes beside its tables (`run.json`): the accounting of
+/// every input file, and what the report cannot learn from the rows.
+#[derive(Debug, serde::Deserialize)]
+pub struct DrivenRun {
+    pub files: Vec<DrivenFile>,
+    /// Conversations (§11) the messages opened.
+    pub conversations: u64,
+    /// What the driver warned about (files it skipped).
+    #[serde(default)]
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct DrivenFile {
+    pub path: String,
+    pub rows_read: u64,
+    pub rejected: u64,
+    pub duplicates: u64,
+}
+
+/// A driven run's tables (`messages`, `windows`, `rejected`: directories of
+/// Parquet files read in name order, each beside `NAME.schema.arrow`, the
+/// engine's types, which a driver's own types may lose) and `run.json`, as
+/// the analysis a local run makes.
+pub fn analysis_from_tables(dir: &std::path::Path, settings: &Settings) -> Result<super::Analysis> {
+    let book = super::load_rates(settings)?;
+    let run_file = dir.join("run.json");
+    let text = std::fs::read_to_string(&run_file).map_err(|e| {
+        crate::bad_input!(
+            "{}: cannot read it ({e}); give --from-tables the directory a driven run (spark/) wrote",
+            run_file.display()
+        )
+    })?;
+    let run: DrivenRun = serde_json::from_str(&text).map_err(|e| {
+        crate::bad_input!("{}: not a driven run's run.json ({e})", run_file.display())
+    })?;
+    let mut files: Vec<super::FileAccount> = run
+        .files
+        .iter()
+        .map(|f| super::FileAccount {
+            path: f.path.clone(),
+            format: "parquet",
+            role: "messages",
+            rows_read: f.rows_read,
+            processed: f.rows_read - f.rejected - f.duplicates,
+            rejected: f.rejected,
+            duplicates: f.duplicates,
+            merged: 0,
+            webhook: None,
+        })
+        .collect();
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    let analysis = super::Analysis {
+        messages: table(dir, "messages")?.into(),
+        windows: table(dir, "windows")?.into(),
+        conversations: run.conversations,
+        rejected: table(dir, "rejected")?,
+        files,
+        warnings: run.warnings,
+        rate_sources: book.sources.clone(),
+        volume_tiers: book.has_tiers(),
+        comparison: None,
+        meta_analytics: super::meta_analytics(settings)?,
+    };
+    super::finished(analysis, settings, &book)
+}
+
+/// Table `name` of a driven run's directory, with the engine's types.
+fn table(dir: &std::path::Path, name: &str) -> Result<DataFrame> {
+    let schema_file = dir.join(format!("{name}.schema.arrow"));
+    let file = std::fs::File::open(&schema_file)
+        .map_err(|e| crate::bad_input!("{}: cannot read it ({e})", schema_file.display()))?;
+    let schema = IpcReader::new(file).finish()?.schema().clone();
+    let mut paths: Vec<std::path::PathBuf> = std::fs::read_dir(dir.join(name))
+        .map_err(|e| crate::bad_input!("{}: cannot read it ({e})", dir.join(name).display()))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+        .collect();
+    paths.sort();
+    let mut frames = Vec::with_capacity(paths.len());
+    for path in &paths {
+        let file = std::fs::File::open(path)?;
+        frames.push(ParquetReader::new(file).finish()?);
+    }
+    let stacked = match frames.is_empty() {
+        true => DataFrame::empty_with_schema(&schema),
+        false => crate::frames::stacked(frames)?,
+    };
+    let typed: Vec<Expr> = schema
+        .iter()
+        .map(|(name, dtype)| col(name.clone()).cast(dtype.clone()))
+        .collect();
+    Ok(stacked.lazy().select(typed).collect()?)
+}
