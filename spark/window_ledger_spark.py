@@ -73,6 +73,10 @@ def parse_args(argv):
         default=1_000_000,
         help="about how many rows a part holds (default 1000000)",
     )
+    parser.add_argument("--master", help="Spark master (default: spark-submit's, else local[*])")
+    parser.add_argument(
+        "--driver-memory", help="spark.driver.memory (local mode: the executors' too)"
+    )
     parser.add_argument("logs", nargs="+", help="Parquet message logs or directories of them")
     args = parser.parse_args(argv)
     args.engine = engine
@@ -147,6 +151,16 @@ def as_schema(table, schema):
 
 
 BLOB_SCHEMA = "table STRING, data BINARY"
+BLOB_ROWS = 4096
+
+
+def stream_bytes(schema, batch):
+    """One record batch (or none: the schema alone) as an Arrow IPC stream."""
+    sink = io.BytesIO()
+    with ipc.new_stream(sink, schema) as writer:
+        if batch is not None:
+            writer.write_batch(batch)
+    return sink.getvalue()
 
 
 def blob_step(step, flags, keep=None, cast_to=None):
@@ -169,15 +183,16 @@ def blob_step(step, flags, keep=None, cast_to=None):
                 if os.path.isdir(out)
                 else [(step, out)]
             )
-            names, blobs = [], []
             for name, path in paths:
-                with open(path, "rb") as f:
-                    names.append(name)
-                    blobs.append(f.read())
-            yield pa.RecordBatch.from_arrays(
-                [pa.array(names, pa.string()), pa.array(blobs, pa.binary())],
-                names=["table", "data"],
-            )
+                # Blobs of a few thousand rows: a Spark row is not meant to
+                # hold a part's table.
+                table = read_arrow(path)
+                batches = table.to_batches(max_chunksize=BLOB_ROWS) or [None]
+                blobs = [stream_bytes(table.schema, b) for b in batches]
+                yield pa.RecordBatch.from_arrays(
+                    [pa.array([name] * len(blobs), pa.string()), pa.array(blobs, pa.binary())],
+                    names=["table", "data"],
+                )
         finally:
             shutil.rmtree(work, ignore_errors=True)
 
@@ -208,13 +223,13 @@ def decoded(blobs, name):
     first = blobs.filter(F.col("table") == name).limit(1).collect()
     if not first:
         raise RuntimeError(f"no part wrote a {name} table")
-    schema = ipc.open_file(pa.py_buffer(first[0]["data"])).schema
+    schema = ipc.open_stream(pa.py_buffer(first[0]["data"])).schema
     friendly = spark_friendly(schema)
 
     def decode(batches):
         for batch in batches:
             for data in batch.column("data").to_pylist():
-                table = ipc.open_file(pa.py_buffer(data)).read_all()
+                table = ipc.open_stream(pa.py_buffer(data)).read_all()
                 for out in as_schema(table, friendly).to_batches():
                     yield out
 
@@ -242,53 +257,66 @@ def list_logs(binary, logs, flags):
     return files
 
 
-def raw_rows(spark, files):
-    """Every file's rows with its name, index and row numbers."""
-    frames = []
+def raw_rows(spark, files, binary, engine_flags, flags):
+    """Every file's rows as the engine's raw rows (mapping applied, values
+    as text, with file name, index and row number), with each row's id and
+    pair (`part route`), all files together."""
+    routed, schema = [], None
     for index, f in enumerate(files):
         frame = spark.read.parquet(f["path"])
-        frames.append(
-            frame.select(
-                *[F.col(f"`{c}`") for c in frame.columns],
-                F.lit(f["name"]).alias(SOURCE_FILE),
-                F.lit(index).cast("long").alias(FILE_INDEX),
-                (F.col("_metadata.row_index") + 1).alias(SOURCE_ROW),
-            )
+        frame = frame.select(
+            *[F.col(f"`{c}`") for c in frame.columns],
+            F.lit(f["name"]).alias(SOURCE_FILE),
+            F.lit(index).cast("long").alias(FILE_INDEX),
+            (F.col("_metadata.row_index") + 1).alias(SOURCE_ROW),
         )
-    raw = frames[0]
-    for frame in frames[1:]:
-        raw = raw.unionByName(frame, allowMissingColumns=True)
+        if schema is None:
+            schema = route_schema(frame, binary, engine_flags)
+        routed.append(frame.mapInArrow(route_step(flags, schema), from_arrow_schema(schema)))
+    raw = routed[0]
+    for frame in routed[1:]:
+        raw = raw.union(frame)
     return raw
 
 
-def routed(raw, flags):
-    """Raw rows with the engine's id and pair of each."""
-    added = [StructField(c, StringType()) for c in (ID, PAIR_BUSINESS, PAIR_CONTACT)]
-    schema = StructType(list(raw.schema.fields) + added)
+def route_schema(frame, binary, engine_flags):
+    """The Spark-friendly schema of `part route`'s rows, from one row run
+    on the driver."""
+    sample = frame.limit(1).toArrow()
+    work = tempfile.mkdtemp(prefix="window-ledger-")
+    try:
+        batch, out = os.path.join(work, "batch.arrow"), os.path.join(work, "out.arrow")
+        with ipc.new_file(batch, sample.schema) as writer:
+            writer.write_table(sample)
+        done = subprocess.run(
+            [binary, "part", "route", "--batch", batch, "--out", out] + engine_flags,
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode != 0:
+            sys.exit(f"window-ledger part route: {done.stderr.strip()}")
+        return spark_friendly(read_arrow(out).schema)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
+
+def route_step(flags, schema):
     def route(batches):
         for batch in batches:
             if batch.num_rows == 0:
                 continue
-            table = pa.Table.from_batches([batch])
-            work, out = engine("route", table, flags)
+            work, out = engine("route", pa.Table.from_batches([batch]), flags)
             try:
-                keys = read_arrow(out)
+                yield from as_schema(read_arrow(out), schema).to_batches()
             finally:
                 shutil.rmtree(work, ignore_errors=True)
-            columns = table.columns + [
-                keys.column(c).cast(pa.string())
-                for c in ("message_id", "business_number", "contact")
-            ]
-            names = table.column_names + [ID, PAIR_BUSINESS, PAIR_CONTACT]
-            yield from pa.table(columns, names=names).to_batches()
 
-    return raw.mapInArrow(route, schema)
+    return route
 
 
 def deduped(rows):
     """§8.4: the first valid copy of an id, in input order, is kept."""
-    first = Window.partitionBy(ID).orderBy(FILE_INDEX, SOURCE_ROW)
+    first = Window.partitionBy(ID).orderBy("file_index", "source_row")
     return rows.withColumn(
         DUPLICATE,
         F.when(F.col(ID).isNull(), F.lit(False)).otherwise(F.row_number().over(first) > 1),
@@ -350,8 +378,13 @@ def main(argv):
     args = parse_args(argv)
     # Local mode: the executors' Python is this one (with pyarrow).
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    builder = SparkSession.builder
+    if args.master:
+        builder = builder.master(args.master)
+    if args.driver_memory:
+        builder = builder.config("spark.driver.memory", args.driver_memory)
     spark = (
-        SparkSession.builder.appName("window-ledger")
+        builder.appName("window-ledger")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
         .getOrCreate()
@@ -359,15 +392,15 @@ def main(argv):
     files = list_logs(args.binary, args.logs, args.engine)
     flags = shipped(spark, args.binary, args.engine)
 
-    raw = raw_rows(spark, files).persist()
-    read_by_file = {r[0]: r[1] for r in raw.groupBy(FILE_INDEX).count().collect()}
+    raw = raw_rows(spark, files, args.binary, args.engine, flags).persist()
+    read_by_file = {r[0]: r[1] for r in raw.groupBy("file_index").count().collect()}
     total = sum(read_by_file.values())
     parts = max(1, -(-total // args.part_rows))
+    print(f"window-ledger spark: {total} rows in {parts} parts", file=sys.stderr)
 
-    rows = deduped(routed(raw, flags))
-    log_columns = [c for c in raw.columns] + [DUPLICATE]
+    rows = deduped(raw)
     by_pair = rows.repartition(parts, PAIR_BUSINESS, PAIR_CONTACT)
-    priced = by_pair.mapInArrow(blob_step("price", flags, keep=set(log_columns)), BLOB_SCHEMA)
+    priced = by_pair.mapInArrow(blob_step("price", flags), BLOB_SCHEMA)
     priced = priced.persist()
 
     messages, messages_schema = decoded(priced, "messages")

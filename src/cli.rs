@@ -77,6 +77,11 @@ pub struct PartArgs {
 
     #[command(flatten)]
     pub run: RunArgs,
+
+    /// Accepted so that a driver passes `report`'s flags as they are; a
+    /// step writes no report.
+    #[command(flatten)]
+    pub ci: CiArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

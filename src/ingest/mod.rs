@@ -342,8 +342,9 @@ pub const DRIVEN_ROW: &str = "_source_row";
 /// A driver's batch (a Parquet log's columns as the driver read them, with
 /// the [`DRIVEN_FILE`], [`DRIVEN_FILE_INDEX`] and [`DRIVEN_ROW`] columns)
 /// as raw rows, exactly as [`read_inputs`] would have read those rows of
-/// those files; other columns the driver added are kept at the end.
-pub fn driven_raw(batch: DataFrame, options: &ReadOptions, extra: &[&str]) -> Result<DataFrame> {
+/// that file (a batch holds rows of one file: the mapping and the column
+/// types are the file's).
+pub fn driven_raw(batch: DataFrame, options: &ReadOptions) -> Result<DataFrame> {
     let name = match batch.column(DRIVEN_FILE)?.str()?.get(0) {
         Some(name) => name.to_string(),
         None => String::from("(driver batch)"),
@@ -364,19 +365,33 @@ pub fn driven_raw(batch: DataFrame, options: &ReadOptions, extra: &[&str]) -> Re
             .cast(&DataType::UInt32)?
             .with_name(schema::FILE_INDEX.into()),
     ];
-    let kept: Vec<Column> = extra
-        .iter()
-        .map(|c| batch.column(c).cloned())
-        .collect::<PolarsResult<_>>()?;
-    let mut dropped = vec![DRIVEN_FILE, DRIVEN_FILE_INDEX, DRIVEN_ROW];
-    dropped.extend(extra);
-    let log = batch.drop_many(dropped);
+    let log = batch.drop_many([DRIVEN_FILE, DRIVEN_FILE_INDEX, DRIVEN_ROW]);
     let raw = parquet::raw_rows(log, &name, &options.input_tz, &message_spec(options), rows)?;
-    let mut raw = raw.hstack(&provenance)?.select(raw_columns())?;
-    for column in kept {
-        raw.with_column(column)?;
-    }
-    Ok(raw)
+    Ok(raw.hstack(&provenance)?.select(raw_columns())?)
+}
+
+/// Raw rows that went through a driver (which may have widened their
+/// types: no unsigned integers in Spark) with the types [`read_inputs`]
+/// gives them; the driver's other columns are kept after them.
+pub fn raw_retyped(rows: DataFrame) -> Result<DataFrame> {
+    let typed = |name: &str| -> DataType {
+        match name {
+            schema::SOURCE_ROW | schema::SOURCE_LINE => DataType::UInt64,
+            schema::FILE_INDEX => DataType::UInt32,
+            schema::TIMESTAMP_NATIVE => utc_micros(),
+            _ => DataType::String,
+        }
+    };
+    let raw = raw_columns();
+    let columns: Vec<Expr> = rows
+        .get_column_names()
+        .iter()
+        .map(|name| match raw.contains(&name.as_str()) {
+            true => col(name.as_str()).cast(typed(name)),
+            false => col(name.as_str()),
+        })
+        .collect();
+    Ok(rows.lazy().select(columns).collect()?)
 }
 
 /// The message logs `inputs` name, in the order a run reads them: the

@@ -41,12 +41,32 @@ pub const FREE_RANK: &str = "_free_rank";
 /// ([`pricing::VOLUME_TIER_KEY`]), from 1, set by the driver.
 pub const TIER_COUNT: &str = "_tier_count";
 
-/// The id (null for a row `normalize` rejects) and the normalised pair of
-/// every raw row of a driver's batch, in its order.
+/// A driver's batch of one file's rows as raw rows (as a local run reads
+/// them: mapping applied, every value as text), each with its id ([`ID`],
+/// null for a row `normalize` rejects) and its normalised pair
+/// ([`PAIR_BUSINESS`], [`PAIR_CONTACT`]). Raw rows of every file have the
+/// same columns, so the driver can put files of other layouts together.
 pub fn route(batch: DataFrame, settings: &Settings) -> Result<DataFrame> {
-    let raw = ingest::driven_raw(batch, &settings.input.read, &[])?;
-    normalize::row_keys(raw, checks(settings))
+    let raw = ingest::driven_raw(batch, &settings.input.read)?;
+    let keys = normalize::row_keys(raw.clone(), checks(settings))?;
+    let keys = [
+        keys.column(crate::schema::MESSAGE_ID)?
+            .clone()
+            .with_name(ID.into()),
+        keys.column(crate::schema::BUSINESS_NUMBER)?
+            .clone()
+            .with_name(PAIR_BUSINESS.into()),
+        keys.column(crate::schema::CONTACT)?
+            .clone()
+            .with_name(PAIR_CONTACT.into()),
+    ];
+    Ok(raw.hstack(&keys)?)
 }
+
+/// What [`route`] adds to a raw row.
+pub const ID: &str = "_id";
+pub const PAIR_BUSINESS: &str = "_pair_business";
+pub const PAIR_CONTACT: &str = "_pair_contact";
 
 /// What one part gives the driver.
 pub struct PartTables {
@@ -60,11 +80,15 @@ pub struct PartTables {
     pub counts: DataFrame,
 }
 
-/// The local run's stages over one part (a driver's batch of whole
-/// pairs, with the driver's [`DUPLICATE`] column).
+/// The local run's stages over one part (a driver's batch of [`route`]'s
+/// rows, whole pairs of them, with the driver's [`DUPLICATE`] column).
 pub fn price(batch: DataFrame, settings: &Settings, book: &RateBook) -> Result<PartTables> {
     refuse_unsupported(settings)?;
-    let raw = ingest::driven_raw(batch, &settings.input.read, &[DUPLICATE])?;
+    let present: Vec<&str> = [ID, PAIR_BUSINESS, PAIR_CONTACT]
+        .into_iter()
+        .filter(|c| batch.schema().contains(c))
+        .collect();
+    let raw = ingest::raw_retyped(batch.drop_many(present))?;
     let raw = raw
         .lazy()
         .with_column(

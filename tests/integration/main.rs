@@ -14,6 +14,7 @@ mod pricing;
 mod properties;
 mod reports;
 mod sources;
+mod spark;
 mod staffing;
 mod tiers;
 mod trust;

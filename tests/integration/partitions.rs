@@ -28,7 +28,14 @@ fn logs(dir: &Path) -> std::path::PathBuf {
         .arg(&generated)
         .assert()
         .success();
-    let first_id = ParquetReader::new(File::open(&generated).unwrap())
+    crafted_file(&logs, &generated);
+    logs
+}
+
+/// `b.parquet` in `logs`: rows that test what crosses parts, some of them
+/// repeating the first id of the `generated` log.
+pub(crate) fn crafted_file(logs: &Path, generated: &Path) {
+    let first_id = ParquetReader::new(File::open(generated).unwrap())
         .finish()
         .unwrap()
         .column("message_id")
@@ -136,7 +143,6 @@ fn logs(dir: &Path) -> std::path::PathBuf {
     ParquetWriter::new(File::create(logs.join("b.parquet")).unwrap())
         .finish(&mut crafted)
         .unwrap();
-    logs
 }
 
 fn row<'a>(
