@@ -239,7 +239,12 @@ def decoded(blobs, name):
     return frame, schema.serialize().to_pybytes()
 
 
-def list_logs(binary, logs, flags):
+def list_logs(spark, binary, logs, flags):
+    """The message logs in reading order (names, paths), and warnings about
+    files skipped: the engine lists local paths itself; logs on a
+    cluster's file system (hdfs://, s3a://, ...) are listed here alike."""
+    if any("://" in log for log in logs):
+        return cluster_logs(spark, logs), []
     listed = subprocess.run(
         [binary, "part", "files", "--input"] + logs + flags,
         capture_output=True,
@@ -247,13 +252,37 @@ def list_logs(binary, logs, flags):
     )
     if listed.returncode != 0:
         sys.exit(f"window-ledger part files: {listed.stderr.strip()}")
-    files = [json.loads(line) for line in listed.stdout.splitlines() if line]
+    lines = [json.loads(line) for line in listed.stdout.splitlines() if line]
+    files = [f for f in lines if "path" in f]
+    warnings = [w["warning"] for w in lines if "warning" in w]
     others = [f["path"] for f in files if f["format"] != "parquet"]
     if others:
         sys.exit(
             "the Spark driver reads Parquet message logs only; convert these or run "
             "window-ledger report on one machine: " + ", ".join(others)
         )
+    return files, warnings
+
+
+def cluster_logs(spark, logs):
+    """Every .parquet file under each log, in byte order of the paths within
+    a directory (the engine's order for local directories)."""
+    jvm = spark._jvm
+    conf = spark._jsc.hadoopConfiguration()
+    files = []
+    for log in logs:
+        path = jvm.org.apache.hadoop.fs.Path(log)
+        fs = path.getFileSystem(conf)
+        if not fs.getFileStatus(path).isDirectory():
+            found = [log]
+        else:
+            found, listing = [], fs.listFiles(path, True)
+            while listing.hasNext():
+                name = listing.next().getPath().toString()
+                if name.endswith(".parquet"):
+                    found.append(name)
+            found.sort(key=lambda p: p.encode())
+        files += [{"name": f, "path": f, "format": "parquet"} for f in found]
     return files
 
 
@@ -323,28 +352,36 @@ def deduped(rows):
     )
 
 
-def ranked(messages):
-    """ROW_NUMBER over the free tiers and the volume tiers, joined back."""
-    order = [F.col("ts"), F.col("message_id")]
-    free = (
-        messages.filter(F.col("_free_tier_key").isNotNull())
-        .select(
-            "message_id",
-            F.row_number()
-            .over(Window.partitionBy("_free_tier_key", "billing_month").orderBy(*order))
-            .alias("_free_rank"),
-        )
-    )
-    tiers = (
-        messages.filter(F.col("_volume_tier_key").isNotNull())
-        .select(
-            "message_id",
-            F.row_number()
-            .over(Window.partitionBy("_volume_tier_key").orderBy(*order))
-            .alias("_tier_count"),
-        )
-    )
-    return messages.join(free, "message_id", "left").join(tiers, "message_id", "left")
+# The counters that cross pairs, ranked in portable SQL (Spark 3.5 and 4,
+# DuckDB): message n of a free tier or a volume tier, in (timestamp,
+# message_id) order. What a rank means (free or not, which tier's price)
+# is the engine's, in `part settle`.
+RANKS = """
+WITH free AS (
+  SELECT message_id,
+         ROW_NUMBER() OVER (PARTITION BY _free_tier_key, billing_month
+                            ORDER BY ts ASC NULLS LAST, message_id ASC NULLS LAST) AS _free_rank
+  FROM messages
+  WHERE _free_tier_key IS NOT NULL
+),
+tiers AS (
+  SELECT message_id,
+         ROW_NUMBER() OVER (PARTITION BY _volume_tier_key
+                            ORDER BY ts ASC NULLS LAST, message_id ASC NULLS LAST) AS _tier_count
+  FROM messages
+  WHERE _volume_tier_key IS NOT NULL
+)
+SELECT m.*, free._free_rank, tiers._tier_count
+FROM messages m
+LEFT JOIN free ON m.message_id = free.message_id
+LEFT JOIN tiers ON m.message_id = tiers.message_id
+"""
+
+
+def ranked(spark, messages):
+    """The messages with their ranks (RANKS)."""
+    messages.createOrReplaceTempView("messages")
+    return spark.sql(RANKS)
 
 
 def run_numbers(per_pair):
@@ -389,7 +426,7 @@ def main(argv):
         .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
         .getOrCreate()
     )
-    files = list_logs(args.binary, args.logs, args.engine)
+    files, warnings = list_logs(spark, args.binary, args.logs, args.engine)
     flags = shipped(spark, args.binary, args.engine)
 
     raw = raw_rows(spark, files, args.binary, args.engine, flags).persist()
@@ -404,7 +441,7 @@ def main(argv):
     priced = priced.persist()
 
     messages, messages_schema = decoded(priced, "messages")
-    windows, _ = decoded(priced, "windows")
+    windows, windows_schema = decoded(priced, "windows")
     rejected, rejected_schema = decoded(priced, "rejected")
     counts, _ = decoded(priced, "counts")
 
@@ -425,7 +462,7 @@ def main(argv):
     messages = renumbered(messages, conversation_numbers, ["conversation_no"])
     windows = renumbered(windows, window_numbers, ["window_id"])
 
-    messages = ranked(messages)
+    messages = ranked(spark, messages)
     keep = set(messages.columns)
     settled_blobs = (
         messages.repartition(parts, "business_number", "contact")
@@ -435,7 +472,6 @@ def main(argv):
         .persist()
     )
     settled, settled_schema = decoded(settled_blobs, "settle")
-    _, windows_schema = decoded(priced, "windows")
 
     tables = args.tables
     os.makedirs(tables, exist_ok=True)
@@ -464,6 +500,7 @@ def main(argv):
             for i, f in enumerate(files)
         ],
         "conversations": conversations or 0,
+        "warnings": warnings,
         "parts": parts,
     }
     with open(os.path.join(tables, "run.json"), "w") as f:

@@ -200,11 +200,14 @@ pub fn run_part(step: PartStep, settings: &Settings, batch: &Path, out: &Path) -
     };
     match step {
         PartStep::Files => {
-            for (name, path, format) in
-                crate::ingest::message_logs(&settings.input.files, &settings.input.read)?
-            {
+            let (logs, warnings) =
+                crate::ingest::message_logs(&settings.input.files, &settings.input.read)?;
+            for (name, path, format) in logs {
                 let line = serde_json::json!({"name": name, "path": path, "format": format});
                 println!("{line}");
+            }
+            for warning in warnings {
+                println!("{}", serde_json::json!({ "warning": warning }));
             }
             Ok(())
         }

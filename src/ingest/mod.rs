@@ -394,17 +394,22 @@ pub fn raw_retyped(rows: DataFrame) -> Result<DataFrame> {
     Ok(rows.lazy().select(columns).collect()?)
 }
 
-/// The message logs `inputs` name, in the order a run reads them: the
-/// name each goes by in the outputs, and its path.
+/// A message log as a run lists it: the name it goes by in the outputs,
+/// its path and its format.
+pub type ListedLog = (String, PathBuf, &'static str);
+
+/// The message logs `inputs` name, in the order a run reads them, and the
+/// warnings about files skipped.
 pub fn message_logs(
     inputs: &[PathBuf],
     options: &ReadOptions,
-) -> Result<Vec<(String, PathBuf, &'static str)>> {
-    let (files, _, _) = all_files(inputs, options)?;
-    Ok(files
+) -> Result<(Vec<ListedLog>, Vec<String>)> {
+    let (files, _, warnings) = all_files(inputs, options)?;
+    let listed = files
         .iter()
         .map(|f| (shown_name(f, options), f.path.clone(), f.format.name()))
-        .collect())
+        .collect();
+    Ok((listed, warnings))
 }
 
 /// The name a message log goes by in the outputs.

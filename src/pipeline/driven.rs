@@ -23,10 +23,10 @@ use polars::prelude::*;
 
 use crate::config::Settings;
 use crate::ingest;
+use crate::normalize;
 use crate::pricing::conversations::CONVERSATION_NO;
-use crate::pricing::{self, card::RateBook, PricingParams};
+use crate::pricing::{self, card::RateBook};
 use crate::schema::{FILE_INDEX, LAST_WINDOW_ID, WINDOW_ID};
-use crate::{classify, normalize, windows};
 
 /// A row's place in its part's table, by which the driver keeps the
 /// local run's order of rows within a pair.
@@ -100,17 +100,9 @@ pub fn price(batch: DataFrame, settings: &Settings, book: &RateBook) -> Result<P
         .collect()?;
     let normalized = normalize::normalize(raw, checks(settings))?;
     let counts = file_counts(&normalized)?;
-    let messages = super::until_period_end(normalized.messages, settings)?;
-    let reconstructed = windows::reconstruct(messages.lazy(), settings.rules.window);
-    let classified = classify::classify(reconstructed).collect()?;
-    let part_windows = windows::windows_table(classified.clone().lazy())
-        .collect()?
-        .with_row_index(ORDER.into(), None)?;
-    let deferring = PricingParams {
-        allow_unpriced: true,
-        ..settings.rules.pricing.clone()
-    };
-    let priced = pricing::price(classified, book, &deferring)?
+    let (classified, part_windows) = super::part_stages(normalized.messages, settings, 0)?;
+    let part_windows = part_windows.with_row_index(ORDER.into(), None)?;
+    let priced = super::part_prices(classified, book, &settings.rules.pricing)?
         .lazy()
         .with_columns(pricing::counter_keys(book))
         .collect()?

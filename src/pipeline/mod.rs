@@ -33,7 +33,7 @@ use polars::prelude::*;
 
 use crate::config::Settings;
 use crate::ingest::{self, FileRead, WebhookStats};
-use crate::pricing::{self, card::RateBook};
+use crate::pricing::{self, card::RateBook, PricingParams};
 use crate::rows::{self, Rows, Streamed};
 use crate::schema::{FILE_INDEX, LAST_WINDOW_ID, WINDOW_ID};
 use crate::{classify, normalize, privacy, windows};
@@ -213,15 +213,8 @@ impl<'a> Chain<'a> {
         self.rejected_by_file.extend(normalized.rejected_by_file);
         self.rejected
             .push(crate::frames::detached(normalized.rejected)?);
-        let messages = until_period_end(normalized.messages, self.settings)?;
-        let before = lit(self.windows_before);
-        let reconstructed = windows::reconstruct(messages.lazy(), self.settings.rules.window)
-            .with_columns([
-                (col(WINDOW_ID) + before.clone()).alias(WINDOW_ID),
-                (col(LAST_WINDOW_ID) + before).alias(LAST_WINDOW_ID),
-            ]);
-        let classified = classify::classify(reconstructed).collect()?;
-        let part_windows = windows::windows_table(classified.clone().lazy()).collect()?;
+        let (classified, part_windows) =
+            part_stages(normalized.messages, self.settings, self.windows_before)?;
         self.windows_before += part_windows.height() as i64;
         self.windows.push(part_windows)?;
         if let Some(compared) = &mut self.compared {
@@ -253,6 +246,40 @@ impl<'a> Chain<'a> {
             duplicates: sum_by_file(self.duplicates),
         })
     }
+}
+
+/// windows → classify over one part's checked messages, and the part's
+/// windows table; window ids count on from `windows_before`. The local
+/// run and a driven one (`driven::price`) run a part through this.
+fn part_stages(
+    messages: DataFrame,
+    settings: &Settings,
+    windows_before: i64,
+) -> Result<(DataFrame, DataFrame)> {
+    let messages = until_period_end(messages, settings)?;
+    let before = lit(windows_before);
+    let reconstructed =
+        windows::reconstruct(messages.lazy(), settings.rules.window).with_columns([
+            (col(WINDOW_ID) + before.clone()).alias(WINDOW_ID),
+            (col(LAST_WINDOW_ID) + before).alias(LAST_WINDOW_ID),
+        ]);
+    let classified = classify::classify(reconstructed).collect()?;
+    let part_windows = windows::windows_table(classified.clone().lazy()).collect()?;
+    Ok((classified, part_windows))
+}
+
+/// The prices of a part before the run's counters are known: missing rates
+/// are allowed here and checked once the run is settled.
+fn part_prices(
+    classified: DataFrame,
+    book: &RateBook,
+    params: &PricingParams,
+) -> Result<DataFrame> {
+    let deferring = PricingParams {
+        allow_unpriced: true,
+        ..params.clone()
+    };
+    pricing::price(classified, book, &deferring)
 }
 
 /// A report for a period is the history as it stood at the period's end:

@@ -98,11 +98,7 @@ impl Priced {
     /// Prices one classified part; missing rates are looked for once all
     /// parts are priced, so that the error names the run's first gap.
     pub(super) fn push(&mut self, classified: DataFrame, book: &RateBook) -> Result<()> {
-        let deferring = PricingParams {
-            allow_unpriced: true,
-            ..self.params.clone()
-        };
-        let priced = self.numbered(pricing::price(classified, book, &deferring)?)?;
+        let priced = self.numbered(super::part_prices(classified, book, &self.params)?)?;
         let priced = priced.with_row_index(rows::ROW.into(), Some(self.messages_before))?;
         self.messages_before += priced.height() as IdxSize;
         // Kept across parts: detached from this part's buffers.
