@@ -43,10 +43,11 @@ import stat
 import subprocess
 import sys
 import tempfile
+import time
 
 import pyarrow as pa
 import pyarrow.ipc as ipc
-from pyspark import SparkFiles
+from pyspark import SparkFiles, StorageLevel
 from pyspark.sql import SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
@@ -152,6 +153,14 @@ def as_schema(table, schema):
 
 BLOB_SCHEMA = "table STRING, data BINARY"
 BLOB_ROWS = 4096
+SCHEMA_SUFFIX = ".schema"
+
+
+def blob_batch(name, blobs):
+    return pa.RecordBatch.from_arrays(
+        [pa.array([name] * len(blobs), pa.string()), pa.array(blobs, pa.binary())],
+        names=["table", "data"],
+    )
 
 
 def stream_bytes(schema, batch):
@@ -184,15 +193,16 @@ def blob_step(step, flags, keep=None, cast_to=None):
                 else [(step, out)]
             )
             for name, path in paths:
-                # Blobs of a few thousand rows: a Spark row is not meant to
-                # hold a part's table.
                 table = read_arrow(path)
-                batches = table.to_batches(max_chunksize=BLOB_ROWS) or [None]
-                blobs = [stream_bytes(table.schema, b) for b in batches]
-                yield pa.RecordBatch.from_arrays(
-                    [pa.array([name] * len(blobs), pa.string()), pa.array(blobs, pa.binary())],
-                    names=["table", "data"],
-                )
+                # The engine's own types go first, as a schema alone; the
+                # rows follow in Spark's types (a slice of a string view
+                # still points at all of its column's text, which an IPC
+                # writer writes again for every slice), in blobs of a few
+                # thousand rows (a Spark row is not meant to hold a part).
+                yield blob_batch(name + SCHEMA_SUFFIX, [stream_bytes(table.schema, None)])
+                friendly = as_schema(table, spark_friendly(table.schema))
+                for batch in friendly.to_batches(max_chunksize=BLOB_ROWS):
+                    yield blob_batch(name, [stream_bytes(friendly.schema, batch)])
         finally:
             shutil.rmtree(work, ignore_errors=True)
 
@@ -220,7 +230,7 @@ def cast_back(table, schema_bytes):
 def decoded(blobs, name):
     """Table `name` of a blob step, as a Spark frame, and the engine's
     Arrow schema of it (serialised)."""
-    first = blobs.filter(F.col("table") == name).limit(1).collect()
+    first = blobs.filter(F.col("table") == name + SCHEMA_SUFFIX).limit(1).collect()
     if not first:
         raise RuntimeError(f"no part wrote a {name} table")
     schema = ipc.open_stream(pa.py_buffer(first[0]["data"])).schema
@@ -343,12 +353,21 @@ def route_step(flags, schema):
     return route
 
 
-def deduped(rows):
-    """§8.4: the first valid copy of an id, in input order, is kept."""
+def deduped(raw):
+    """§8.4: the first valid copy of an id, in input order, is kept; the
+    others are duplicates. Only ids that repeat are looked at (few, in a
+    log of webhook retries), so the rows themselves are not shuffled."""
+    ids = raw.select(ID, "file_index", "source_row").filter(F.col(ID).isNotNull())
+    repeated = ids.groupBy(ID).count().filter(F.col("count") > 1).select(ID)
     first = Window.partitionBy(ID).orderBy("file_index", "source_row")
-    return rows.withColumn(
-        DUPLICATE,
-        F.when(F.col(ID).isNull(), F.lit(False)).otherwise(F.row_number().over(first) > 1),
+    later = (
+        ids.join(repeated, ID)
+        .withColumn("_copy", F.row_number().over(first))
+        .filter(F.col("_copy") > 1)
+        .select("file_index", "source_row", F.lit(True).alias(DUPLICATE))
+    )
+    return raw.join(F.broadcast(later), ["file_index", "source_row"], "left").withColumn(
+        DUPLICATE, F.coalesce(F.col(DUPLICATE), F.lit(False))
     )
 
 
@@ -411,6 +430,16 @@ def renumbered(frame, numbers, columns):
     return joined.drop("_first", "_start")
 
 
+START = time.monotonic()
+
+
+def timing(stage):
+    """WINDOW_LEDGER_TIMINGS=1: each stage's start on stderr, as the
+    binary logs its own."""
+    if os.environ.get("WINDOW_LEDGER_TIMINGS", "0") != "0":
+        print(f"[{time.monotonic() - START:7.2f} s] spark: {stage}", file=sys.stderr)
+
+
 def main(argv):
     args = parse_args(argv)
     # Local mode: the executors' Python is this one (with pyarrow).
@@ -423,28 +452,41 @@ def main(argv):
     spark = (
         builder.appName("window-ledger")
         .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+        # Each Arrow batch is one run of the engine's binary: fewer, larger.
+        .config("spark.sql.execution.arrow.maxRecordsPerBatch", "200000")
         .getOrCreate()
     )
+    spark.sparkContext.setLogLevel("ERROR")
     files, warnings = list_logs(spark, args.binary, args.logs, args.engine)
     flags = shipped(spark, args.binary, args.engine)
+    timing("reading and routing the logs")
 
-    raw = raw_rows(spark, files, args.binary, args.engine, flags).persist()
-    read_by_file = {r[0]: r[1] for r in raw.groupBy("file_index").count().collect()}
+    # Row counts from the files' footers; the routed rows are read twice
+    # (ids, then rows), so they are kept.
+    read_by_file = {i: spark.read.parquet(f["path"]).count() for i, f in enumerate(files)}
     total = sum(read_by_file.values())
+    raw = raw_rows(spark, files, args.binary, args.engine, flags).persist(StorageLevel.DISK_ONLY)
     parts = max(1, -(-total // args.part_rows))
     print(f"window-ledger spark: {total} rows in {parts} parts", file=sys.stderr)
 
+    timing("pricing the parts")
     rows = deduped(raw)
     by_pair = rows.repartition(parts, PAIR_BUSINESS, PAIR_CONTACT)
     priced = by_pair.mapInArrow(blob_step("price", flags), BLOB_SCHEMA)
-    priced = priced.persist()
+    # Blobs are read once per table: kept on the executors' disks, not
+    # in the heap.
+    priced = priced.persist(StorageLevel.DISK_ONLY)
 
+    # Decoded once: the numbering and the ranks read the messages again.
     messages, messages_schema = decoded(priced, "messages")
+    messages = messages.persist(StorageLevel.DISK_ONLY)
     windows, windows_schema = decoded(priced, "windows")
     rejected, rejected_schema = decoded(priced, "rejected")
     counts, _ = decoded(priced, "counts")
 
+    timing("numbering windows and conversations")
     window_numbers = run_numbers(
         windows.groupBy("business_number", "contact").agg(
             F.min("window_id").alias("first"), F.count("*").alias("n")
@@ -462,17 +504,20 @@ def main(argv):
     messages = renumbered(messages, conversation_numbers, ["conversation_no"])
     windows = renumbered(windows, window_numbers, ["window_id"])
 
+    timing("ranking the counters and settling the parts")
     messages = ranked(spark, messages)
     keep = set(messages.columns)
     settled_blobs = (
-        messages.repartition(parts, "business_number", "contact")
+        messages.coalesce(parts)
         .mapInArrow(
             blob_step("settle", flags, keep=keep, cast_to=messages_schema), BLOB_SCHEMA
         )
-        .persist()
+        .persist(StorageLevel.DISK_ONLY)
     )
     settled, settled_schema = decoded(settled_blobs, "settle")
+    settled = settled.persist(StorageLevel.DISK_ONLY)
 
+    timing("writing the tables")
     tables = args.tables
     os.makedirs(tables, exist_ok=True)
     write(settled.orderBy("business_number", "contact", "_order").drop("_order"),
@@ -505,6 +550,7 @@ def main(argv):
     }
     with open(os.path.join(tables, "run.json"), "w") as f:
         json.dump(run, f, indent=2)
+    timing("done")
     spark.stop()
 
 
