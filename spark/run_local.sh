@@ -9,6 +9,10 @@
 # ~/.cache/window-ledger/spark-venv). The binary is $WINDOW_LEDGER_BIN, else
 # the release build (built if missing).
 #
+# A LOG named .csv, .csv.gz, .json, .jsonl or .ndjson is read by Spark's
+# own reader for that format (a header line for CSV) and staged as Parquet;
+# anything else is Parquet.
+#
 # Environment: SPARK_PART_ROWS (rows per part, default 1000000),
 # SPARK_MASTER (default local[*]), SPARK_DRIVER_MEMORY (default 2g).
 set -euo pipefail
@@ -44,6 +48,12 @@ if [ -z "$bin" ]; then
   fi
 fi
 
+case "$log" in
+  *.csv | *.csv.gz) format=(--format csv --option header=true) ;;
+  *.json | *.jsonl | *.ndjson | *.json.gz | *.jsonl.gz | *.ndjson.gz) format=(--format json) ;;
+  *) format=(--format parquet) ;;
+esac
+
 # Rule flags go to the engine on the executors; report flags (outputs,
 # thresholds, language) only to the report. The engine takes them all.
 tables="$out.tables"
@@ -51,6 +61,7 @@ rm -rf "$tables"
 "$venv/bin/python" "$here/window_ledger_spark.py" \
   --binary "$bin" --tables "$tables" --part-rows "${SPARK_PART_ROWS:-1000000}" \
   --master "${SPARK_MASTER:-local[*]}" --driver-memory "${SPARK_DRIVER_MEMORY:-2g}" \
+  "${format[@]}" \
   "$log" -- "$@"
 status=0
 "$bin" report --from-tables "$tables" --out "$out" "$@" || status=$?

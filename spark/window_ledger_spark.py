@@ -78,7 +78,19 @@ def parse_args(argv):
     parser.add_argument(
         "--driver-memory", help="spark.driver.memory (local mode: the executors' too)"
     )
-    parser.add_argument("logs", nargs="+", help="Parquet message logs or directories of them")
+    parser.add_argument(
+        "--format",
+        default="parquet",
+        help="the logs' format as Spark names it (parquet, csv, json, orc, ...; default parquet)",
+    )
+    parser.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an option of Spark's reader for --format (e.g. header=true for csv)",
+    )
+    parser.add_argument("logs", nargs="+", help="message logs or directories of them")
     args = parser.parse_args(argv)
     args.engine = engine
     return args
@@ -274,6 +286,43 @@ def list_logs(spark, binary, logs, flags):
     return files, warnings
 
 
+def numbered(spark, files):
+    """Each file with its log's place among the inputs (`index`), its row
+    count (from the footer) and the rows of its log before it (`offset`):
+    the Parquet files a log in another format was staged as are one log."""
+    index, offset, last = -1, 0, None
+    for f in files:
+        if f["name"] != last:
+            index, offset, last = index + 1, 0, f["name"]
+        f["index"], f["offset"] = index, offset
+        f["rows"] = spark.read.parquet(f["path"]).count()
+        offset += f["rows"]
+    return files
+
+
+def staged(spark, args):
+    """Logs in another format, read by Spark's own reader (its rules for
+    that format, not the engine's: columns as Spark types them, no line
+    numbers) and staged as Parquet beside the tables, one log per path
+    given, rows in the order Spark reads them. Outputs name each log by
+    its path as given."""
+    options = dict(o.split("=", 1) for o in args.option)
+    files = []
+    for index, log in enumerate(args.logs):
+        path = os.path.join(args.tables, "_staged", str(index))
+        spark.read.format(args.format).options(**options).load(log).write.mode(
+            "overwrite"
+        ).parquet(path)
+        found = sorted(
+            (os.path.join(path, n) for n in os.listdir(path) if n.endswith(".parquet")),
+            key=lambda p: p.encode(),
+        )
+        # Named as a local run names the format it reads alike.
+        shown = {"json": "ndjson"}.get(args.format, args.format)
+        files += [{"name": log, "path": f, "format": shown} for f in found]
+    return files
+
+
 def cluster_logs(spark, logs):
     """Every .parquet file under each log, in byte order of the paths within
     a directory (the engine's order for local directories)."""
@@ -301,13 +350,13 @@ def raw_rows(spark, files, binary, engine_flags, flags):
     as text, with file name, index and row number), with each row's id and
     pair (`part route`), all files together."""
     routed, schema = [], None
-    for index, f in enumerate(files):
+    for f in files:
         frame = spark.read.parquet(f["path"])
         frame = frame.select(
             *[F.col(f"`{c}`") for c in frame.columns],
             F.lit(f["name"]).alias(SOURCE_FILE),
-            F.lit(index).cast("long").alias(FILE_INDEX),
-            (F.col("_metadata.row_index") + 1).alias(SOURCE_ROW),
+            F.lit(f["index"]).cast("long").alias(FILE_INDEX),
+            (F.col("_metadata.row_index") + 1 + F.lit(f["offset"])).alias(SOURCE_ROW),
         )
         if schema is None:
             schema = route_schema(frame, binary, engine_flags)
@@ -459,13 +508,19 @@ def main(argv):
         .getOrCreate()
     )
     spark.sparkContext.setLogLevel("ERROR")
-    files, warnings = list_logs(spark, args.binary, args.logs, args.engine)
+    if args.format == "parquet":
+        files, warnings = list_logs(spark, args.binary, args.logs, args.engine)
+    else:
+        files, warnings = staged(spark, args), []
     flags = shipped(spark, args.binary, args.engine)
     timing("reading and routing the logs")
 
     # Row counts from the files' footers; the routed rows are read twice
     # (ids, then rows), so they are kept.
-    read_by_file = {i: spark.read.parquet(f["path"]).count() for i, f in enumerate(files)}
+    files = numbered(spark, files)
+    read_by_file = {}
+    for f in files:
+        read_by_file[f["index"]] = read_by_file.get(f["index"], 0) + f["rows"]
     total = sum(read_by_file.values())
     raw = raw_rows(spark, files, args.binary, args.engine, flags).persist(StorageLevel.DISK_ONLY)
     parts = max(1, -(-total // args.part_rows))
@@ -538,11 +593,13 @@ def main(argv):
         "files": [
             {
                 "path": f["name"],
-                "rows_read": read_by_file.get(i, 0),
-                "rejected": (sums.get(i) or (0, 0))[0] or 0,
-                "duplicates": (sums.get(i) or (0, 0))[1] or 0,
+                "format": f["format"],
+                "rows_read": read_by_file.get(f["index"], 0),
+                "rejected": (sums.get(f["index"]) or (0, 0))[0] or 0,
+                "duplicates": (sums.get(f["index"]) or (0, 0))[1] or 0,
             }
-            for i, f in enumerate(files)
+            for f in files
+            if f["offset"] == 0
         ],
         "conversations": conversations or 0,
         "warnings": warnings,
@@ -550,6 +607,7 @@ def main(argv):
     }
     with open(os.path.join(tables, "run.json"), "w") as f:
         json.dump(run, f, indent=2)
+    shutil.rmtree(os.path.join(tables, "_staged"), ignore_errors=True)
     timing("done")
     spark.stop()
 

@@ -247,9 +247,16 @@ pub struct DrivenRun {
 #[derive(Debug, serde::Deserialize)]
 pub struct DrivenFile {
     pub path: String,
+    /// The log's format as the driver read it (`parquet` when not said).
+    #[serde(default = "parquet")]
+    pub format: String,
     pub rows_read: u64,
     pub rejected: u64,
     pub duplicates: u64,
+}
+
+fn parquet() -> String {
+    String::from("parquet")
 }
 
 /// A driven run's tables (`messages`, `windows`, `rejected`: directories of
@@ -273,7 +280,7 @@ pub fn analysis_from_tables(dir: &std::path::Path, settings: &Settings) -> Resul
         .iter()
         .map(|f| super::FileAccount {
             path: f.path.clone(),
-            format: "parquet",
+            format: f.format.clone(),
             role: "messages",
             rows_read: f.rows_read,
             processed: f.rows_read - f.rejected - f.duplicates,

@@ -44,7 +44,7 @@ pub use source::Source;
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct FileAccount {
     pub path: String,
-    pub format: &'static str,
+    pub format: String,
     /// `messages` or `send_log`.
     pub role: &'static str,
     pub rows_read: u64,
@@ -448,7 +448,7 @@ fn account_files(
             let duplicates = count(duplicates_by_file, index);
             FileAccount {
                 path: read.path.clone(),
-                format: read.format.name(),
+                format: read.format.name().to_string(),
                 role: match read.role {
                     ingest::Role::SendLog => "send_log",
                     _ => "messages",

@@ -475,7 +475,10 @@ fn quality_sheet(sheet: &mut Worksheet, s: &Summary, formats: &Formats) -> Resul
     header_row(sheet, &headers, formats)?;
     for (r, file) in s.files.iter().enumerate() {
         let row = r as u32 + 1;
-        for (c, text) in [&file.path, file.format, file.role].into_iter().enumerate() {
+        for (c, text) in [file.path.as_str(), &file.format, file.role]
+            .into_iter()
+            .enumerate()
+        {
             sheet.write_string(row, c as u16, safe::cell(text))?;
         }
         let counts = [

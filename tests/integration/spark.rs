@@ -74,6 +74,40 @@ fn accounts(dir: &Path, log: &Path) -> PathBuf {
     path
 }
 
+/// Runs spark/run_local.sh in `dir` on `log`, five parts of at most
+/// `part_rows`; its stderr.
+fn run_local(dir: &Path, log: &str, out: &str, part_rows: &str, flags: &[String]) -> String {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("spark/run_local.sh");
+    let spark = std::process::Command::new(script)
+        .current_dir(dir)
+        .args([log, out])
+        .args(flags)
+        .env("WINDOW_LEDGER_BIN", env!("CARGO_BIN_EXE_window-ledger"))
+        .env("SPARK_PART_ROWS", part_rows)
+        .env("SPARK_MASTER", "local[2]")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&spark.stderr).into_owned();
+    assert!(
+        spark.status.success(),
+        "spark/run_local.sh failed: {stderr}"
+    );
+    stderr
+}
+
+/// Every file of run directory `b` has the bytes of the same file of `a`.
+fn same_run_directories(a: &Path, b: &Path) {
+    let files = files_under(a);
+    assert_eq!(files, files_under(b));
+    for name in &files {
+        assert!(
+            std::fs::read(a.join(name)).unwrap() == std::fs::read(b.join(name)).unwrap(),
+            "{} differs from the local run's",
+            b.join(name).display()
+        );
+    }
+}
+
 #[test]
 fn the_spark_path_writes_the_run_directory_a_local_run_writes() {
     let dir = tempfile::tempdir().unwrap();
@@ -109,21 +143,7 @@ fn the_spark_path_writes_the_run_directory_a_local_run_writes() {
         .args(&flags)
         .assert()
         .success();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("spark/run_local.sh");
-    let spark = std::process::Command::new(script)
-        .current_dir(root)
-        .args(["logs", "spark"])
-        .args(&flags)
-        .env("WINDOW_LEDGER_BIN", env!("CARGO_BIN_EXE_window-ledger"))
-        .env("SPARK_PART_ROWS", PART_ROWS)
-        .env("SPARK_MASTER", "local[2]")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&spark.stderr);
-    assert!(
-        spark.status.success(),
-        "spark/run_local.sh failed: {stderr}"
-    );
+    let stderr = run_local(root, "logs", "spark", PART_ROWS, &flags);
     assert!(
         stderr.contains("in 5 parts"),
         "the log was cut into five parts: {stderr}"
@@ -144,14 +164,32 @@ fn the_spark_path_writes_the_run_directory_a_local_run_writes() {
         "{tiers:?}"
     );
 
-    let local_files = files_under(&root.join("local"));
-    assert_eq!(local_files, files_under(&root.join("spark")));
-    for name in &local_files {
-        let read = |run: &str| std::fs::read(root.join(run).join(name)).unwrap();
-        assert!(
-            read("local") == read("spark"),
-            "{} differs from the local run's",
-            name.display()
-        );
-    }
+    same_run_directories(&root.join("local"), &root.join("spark"));
+
+    // A CSV log, read by Spark's CSV reader, gives the local run's bytes
+    // too (a clean log: Spark's reader knows no line numbers).
+    ledger()
+        .args([
+            "generate",
+            "--contacts",
+            "600",
+            "--days",
+            "40",
+            "--seed",
+            "3",
+        ])
+        .args(["--out", "small.csv"])
+        .current_dir(root)
+        .assert()
+        .success();
+    let flags = &flags[..6];
+    ledger()
+        .current_dir(root)
+        .args(["report", "--input", "small.csv", "--out", "local-csv"])
+        .args(flags)
+        .assert()
+        .success();
+    let stderr = run_local(root, "small.csv", "spark-csv", "1500", flags);
+    assert!(stderr.contains(" parts"), "{stderr}");
+    same_run_directories(&root.join("local-csv"), &root.join("spark-csv"));
 }
