@@ -193,3 +193,20 @@ fn the_spark_path_writes_the_run_directory_a_local_run_writes() {
     assert!(stderr.contains(" parts"), "{stderr}");
     same_run_directories(&root.join("local-csv"), &root.join("spark-csv"));
 }
+
+#[test]
+fn report_from_tables_says_what_it_needs_when_the_directory_is_not_a_driven_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = ledger()
+        .args(["report", "--from-tables"])
+        .arg(dir.path())
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("run.json"), "{stderr}");
+    assert!(stderr.contains("spark/"), "{stderr}");
+    assert!(!dir.path().join("out").exists());
+}
