@@ -186,6 +186,17 @@ pub fn count_true(frame: &DataFrame, column: &str) -> Result<u64> {
 }
 
 /// The frames one under the other, in one chunk per column.
+/// The values of an integer column without nulls (a row number or a
+/// count a driver gave), as `u64`.
+pub fn u64_values(frame: &DataFrame, column: &str) -> Result<Vec<u64>> {
+    Ok(frame
+        .column(column)?
+        .cast(&DataType::UInt64)?
+        .u64()?
+        .into_no_null_iter()
+        .collect())
+}
+
 pub fn stacked(frames: Vec<DataFrame>) -> anyhow::Result<DataFrame> {
     let mut frames = frames.into_iter();
     let mut all = frames

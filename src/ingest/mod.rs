@@ -349,12 +349,7 @@ pub fn driven_raw(batch: DataFrame, options: &ReadOptions) -> Result<DataFrame> 
         Some(name) => name.to_string(),
         None => String::from("(driver batch)"),
     };
-    let rows: Vec<u64> = batch
-        .column(DRIVEN_ROW)?
-        .cast(&DataType::UInt64)?
-        .u64()?
-        .into_no_null_iter()
-        .collect();
+    let rows = crate::frames::u64_values(&batch, DRIVEN_ROW)?;
     let provenance = [
         batch
             .column(DRIVEN_FILE)?

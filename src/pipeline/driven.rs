@@ -10,7 +10,9 @@
 //!          (§8.4); rows grouped into parts by pair
 //!  part ──price──▶ messages (with counter keys), windows, rejected, counts
 //!  driver: ROW_NUMBER over each counter key in (ts, message_id) order;
-//!          window and conversation numbers made the run's
+//!          window and conversation numbers (`window_id`,
+//!          `last_window_id`, `conversation_no`, counted within a part)
+//!          made the run's
 //!  messages + ranks ──settle──▶ the messages a local run writes
 //! ```
 //!
@@ -24,9 +26,8 @@ use polars::prelude::*;
 use crate::config::Settings;
 use crate::ingest;
 use crate::normalize;
-use crate::pricing::conversations::CONVERSATION_NO;
 use crate::pricing::{self, card::RateBook};
-use crate::schema::{FILE_INDEX, LAST_WINDOW_ID, WINDOW_ID};
+use crate::schema::FILE_INDEX;
 
 /// A row's place in its part's table, by which the driver keeps the
 /// local run's order of rows within a pair.
@@ -147,12 +148,7 @@ fn with_volume_tiers(messages: DataFrame, book: &RateBook) -> Result<DataFrame> 
     if counted.height() == 0 {
         return Ok(numbered.drop(PLACE)?);
     }
-    let counts: Vec<u64> = counted
-        .column(TIER_COUNT)?
-        .cast(&DataType::UInt64)?
-        .u64()?
-        .into_no_null_iter()
-        .collect();
+    let counts = crate::frames::u64_values(&counted, TIER_COUNT)?;
     let rows = counted.rename(PLACE, crate::rows::ROW.into())?.clone();
     let patch = pricing::priced_at_counts(&rows, &counts, book)?.drop(crate::schema::MESSAGE_ID)?;
     let mut replaced = numbered.clone();
@@ -226,11 +222,6 @@ fn refuse_unsupported(settings: &Settings) -> Result<()> {
         None => Ok(()),
     }
 }
-
-/// The columns whose numbers count from 1 within a part ([`WINDOW_ID`],
-/// [`LAST_WINDOW_ID`] by the part's windows, [`CONVERSATION_NO`] by the
-/// conversations its rows open), for the driver to make the run's.
-pub const PART_NUMBERED: [&str; 3] = [WINDOW_ID, LAST_WINDOW_ID, CONVERSATION_NO];
 
 /// What a driver writes beside its tables (`run.json`): the accounting of
 /// every input file, and what the report cannot learn from the rows.
