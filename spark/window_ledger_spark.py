@@ -502,6 +502,9 @@ def main(argv):
         builder.appName("window-ledger")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.ui.showConsoleProgress", "false")
+        # A Parquet timestamp without a zone stays one (the engine reads it
+        # in --input-tz, as a local run does), not an instant in UTC.
+        .config("spark.sql.parquet.inferTimestampNTZ.enabled", "true")
         .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
         # Each Arrow batch is one run of the engine's binary: fewer, larger.
         .config("spark.sql.execution.arrow.maxRecordsPerBatch", "200000")
