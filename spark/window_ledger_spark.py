@@ -46,8 +46,9 @@ import tempfile
 import time
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.ipc as ipc
-from pyspark import SparkFiles, StorageLevel
+from pyspark import SparkFiles, StorageLevel, TaskContext
 from pyspark.sql import SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
@@ -163,15 +164,16 @@ def as_schema(table, schema):
     return pa.table([table.column(f.name).cast(f.type) for f in schema], schema=schema)
 
 
-BLOB_SCHEMA = "table STRING, data BINARY"
+BLOB_SCHEMA = "table STRING, part INT, data BINARY"
+BLOB_ARROW = pa.schema([("table", pa.string()), ("part", pa.int32()), ("data", pa.binary())])
 BLOB_ROWS = 4096
 SCHEMA_SUFFIX = ".schema"
 
 
-def blob_batch(name, blobs):
+def blob_batch(name, part, blob):
     return pa.RecordBatch.from_arrays(
-        [pa.array([name] * len(blobs), pa.string()), pa.array(blobs, pa.binary())],
-        names=["table", "data"],
+        [pa.array([name], pa.string()), pa.array([part], pa.int32()), pa.array([blob], pa.binary())],
+        schema=BLOB_ARROW,
     )
 
 
@@ -184,39 +186,70 @@ def stream_bytes(schema, batch):
     return sink.getvalue()
 
 
-def blob_step(step, flags, keep=None, cast_to=None):
-    """A mapInArrow function: the partition's rows as one table, through
-    `part STEP`, each table the engine wrote as a blob of Arrow IPC."""
+def engine_blobs(step, table, flags, part):
+    """`table` through `part STEP`; each table the engine wrote as blobs
+    of Arrow IPC, tagged with the part."""
+    work, out = engine(step, table, flags)
+    try:
+        paths = (
+            [(n[: -len(".arrow")], os.path.join(out, n)) for n in sorted(os.listdir(out))]
+            if os.path.isdir(out)
+            else [(step, out)]
+        )
+        batches = []
+        for name, path in paths:
+            written = read_arrow(path)
+            # The engine's own types go first, as a schema alone; the rows
+            # follow in Spark's types (a slice of a string view still
+            # points at all of its column's text, which an IPC writer
+            # writes again for every slice), in blobs of a few thousand
+            # rows (a Spark row is not meant to hold a part).
+            batches.append(blob_batch(name + SCHEMA_SUFFIX, part, stream_bytes(written.schema, None)))
+            friendly = as_schema(written, spark_friendly(written.schema))
+            for batch in friendly.to_batches(max_chunksize=BLOB_ROWS):
+                batches.append(blob_batch(name, part, stream_bytes(friendly.schema, batch)))
+        return batches
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def price_step(flags):
+    """A mapInArrow function: the partition's rows, a part, priced."""
 
     def run(batches):
         collected = [b for b in batches if b.num_rows > 0]
-        if not collected:
-            return
-        table = pa.Table.from_batches(collected)
-        if keep is not None:
-            table = table.select([c for c in table.column_names if c in keep])
-        if cast_to is not None:
-            table = cast_back(table, cast_to)
-        work, out = engine(step, table, flags)
-        try:
-            paths = (
-                [(n[: -len(".arrow")], os.path.join(out, n)) for n in sorted(os.listdir(out))]
-                if os.path.isdir(out)
-                else [(step, out)]
-            )
-            for name, path in paths:
-                table = read_arrow(path)
-                # The engine's own types go first, as a schema alone; the
-                # rows follow in Spark's types (a slice of a string view
-                # still points at all of its column's text, which an IPC
-                # writer writes again for every slice), in blobs of a few
-                # thousand rows (a Spark row is not meant to hold a part).
-                yield blob_batch(name + SCHEMA_SUFFIX, [stream_bytes(table.schema, None)])
-                friendly = as_schema(table, spark_friendly(table.schema))
-                for batch in friendly.to_batches(max_chunksize=BLOB_ROWS):
-                    yield blob_batch(name, [stream_bytes(friendly.schema, batch)])
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
+        if collected:
+            part = TaskContext.get().partitionId()
+            yield from engine_blobs("price", pa.Table.from_batches(collected), flags, part)
+
+    return run
+
+
+def settle_step(flags, schema_bytes):
+    """A cogrouped applyInArrow function: a part's priced messages (blobs)
+    and their adjustments (ADJUSTMENTS), settled by the engine."""
+
+    def run(blobs, adjustments):
+        if blobs.num_rows == 0:
+            return BLOB_ARROW.empty_table()
+        part = blobs.column("part")[0].as_py()
+        decoded = [ipc.open_stream(pa.py_buffer(d)).read_all() for d in blobs.column("data").to_pylist()]
+        messages = cast_back(pa.concat_tables(decoded), schema_bytes).sort_by("_order")
+        adjustments = adjustments.sort_by("_order")
+        if adjustments.num_rows != messages.num_rows:
+            raise RuntimeError(f"part {part}: {messages.num_rows} messages, {adjustments.num_rows} adjustments")
+        for column, shift in [
+            ("window_id", "_window_shift"),
+            ("last_window_id", "_window_shift"),
+            ("conversation_no", "_conversation_shift"),
+        ]:
+            index = messages.schema.get_field_index(column)
+            old = messages.column(index)
+            new = pc.add(old.cast(pa.int64()), adjustments.column(shift).cast(pa.int64()))
+            messages = messages.set_column(index, column, new.cast(old.type))
+        for rank in ("_free_rank", "_tier_count"):
+            messages = messages.append_column(rank, adjustments.column(rank).cast(pa.int64()))
+        return pa.Table.from_batches(engine_blobs("settle", messages, flags, part), schema=BLOB_ARROW)
 
     return run
 
@@ -239,23 +272,29 @@ def cast_back(table, schema_bytes):
     return pa.table(columns, schema=pa.schema(fields))
 
 
-def decoded(blobs, name):
-    """Table `name` of a blob step, as a Spark frame, and the engine's
-    Arrow schema of it (serialised)."""
+def decoded(blobs, name, columns=None):
+    """Table `name` of a blob step as a Spark frame (only `columns`, with
+    each row's `_part`, when given), and the engine's Arrow schema of the
+    whole table (serialised)."""
     first = blobs.filter(F.col("table") == name + SCHEMA_SUFFIX).limit(1).collect()
     if not first:
         raise RuntimeError(f"no part wrote a {name} table")
     schema = ipc.open_stream(pa.py_buffer(first[0]["data"])).schema
     friendly = spark_friendly(schema)
+    if columns is not None:
+        fields = [friendly.field(c) for c in columns] + [pa.field("_part", pa.int32())]
+        friendly = pa.schema(fields)
 
     def decode(batches):
         for batch in batches:
-            for data in batch.column("data").to_pylist():
+            for part, data in zip(batch.column("part").to_pylist(), batch.column("data").to_pylist()):
                 table = ipc.open_stream(pa.py_buffer(data)).read_all()
-                for out in as_schema(table, friendly).to_batches():
-                    yield out
+                if columns is not None:
+                    table = table.select(columns)
+                    table = table.append_column("_part", pa.array([part] * table.num_rows, pa.int32()))
+                yield from as_schema(table, friendly).to_batches()
 
-    frame = blobs.filter(F.col("table") == name).select("data").mapInArrow(
+    frame = blobs.filter(F.col("table") == name).select("part", "data").mapInArrow(
         decode, from_arrow_schema(friendly)
     )
     return frame, schema.serialize().to_pybytes()
@@ -423,60 +462,55 @@ def deduped(raw):
 # The counters that cross pairs, ranked in portable SQL (Spark 3.5 and 4,
 # DuckDB): message n of a free tier or a volume tier, in (timestamp,
 # message_id) order. What a rank means (free or not, which tier's price)
-# is the engine's, in `part settle`.
-RANKS = """
+# is the engine's, in `part settle`. With them, per message, what makes
+# its window and conversation numbers the run's. All on narrow rows: the
+# wide messages are joined once, to the result.
+ADJUSTMENTS = """
 WITH free AS (
   SELECT message_id,
          ROW_NUMBER() OVER (PARTITION BY _free_tier_key, billing_month
                             ORDER BY ts ASC NULLS LAST, message_id ASC NULLS LAST) AS _free_rank
-  FROM messages
+  FROM message_keys
   WHERE _free_tier_key IS NOT NULL
 ),
 tiers AS (
   SELECT message_id,
          ROW_NUMBER() OVER (PARTITION BY _volume_tier_key
                             ORDER BY ts ASC NULLS LAST, message_id ASC NULLS LAST) AS _tier_count
-  FROM messages
+  FROM message_keys
   WHERE _volume_tier_key IS NOT NULL
 )
-SELECT m.*, free._free_rank, tiers._tier_count
-FROM messages m
-LEFT JOIN free ON m.message_id = free.message_id
-LEFT JOIN tiers ON m.message_id = tiers.message_id
+SELECT k._part, k._order, free._free_rank, tiers._tier_count,
+       w._window_shift, c._conversation_shift
+FROM message_keys k
+LEFT JOIN free ON k.message_id = free.message_id
+LEFT JOIN tiers ON k.message_id = tiers.message_id
+LEFT JOIN window_shifts w
+  ON k.business_number = w.business_number AND k.contact = w.contact
+LEFT JOIN conversation_shifts c
+  ON k.business_number = c.business_number AND k.contact = c.contact
 """
 
 
-def ranked(spark, messages):
-    """The messages with their ranks (RANKS)."""
-    messages.createOrReplaceTempView("messages")
-    return spark.sql(RANKS)
+def adjustments(spark, message_keys, window_shifts, conversation_shifts):
+    """Per message, by its part and place in it: its ranks, and what makes
+    its window and conversation numbers the run's (ADJUSTMENTS)."""
+    message_keys.createOrReplaceTempView("message_keys")
+    window_shifts.createOrReplaceTempView("window_shifts")
+    conversation_shifts.createOrReplaceTempView("conversation_shifts")
+    return spark.sql(ADJUSTMENTS)
 
 
-def run_numbers(per_pair):
-    """Per pair (its first number in its part, how many): where its numbers
-    start in the run, pairs in (business number, contact) order."""
+def shifts(per_pair, name):
+    """Per pair (its first number in its part, how many): what to add to its
+    numbers to make them the run's, pairs in (business number, contact)
+    order as a local run numbers them."""
     before = Window.orderBy("business_number", "contact").rowsBetween(
         Window.unboundedPreceding, -1
     )
     base = per_pair.agg(F.min("first")).collect()[0][0]
-    return per_pair.select(
-        "business_number",
-        "contact",
-        "first",
-        (F.coalesce(F.sum("n").over(before), F.lit(0)) + F.lit(base)).alias("start"),
-    )
-
-
-def renumbered(frame, numbers, columns):
-    """`columns` of `frame` (numbers within a part) as the run's."""
-    joined = frame.join(
-        numbers.withColumnRenamed("first", "_first").withColumnRenamed("start", "_start"),
-        ["business_number", "contact"],
-        "left",
-    )
-    for c in columns:
-        joined = joined.withColumn(c, F.col(c) - F.col("_first") + F.col("_start"))
-    return joined.drop("_first", "_start")
+    start = F.coalesce(F.sum("n").over(before), F.lit(0)) + F.lit(base)
+    return per_pair.select("business_number", "contact", (start - F.col("first")).alias(name))
 
 
 START = time.monotonic()
@@ -528,48 +562,58 @@ def main(argv):
     raw = raw_rows(spark, files, args.binary, args.engine, flags).persist(StorageLevel.DISK_ONLY)
     parts = max(1, -(-total // args.part_rows))
     print(f"window-ledger spark: {total} rows in {parts} parts", file=sys.stderr)
+    # Shuffles (ranks, joins, the part groups) in as many partitions as
+    # there are parts or cores, not Spark's default 200 small ones.
+    shuffled = max(parts, spark.sparkContext.defaultParallelism)
+    spark.conf.set("spark.sql.shuffle.partitions", str(shuffled))
 
     timing("pricing the parts")
     rows = deduped(raw)
     by_pair = rows.repartition(parts, PAIR_BUSINESS, PAIR_CONTACT)
-    priced = by_pair.mapInArrow(blob_step("price", flags), BLOB_SCHEMA)
-    # Blobs are read once per table: kept on the executors' disks, not
-    # in the heap.
+    priced = by_pair.mapInArrow(price_step(flags), BLOB_SCHEMA)
+    # Blobs are read more than once: kept on the executors' disks, not in
+    # the heap.
     priced = priced.persist(StorageLevel.DISK_ONLY)
 
-    # Decoded once: the numbering and the ranks read the messages again.
-    messages, messages_schema = decoded(priced, "messages")
-    messages = messages.persist(StorageLevel.DISK_ONLY)
+    # The wide messages stay in their blobs until they are settled; the
+    # driver's counting reads only these columns of them.
+    key_columns = [
+        "message_id", "business_number", "contact", "ts", "billing_month",
+        "_free_tier_key", "_volume_tier_key", "conversation_no", "opens_conversation", "_order",
+    ]
+    message_keys, messages_schema = decoded(priced, "messages", key_columns)
+    message_keys = message_keys.persist(StorageLevel.DISK_ONLY)
     windows, windows_schema = decoded(priced, "windows")
     rejected, rejected_schema = decoded(priced, "rejected")
     counts, _ = decoded(priced, "counts")
 
     timing("numbering windows and conversations")
-    window_numbers = run_numbers(
+    window_shifts = shifts(
         windows.groupBy("business_number", "contact").agg(
             F.min("window_id").alias("first"), F.count("*").alias("n")
-        )
+        ),
+        "_window_shift",
     )
-    conversation_numbers = run_numbers(
-        messages.filter(F.col("conversation_no").isNotNull())
+    conversation_shifts = shifts(
+        message_keys.filter(F.col("conversation_no").isNotNull())
         .groupBy("business_number", "contact")
         .agg(
             F.min("conversation_no").alias("first"),
             F.sum(F.col("opens_conversation").cast("long")).alias("n"),
-        )
+        ),
+        "_conversation_shift",
     )
-    messages = renumbered(messages, window_numbers, ["window_id", "last_window_id"])
-    messages = renumbered(messages, conversation_numbers, ["conversation_no"])
-    windows = renumbered(windows, window_numbers, ["window_id"])
+    windows = windows.join(window_shifts, ["business_number", "contact"], "left")
+    windows = windows.withColumn("window_id", F.col("window_id") + F.col("_window_shift"))
+    windows = windows.drop("_window_shift")
 
     timing("ranking the counters and settling the parts")
-    messages = ranked(spark, messages)
-    keep = set(messages.columns)
+    adjusted = adjustments(spark, message_keys, window_shifts, conversation_shifts)
     settled_blobs = (
-        messages.coalesce(parts)
-        .mapInArrow(
-            blob_step("settle", flags, keep=keep, cast_to=messages_schema), BLOB_SCHEMA
-        )
+        priced.filter(F.col("table") == "messages")
+        .groupBy("part")
+        .cogroup(adjusted.groupBy("_part"))
+        .applyInArrow(settle_step(flags, messages_schema), BLOB_SCHEMA)
         .persist(StorageLevel.DISK_ONLY)
     )
     settled, settled_schema = decoded(settled_blobs, "settle")
