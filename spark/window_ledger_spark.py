@@ -4,23 +4,28 @@ The rules live in the window-ledger binary (its `part` command); this
 driver only moves rows and counts. In order:
 
 1. list the message logs as the engine reads them (`part files`);
-2. read every log with Spark, numbering each file's rows from 1;
-3. `part route` on every batch: each row's id (null when the engine would
-   reject the row) and its normalised (business number, contact) pair;
+2. read every log with Spark, numbering each file's rows from 1 (logs in
+   another format, `--format`, are read by Spark's reader and staged as
+   Parquet first);
+3. `part route` on every file's batches: the engine's raw rows (mapping
+   applied), each with its id (null when the engine would reject the row)
+   and its normalised (business number, contact) pair;
 4. a repeated id keeps its first valid copy in input order (files in the
    order listed, rows in file order); the others are duplicates (§8.4);
 5. rows grouped into parts by a hash of their pair (a pair is never
    split); `part price` on each part: windows, classes, conversations,
    prices with the part's own free tier, and the keys of the counters
-   that cross pairs;
-6. the counters settled with window functions: ROW_NUMBER over each free
+   that cross pairs, kept as Arrow IPC blobs;
+6. the counters settled with window functions, on the messages' key
+   columns only (ADJUSTMENTS): ROW_NUMBER over each free
    tier (business number or account, and billing month) and each volume
    tier (portfolio, market, rate category, billing month), in (timestamp,
    message_id) order; window and conversation numbers made the run's
    (pairs in (business number, contact) order, as a local run numbers
    them);
-7. `part settle` on each part: the run's free tier and volume tiers
-   priced by the engine from those ranks;
+7. `part settle` on each part (its blobs and its rows' ranks and shifts,
+   cogrouped): the run's free tier and volume tiers priced by the engine
+   from those ranks;
 8. the tables written as Parquet (`messages`, `windows`, `rejected`, with
    the engine's types beside them, and `run.json`), in a local run's
    order. `window-ledger report --from-tables DIR` then writes the run
@@ -28,6 +33,7 @@ driver only moves rows and counts. In order:
 
 Usage (local mode or spark-submit):
     window_ledger_spark.py --binary PATH --tables DIR [--part-rows N]
+        [--master M] [--driver-memory M] [--format F --option K=V ...]
         LOG... [-- ENGINE_FLAGS...]
 ENGINE_FLAGS are `window-ledger report`'s rule flags (--rates, --regime,
 --service-free-tier, --billing-tz, --accounts, --month, ...); files they
