@@ -325,8 +325,9 @@ def list_logs(spark, binary, logs, flags):
     others = [f["path"] for f in files if f["format"] != "parquet"]
     if others:
         sys.exit(
-            "the Spark driver reads Parquet message logs only; convert these or run "
-            "window-ledger report on one machine: " + ", ".join(others)
+            "these logs are not Parquet: give their format with --format (and "
+            "--option for its reader; one format per run), or run window-ledger "
+            "report on one machine: " + ", ".join(others)
         )
     return files, warnings
 

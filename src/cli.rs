@@ -46,7 +46,8 @@ pub enum Command {
     /// summary) and print the result.
     Query(Box<QueryArgs>),
     /// One step of a run spread over many machines by a driver (the Spark
-    /// driver in spark/, docs/spark.md): Arrow IPC in, Arrow IPC out.
+    /// driver in spark/, README "When one machine is not enough"): Arrow IPC
+    /// in, Arrow IPC out.
     Part(Box<PartArgs>),
 }
 

@@ -136,7 +136,7 @@ fn report(args: ReportArgs) -> Result<u8> {
     }
 }
 
-/// `part`: one step of a driven run (docs/spark.md).
+/// `part`: one step of a driven run (`pipeline::driven`).
 fn part(args: PartArgs) -> Result<()> {
     let step = match args.step {
         PartStepArg::Files => commands::PartStep::Files,
