@@ -451,8 +451,12 @@ impl Routing {
     }
 }
 
-/// How many raw pair counts of slices are gathered before they are summed
-/// into one table (bounds the memory of counting a very large log).
+/// How many raw pair counts of slices are gathered, at least, before they
+/// are summed into one table with the sum so far (bounds the memory of
+/// counting a very large log). They are summed only once they hold as
+/// many pairs as the sum so far: summing a table of every pair seen
+/// after each few slices made counting 100M rows (10M pairs) take 36 s,
+/// 17 times the 10M-row count.
 const SLICES_PER_FOLD: usize = 8;
 
 /// Counts the rows of every pair, cuts the pairs, in the order `windows`
@@ -469,6 +473,7 @@ fn routing(plan: &Plan, settings: &Settings) -> Result<Routing> {
             .collect()?)
     };
     let mut counts: Vec<LazyFrame> = Vec::new();
+    let (mut summed, mut pending) = (0usize, 0usize);
     for (file, slices) in plan.files.iter().zip(&plan.slices) {
         for &slice in slices {
             let numbers = ingest::read_numbers(file, &settings.input.read, slice)?
@@ -476,9 +481,12 @@ fn routing(plan: &Plan, settings: &Settings) -> Result<Routing> {
                 .group_by(raw_pairs.clone())
                 .agg([len().cast(DataType::UInt64).alias("rows")])
                 .collect()?;
+            pending += numbers.height();
             counts.push(frames::detached(numbers)?.lazy());
-            if counts.len() > SLICES_PER_FOLD {
-                counts = vec![fold(counts)?.lazy()];
+            if counts.len() > SLICES_PER_FOLD && pending >= summed {
+                let sum = fold(counts)?;
+                (summed, pending) = (sum.height(), 0);
+                counts = vec![sum.lazy()];
             }
         }
     }
