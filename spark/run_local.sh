@@ -14,7 +14,9 @@
 # anything else is Parquet.
 #
 # Environment: SPARK_PART_ROWS (rows per part, default 1000000),
-# SPARK_MASTER (default local[*]), SPARK_DRIVER_MEMORY (default 2g).
+# SPARK_MASTER (default local[*]), SPARK_DRIVER_MEMORY (default 2g),
+# SPARK_TABLES (where the driver writes its tables, kept; default OUT.tables,
+# removed at the end).
 set -euo pipefail
 if [ $# -lt 2 ]; then
   echo "usage: spark/run_local.sh LOG OUT [window-ledger report flags...]" >&2
@@ -56,7 +58,7 @@ esac
 
 # Rule flags go to the engine on the executors; report flags (outputs,
 # thresholds, language) only to the report. The engine takes them all.
-tables="$out.tables"
+tables="${SPARK_TABLES:-$out.tables}"
 rm -rf "$tables"
 "$venv/bin/python" "$here/window_ledger_spark.py" \
   --binary "$bin" --tables "$tables" --part-rows "${SPARK_PART_ROWS:-1000000}" \
@@ -65,5 +67,5 @@ rm -rf "$tables"
   "$log" -- "$@"
 status=0
 "$bin" report --from-tables "$tables" --out "$out" "$@" || status=$?
-rm -rf "$tables"
+[ -n "${SPARK_TABLES:-}" ] || rm -rf "$tables"
 exit $status

@@ -27,6 +27,7 @@ use crate::config::Settings;
 use crate::ingest;
 use crate::normalize;
 use crate::pricing::{self, card::RateBook};
+use crate::rows::{self, Rows};
 use crate::schema::FILE_INDEX;
 
 /// A row's place in its part's table, by which the driver keeps the
@@ -282,11 +283,15 @@ pub fn analysis_from_tables(dir: &std::path::Path, settings: &Settings) -> Resul
         })
         .collect();
     files.sort_by(|a, b| a.path.cmp(&b.path));
+    let partition_rows = settings.input.partition_rows;
+    let work = rows::WorkDir::create(&settings.output.out_dir)?;
+    let messages = DrivenTable::open(dir, "messages")?;
+    let windows = DrivenTable::open(dir, "windows")?;
     let analysis = super::Analysis {
-        messages: table(dir, "messages")?.into(),
-        windows: table(dir, "windows")?.into(),
+        messages: messages.rows_table(partition_rows, &work, "messages")?,
+        windows: windows.rows_table(partition_rows, &work, "windows")?,
         conversations: run.conversations,
-        rejected: table(dir, "rejected")?,
+        rejected: DrivenTable::open(dir, "rejected")?.frame()?,
         files,
         warnings: run.warnings,
         rate_sources: book.sources.clone(),
@@ -297,30 +302,76 @@ pub fn analysis_from_tables(dir: &std::path::Path, settings: &Settings) -> Resul
     super::finished(analysis, settings, &book)
 }
 
-/// Table `name` of a driven run's directory, with the engine's types.
-fn table(dir: &std::path::Path, name: &str) -> Result<DataFrame> {
-    let schema_file = dir.join(format!("{name}.schema.arrow"));
-    let file = std::fs::File::open(&schema_file)
-        .map_err(|e| crate::bad_input!("{}: cannot read it ({e})", schema_file.display()))?;
-    let schema = IpcReader::new(file).finish()?.schema().clone();
-    let mut paths: Vec<std::path::PathBuf> = std::fs::read_dir(dir.join(name))
-        .map_err(|e| crate::bad_input!("{}: cannot read it ({e})", dir.join(name).display()))?
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
-        .collect();
-    paths.sort();
-    let mut frames = Vec::with_capacity(paths.len());
-    for path in &paths {
-        let file = std::fs::File::open(path)?;
-        frames.push(ParquetReader::new(file).finish()?);
+/// Table `name` of a driven run's directory: its Parquet files in name
+/// order, each read with the engine's types.
+struct DrivenTable {
+    schema: Schema,
+    paths: Vec<std::path::PathBuf>,
+}
+
+impl DrivenTable {
+    fn open(dir: &std::path::Path, name: &str) -> Result<Self> {
+        let schema_file = dir.join(format!("{name}.schema.arrow"));
+        let file = std::fs::File::open(&schema_file)
+            .map_err(|e| crate::bad_input!("{}: cannot read it ({e})", schema_file.display()))?;
+        let schema = IpcReader::new(file).finish()?.schema().as_ref().clone();
+        let mut paths: Vec<std::path::PathBuf> = std::fs::read_dir(dir.join(name))
+            .map_err(|e| crate::bad_input!("{}: cannot read it ({e})", dir.join(name).display()))?
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+            .collect();
+        paths.sort();
+        Ok(DrivenTable { schema, paths })
     }
-    let stacked = match frames.is_empty() {
-        true => DataFrame::empty_with_schema(&schema),
-        false => crate::frames::stacked(frames)?,
-    };
-    let typed: Vec<Expr> = schema
-        .iter()
-        .map(|(name, dtype)| col(name.clone()).cast(dtype.clone()))
-        .collect();
-    Ok(stacked.lazy().select(typed).collect()?)
+
+    /// How many rows the files hold (from their footers).
+    fn rows(&self) -> Result<usize> {
+        let mut rows = 0;
+        for path in &self.paths {
+            rows += ParquetReader::new(std::fs::File::open(path)?).num_rows()?;
+        }
+        Ok(rows)
+    }
+
+    /// File `index`, with the engine's types.
+    fn read(&self, index: usize) -> Result<DataFrame> {
+        let frame = ParquetReader::new(std::fs::File::open(&self.paths[index])?).finish()?;
+        let typed: Vec<Expr> = self
+            .schema
+            .iter()
+            .map(|(name, dtype)| col(name.clone()).cast(dtype.clone()))
+            .collect();
+        Ok(frame.lazy().select(typed).collect()?)
+    }
+
+    /// The whole table in memory.
+    fn frame(&self) -> Result<DataFrame> {
+        let frames = (0..self.paths.len())
+            .map(|i| self.read(i))
+            .collect::<Result<Vec<_>>>()?;
+        match frames.is_empty() {
+            true => Ok(DataFrame::empty_with_schema(&self.schema)),
+            false => crate::frames::stacked(frames),
+        }
+    }
+
+    /// The table as a local run holds it: in memory when it has at most
+    /// `partition_rows` rows (as a log of one part), else file by file in
+    /// `work` (as a log cut into parts: the same rows, and Parquet row
+    /// tables then differ from a one-part run's only in their row groups).
+    fn rows_table(
+        &self,
+        partition_rows: u64,
+        work: &std::sync::Arc<rows::WorkDir>,
+        name: &str,
+    ) -> Result<Rows> {
+        if partition_rows == 0 || self.rows()? as u64 <= partition_rows || self.paths.len() < 2 {
+            return Ok(self.frame()?.into());
+        }
+        let mut writer = rows::RowsWriter::new(Some(work), name);
+        for i in 0..self.paths.len() {
+            writer.push(self.read(i)?)?;
+        }
+        writer.finish(None)
+    }
 }

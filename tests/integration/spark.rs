@@ -80,6 +80,7 @@ fn run_local(dir: &Path, log: &str, out: &str, part_rows: &str, flags: &[String]
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("spark/run_local.sh");
     let spark = std::process::Command::new(script)
         .current_dir(dir)
+        .env("SPARK_TABLES", dir.join(format!("{out}.tables")))
         .args([log, out])
         .args(flags)
         .env("WINDOW_LEDGER_BIN", env!("CARGO_BIN_EXE_window-ledger"))
@@ -165,6 +166,52 @@ fn the_spark_path_writes_the_run_directory_a_local_run_writes() {
     );
 
     same_run_directories(&root.join("local"), &root.join("spark"));
+
+    // Tables larger than --partition-rows are reported file by file, as a
+    // local run reads its parts: the same files, but for the row groups of
+    // the Parquet row tables.
+    ledger()
+        .current_dir(root)
+        .args([
+            "report",
+            "--from-tables",
+            "spark.tables",
+            "--out",
+            "spark-parts",
+        ])
+        .args(["--partition-rows", "40000"])
+        .args(&flags)
+        .assert()
+        .success();
+    let files = files_under(&root.join("local"));
+    assert_eq!(files, files_under(&root.join("spark-parts")));
+    let sends = |run: &str| std::fs::read(root.join(run).join("sends.parquet")).unwrap();
+    assert!(
+        sends("local") != sends("spark-parts"),
+        "the tables were read file by file: other row groups"
+    );
+    for name in &files {
+        let read = |run: &str| root.join(run).join(name);
+        if name.extension().is_some_and(|e| e == "parquet") {
+            let frame = |path: PathBuf| {
+                ParquetReader::new(File::open(path).unwrap())
+                    .finish()
+                    .unwrap()
+            };
+            assert!(
+                frame(read("local")).equals_missing(&frame(read("spark-parts"))),
+                "{}",
+                name.display()
+            );
+        } else {
+            assert!(
+                std::fs::read(read("local")).unwrap()
+                    == std::fs::read(read("spark-parts")).unwrap(),
+                "{} differs from the local run's",
+                name.display()
+            );
+        }
+    }
 
     // A CSV log, read by Spark's CSV reader, gives the local run's bytes
     // too (a clean log: Spark's reader knows no line numbers).
