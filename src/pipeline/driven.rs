@@ -284,12 +284,15 @@ pub fn analysis_from_tables(dir: &std::path::Path, settings: &Settings) -> Resul
         .collect();
     files.sort_by(|a, b| a.path.cmp(&b.path));
     let partition_rows = settings.input.partition_rows;
-    let work = rows::WorkDir::create(&settings.output.out_dir)?;
+    let mut work = WorkFor {
+        out_dir: &settings.output.out_dir,
+        dir: None,
+    };
     let messages = DrivenTable::open(dir, "messages")?;
     let windows = DrivenTable::open(dir, "windows")?;
     let analysis = super::Analysis {
-        messages: messages.rows_table(partition_rows, &work, "messages")?,
-        windows: windows.rows_table(partition_rows, &work, "windows")?,
+        messages: messages.rows_table(partition_rows, &mut work, "messages")?,
+        windows: windows.rows_table(partition_rows, &mut work, "windows")?,
         conversations: run.conversations,
         rejected: DrivenTable::open(dir, "rejected")?.frame()?,
         files,
@@ -300,6 +303,22 @@ pub fn analysis_from_tables(dir: &std::path::Path, settings: &Settings) -> Resul
         meta_analytics: super::meta_analytics(settings)?,
     };
     super::finished(analysis, settings, &book)
+}
+
+/// The work directory of a report from tables, made when a table first
+/// needs it (small tables are held in memory).
+struct WorkFor<'a> {
+    out_dir: &'a std::path::Path,
+    dir: Option<std::sync::Arc<rows::WorkDir>>,
+}
+
+impl WorkFor<'_> {
+    fn dir(&mut self) -> Result<&std::sync::Arc<rows::WorkDir>> {
+        if self.dir.is_none() {
+            self.dir = Some(rows::WorkDir::create(self.out_dir)?);
+        }
+        Ok(self.dir.as_ref().expect("made above"))
+    }
 }
 
 /// Table `name` of a driven run's directory: its Parquet files in name
@@ -359,16 +378,11 @@ impl DrivenTable {
     /// `partition_rows` rows (as a log of one part), else file by file in
     /// `work` (as a log cut into parts: the same rows, and Parquet row
     /// tables then differ from a one-part run's only in their row groups).
-    fn rows_table(
-        &self,
-        partition_rows: u64,
-        work: &std::sync::Arc<rows::WorkDir>,
-        name: &str,
-    ) -> Result<Rows> {
+    fn rows_table(&self, partition_rows: u64, work: &mut WorkFor<'_>, name: &str) -> Result<Rows> {
         if partition_rows == 0 || self.rows()? as u64 <= partition_rows || self.paths.len() < 2 {
             return Ok(self.frame()?.into());
         }
-        let mut writer = rows::RowsWriter::new(Some(work), name);
+        let mut writer = rows::RowsWriter::new(Some(work.dir()?), name);
         for i in 0..self.paths.len() {
             writer.push(self.read(i)?)?;
         }
