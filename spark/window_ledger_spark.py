@@ -58,7 +58,6 @@ from pyspark import SparkFiles, StorageLevel, TaskContext
 from pyspark.sql import SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
-from pyspark.sql.types import StringType, StructField, StructType
 
 BINARY = "window-ledger"
 # Columns the driver adds to every raw row (ingest::DRIVEN_*).
@@ -687,8 +686,8 @@ def write(frame, tables, name, schema_bytes):
     """A table as Parquet files in row order, and the engine's types of it."""
     frame.write.mode("overwrite").parquet(os.path.join(tables, name))
     schema = ipc.read_schema(pa.py_buffer(schema_bytes))
-    with ipc.new_file(os.path.join(tables, f"{name}.schema.arrow"), schema) as writer:
-        pass
+    # An Arrow IPC file with the schema and no rows.
+    ipc.new_file(os.path.join(tables, f"{name}.schema.arrow"), schema).close()
 
 
 if __name__ == "__main__":

@@ -30,6 +30,15 @@ pub fn run_report(settings: &Settings) -> Result<Outcome> {
 /// [`run_report`], telling `stage` what it is doing (for a progress line).
 pub fn run_report_with(settings: &Settings, stage: &mut dyn FnMut(&str)) -> Result<Outcome> {
     let analysis = pipeline::analyse(settings, stage)?;
+    written(analysis, settings, stage)
+}
+
+/// The run directory of `analysis`, and what the caller is told of it.
+fn written(
+    analysis: pipeline::Analysis,
+    settings: &Settings,
+    stage: &mut dyn FnMut(&str),
+) -> Result<Outcome> {
     let checks = report::write_run(&analysis, settings, stage)?;
     Ok(Outcome {
         checks,
@@ -167,14 +176,14 @@ pub fn demo(demo: &Demo, report: impl FnOnce(&Settings) -> Result<u8>) -> Result
 
 /// `report --from-tables DIR`: the run directory from the tables a driven
 /// run (`spark/`) wrote.
-pub fn run_report_from_tables(settings: &Settings, tables: &Path) -> Result<Outcome> {
+pub fn run_report_from_tables(
+    settings: &Settings,
+    tables: &Path,
+    stage: &mut dyn FnMut(&str),
+) -> Result<Outcome> {
+    stage("reading the tables");
     let analysis = pipeline::driven::analysis_from_tables(tables, settings)?;
-    let checks = report::write_run(&analysis, settings, &mut |_| {})?;
-    Ok(Outcome {
-        checks,
-        rejected: rejected_notes(&analysis.rejected, &settings.output.out_dir)?,
-        warnings: analysis.warnings,
-    })
+    written(analysis, settings, stage)
 }
 
 /// A step of a driven run (`pipeline::driven`), as `window-ledger part`
@@ -190,14 +199,23 @@ pub enum PartStep {
 
 /// Runs `step` over the Arrow IPC file `batch`, writing `out`: an Arrow
 /// IPC file, or for `price` a directory of them (`messages`, `windows`,
-/// `rejected`, `counts`). `Files` prints to standard output.
-pub fn run_part(step: PartStep, settings: &Settings, batch: &Path, out: &Path) -> Result<()> {
+/// `rejected`, `counts`). `Files` needs neither: it prints to standard
+/// output.
+pub fn run_part(
+    step: PartStep,
+    settings: &Settings,
+    batch: Option<&Path>,
+    out: Option<&Path>,
+) -> Result<()> {
     use pipeline::driven;
+    let missing = || crate::bad_input!("part: give --batch FILE and --out PATH");
     let read = || -> Result<DataFrame> {
+        let batch = batch.ok_or_else(missing)?;
         let file = std::fs::File::open(batch)
             .map_err(|e| crate::bad_input!("{}: cannot open it ({e})", batch.display()))?;
         Ok(IpcReader::new(file).finish()?)
     };
+    let out = || out.ok_or_else(missing);
     match step {
         PartStep::Files => {
             let (logs, warnings) =
@@ -211,10 +229,11 @@ pub fn run_part(step: PartStep, settings: &Settings, batch: &Path, out: &Path) -
             }
             Ok(())
         }
-        PartStep::Route => write_ipc(driven::route(read()?, settings)?, out),
+        PartStep::Route => write_ipc(driven::route(read()?, settings)?, out()?),
         PartStep::Price => {
             let book = pipeline::load_rates(settings)?;
             let tables = driven::price(read()?, settings, &book)?;
+            let out = out()?;
             std::fs::create_dir_all(out)?;
             write_ipc(tables.messages, &out.join("messages.arrow"))?;
             write_ipc(tables.windows, &out.join("windows.arrow"))?;
@@ -223,7 +242,7 @@ pub fn run_part(step: PartStep, settings: &Settings, batch: &Path, out: &Path) -
         }
         PartStep::Settle => {
             let book = pipeline::load_rates(settings)?;
-            write_ipc(driven::settle(read()?, settings, &book)?, out)
+            write_ipc(driven::settle(read()?, settings, &book)?, out()?)
         }
     }
 }

@@ -3,6 +3,7 @@
 //! threshold breached).
 
 use std::io::IsTerminal;
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -127,13 +128,7 @@ fn report(args: ReportArgs) -> Result<u8> {
     let (quiet, allow_rejected) = (args.ci.quiet, args.ci.allow_rejected);
     let from_tables = args.from_tables.clone();
     let settings = Settings::new(args.request())?;
-    match from_tables {
-        Some(dir) => {
-            let outcome = commands::run_report_from_tables(&settings, &dir)?;
-            Ok(tell(&settings, outcome, quiet, allow_rejected))
-        }
-        None => run_and_tell(&settings, quiet, allow_rejected),
-    }
+    run_and_tell(&settings, quiet, allow_rejected, from_tables.as_deref())
 }
 
 /// `part`: one step of a driven run (`pipeline::driven`).
@@ -146,34 +141,30 @@ fn part(args: PartArgs) -> Result<()> {
     };
     let (batch, out) = (args.batch.clone(), args.out.clone());
     let settings = Settings::new(args.request())?;
-    let missing = || bad_input!("part: give --batch FILE and --out PATH");
-    match step {
-        commands::PartStep::Files => commands::run_part(step, &settings, "".as_ref(), "".as_ref()),
-        _ => commands::run_part(
-            step,
-            &settings,
-            batch.as_deref().ok_or_else(missing)?,
-            out.as_deref().ok_or_else(missing)?,
-        ),
-    }
+    commands::run_part(step, &settings, batch.as_deref(), out.as_deref())
 }
 
 /// Runs `report` with a progress line, then says what happened on stderr
 /// and turns it into the exit code.
-fn run_and_tell(settings: &Settings, quiet: bool, allow_rejected: bool) -> Result<u8> {
+/// (`from_tables`: from the tables of a driven run, `report --from-tables`.)
+fn run_and_tell(
+    settings: &Settings,
+    quiet: bool,
+    allow_rejected: bool,
+    from_tables: Option<&Path>,
+) -> Result<u8> {
     let bar = progress(quiet);
     let timings = Timings::from_env();
-    let outcome = commands::run_report_with(settings, &mut |stage| {
+    let mut stage = |stage: &str| {
         timings.log(stage);
         bar.set_message(stage.to_string())
-    })?;
+    };
+    let outcome = match from_tables {
+        Some(dir) => commands::run_report_from_tables(settings, dir, &mut stage)?,
+        None => commands::run_report_with(settings, &mut stage)?,
+    };
     timings.log("done");
     bar.finish_and_clear();
-    Ok(tell(settings, outcome, quiet, allow_rejected))
-}
-
-/// Says what a written run found on stderr, and gives its exit code.
-fn tell(settings: &Settings, outcome: commands::Outcome, quiet: bool, allow_rejected: bool) -> u8 {
     if !quiet {
         for warning in &outcome.warnings {
             eprintln!("window-ledger: warning: {warning}");
@@ -194,13 +185,13 @@ fn tell(settings: &Settings, outcome: commands::Outcome, quiet: bool, allow_reje
         eprintln!("window-ledger: threshold breached: {}", check.describe());
     }
     if failing_on_rejected {
-        return 2;
+        return Ok(2);
     }
-    if breached.is_empty() {
+    Ok(if breached.is_empty() {
         0
     } else {
         THRESHOLD_BREACHED
-    }
+    })
 }
 
 fn query(args: QueryArgs) -> Result<()> {
@@ -227,7 +218,8 @@ fn demo(args: DemoArgs) -> Result<u8> {
         seed: args.seed,
         lang: args.lang,
     };
-    let (code, rows) = commands::demo(&demo, |settings| run_and_tell(settings, false, false))?;
+    let (code, rows) =
+        commands::demo(&demo, |settings| run_and_tell(settings, false, false, None))?;
     eprintln!(
         "the report covers {rows} demo messages: open {}/report.html or summary.md",
         demo.out.display()

@@ -59,7 +59,7 @@ const PATCHED: &str = "_patched";
 
 /// `rows` (with a [`ROW`] column, which goes) with the columns of `patch`
 /// replaced where its [`ROW`] matches (row order kept).
-fn patched(rows: LazyFrame, patch: &DataFrame) -> LazyFrame {
+pub(crate) fn patched(rows: LazyFrame, patch: &DataFrame) -> LazyFrame {
     let names: Vec<String> = patch
         .get_column_names()
         .into_iter()

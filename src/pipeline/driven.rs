@@ -143,35 +143,16 @@ pub fn settle(messages: DataFrame, settings: &Settings, book: &RateBook) -> Resu
 /// The rows the driver counted towards a volume tier, priced at their
 /// count (`pricing::priced_at_counts`).
 fn with_volume_tiers(messages: DataFrame, book: &RateBook) -> Result<DataFrame> {
-    const PLACE: &str = "_place";
-    let numbered = messages.with_row_index(PLACE.into(), None)?;
-    let mut counted = crate::frames::filtered(&numbered, col(TIER_COUNT).is_not_null())?;
+    let numbered = messages.with_row_index(rows::ROW.into(), None)?;
+    let counted = crate::frames::filtered(&numbered, col(TIER_COUNT).is_not_null())?;
     if counted.height() == 0 {
-        return Ok(numbered.drop(PLACE)?);
+        return Ok(numbered.drop(rows::ROW)?);
     }
     let counts = crate::frames::u64_values(&counted, TIER_COUNT)?;
-    let rows = counted.rename(PLACE, crate::rows::ROW.into())?.clone();
-    let patch = pricing::priced_at_counts(&rows, &counts, book)?.drop(crate::schema::MESSAGE_ID)?;
-    let mut replaced = numbered.clone();
-    let places = patch.column(crate::rows::ROW)?.idx()?.clone();
-    // Rows the patch names, by their place; the others as they were.
-    let mut position = vec![None; numbered.height()];
-    for (k, place) in places.into_no_null_iter().enumerate() {
-        position[place as usize] = Some(k as IdxSize);
-    }
-    let take: IdxCa = position.iter().map(|p| p.or(Some(0))).collect();
-    let from_patch: BooleanChunked = position.iter().map(|p| Some(p.is_some())).collect();
-    for name in patch.get_column_names() {
-        if name.as_str() == crate::rows::ROW {
-            continue;
-        }
-        let new = patch.column(name)?.as_materialized_series();
-        let old = numbered.column(name)?.as_materialized_series();
-        let picked = new.take(&take)?;
-        let merged = picked.zip_with(&from_patch, old)?;
-        replaced.with_column(merged.into_column())?;
-    }
-    Ok(replaced.drop(PLACE)?)
+    let patch =
+        pricing::priced_at_counts(&counted, &counts, book)?.drop(crate::schema::MESSAGE_ID)?;
+    // The same patch a local run applies to its parts (`rows::patched`).
+    Ok(rows::patched(numbered.lazy(), &patch).collect()?)
 }
 
 /// Per `file_index`: how many rows of the part were rejected and how many

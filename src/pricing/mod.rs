@@ -568,6 +568,17 @@ pub const TIER_PRICED_COLUMNS: [&str; 7] = [
     TIER,
 ];
 
+/// Whether a priced row counts towards volume tiers (§9): a charged
+/// template of a tiered category, not under `cbp`.
+fn counts_towards_tiers() -> Expr {
+    let tiered = lit(Series::new("c".into(), tiers::TIERED_CATEGORIES)).implode(false);
+    col(PRICING_RULE)
+        .eq(lit("charged"))
+        .and(col(REGIME).neq(lit(Regime::Cbp.name())))
+        .and(col(RATE_CATEGORY).is_in(tiered, false))
+        .fill_null(false)
+}
+
 /// The rows of a priced part that count towards volume tiers (§9): charged
 /// templates of a tiered category, with what [`volume_tiered`] needs (and
 /// the rows' [`crate::rows::ROW`], when the caller numbered them). None
@@ -576,12 +587,7 @@ pub fn tier_counted_rows(priced: &DataFrame, book: &RateBook) -> Result<Option<D
     if !book.has_tiers() {
         return Ok(None);
     }
-    let tiered = lit(Series::new("c".into(), tiers::TIERED_CATEGORIES)).implode(false);
-    let counted = col(PRICING_RULE)
-        .eq(lit("charged"))
-        .and(col(REGIME).neq(lit(Regime::Cbp.name())))
-        .and(col(RATE_CATEGORY).is_in(tiered, false))
-        .fill_null(false);
+    let counted = counts_towards_tiers();
     // The rows' places in their table, when the caller numbered them.
     let place = priced
         .schema()
@@ -702,13 +708,7 @@ pub fn priced_at_counts(rows: &DataFrame, counts: &[u64], book: &RateBook) -> Re
 /// group ([`VOLUME_TIER_KEY`]), both in (timestamp, message_id) order;
 /// null for rows that count in neither.
 pub fn counter_keys(book: &RateBook) -> Vec<Expr> {
-    let tiered = lit(Series::new("c".into(), tiers::TIERED_CATEGORIES)).implode(false);
-    let counted = col(PRICING_RULE)
-        .eq(lit("charged"))
-        .and(col(REGIME).neq(lit(Regime::Cbp.name())))
-        .and(col(RATE_CATEGORY).is_in(tiered, false))
-        .fill_null(false)
-        .and(lit(book.has_tiers()));
+    let counted = counts_towards_tiers().and(lit(book.has_tiers()));
     let volume_group = concat_str(
         [
             col(PORTFOLIO),
@@ -775,12 +775,11 @@ pub fn free_tier_ids(candidates: Vec<DataFrame>, free_tier: u64) -> Result<DataF
 
 /// A part priced by [`price`], with the run's free tier instead of its own.
 pub fn with_free_ids(priced: DataFrame, free: &DataFrame) -> Result<DataFrame> {
-    Ok(priced
-        .lazy()
-        .with_column(in_free_tier(free)?)
-        .with_column(pricing_rule().alias(PRICING_RULE))
-        .with_columns(money_columns())
-        .collect()?)
+    let ids = free.column(MESSAGE_ID)?.as_materialized_series().clone();
+    with_run_free_tier(
+        priced,
+        col(MESSAGE_ID).is_in(lit(ids).implode(false), false),
+    )
 }
 
 /// §5.3 and the precedence of §8.10 (with §8.19 first).
