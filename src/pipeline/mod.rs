@@ -258,11 +258,10 @@ fn part_stages(
 ) -> Result<(DataFrame, DataFrame)> {
     let messages = until_period_end(messages, settings)?;
     let before = lit(windows_before);
-    let reconstructed =
-        windows::reconstruct(messages.lazy(), settings.rules.window).with_columns([
-            (col(WINDOW_ID) + before.clone()).alias(WINDOW_ID),
-            (col(LAST_WINDOW_ID) + before).alias(LAST_WINDOW_ID),
-        ]);
+    let reconstructed = windows::reconstruct(messages, settings.rules.window)?.with_columns([
+        (col(WINDOW_ID) + before.clone()).alias(WINDOW_ID),
+        (col(LAST_WINDOW_ID) + before).alias(LAST_WINDOW_ID),
+    ]);
     let classified = classify::classify(reconstructed).collect()?;
     let part_windows = windows::windows_table(classified.clone().lazy()).collect()?;
     Ok((classified, part_windows))
