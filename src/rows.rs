@@ -320,13 +320,144 @@ fn read_parquet(path: &Path) -> Result<DataFrame> {
 /// speed. Arrow IPC work files ([`WorkFileWriter`]) instead, cheaper to
 /// write, made the report's scans far slower: 59 s against 41 s for 10M
 /// rows (building the tables 11 s against 5 s, summing up 9 s against 3 s).
-/// Text columns plain-encoded (through `polars-parquet`'s `FileWriter`),
-/// which skips building their dictionaries, a quarter of the parts' CPU,
+/// Every text column plain-encoded, which skips building dictionaries,
 /// made the report's scans slower by more (8.4-9.5 s against 5.6-5.9 s).
-fn parts_file_writer(file: File) -> ParquetWriter<File> {
-    ParquetWriter::new(file)
-        .with_compression(ParquetCompression::Lz4Raw)
-        .with_statistics(StatisticsOptions::empty())
+///
+/// So each column is written as polars' writer would, except:
+/// - the [`PLAIN_TEXT`] columns, (nearly) one value per row, are written
+///   plain: polars hashed every value to estimate how many there are (and
+///   built a dictionary of the window openers, a third as many as rows);
+/// - a text column of few values gets its dictionary from
+///   [`view_coded`], which hashes 16-byte views, not text: encoding the
+///   parts of 10M messages took a fifth of the run's CPU, most of it
+///   hashing text into dictionaries.
+fn write_part(frame: &mut DataFrame, file: File) -> Result<()> {
+    use polars_parquet::write::{
+        get_dtype_encoding, row_group_iter, CompressionOptions, Encoding, FileWriter,
+        StatisticsOptions, Version, WriteOptions,
+    };
+    frame.rechunk_mut_par();
+    let schema = frame.schema().to_arrow(CompatLevel::newest());
+    let plain: Vec<bool> = schema
+        .iter_values()
+        .map(|field| PLAIN_TEXT.contains(&field.name.as_str()))
+        .collect();
+    let encodings: Vec<Vec<Encoding>> = schema
+        .iter_values()
+        .zip(&plain)
+        .map(|(field, &plain)| match plain {
+            true => vec![Encoding::Plain],
+            false => get_dtype_encoding(&field.dtype),
+        })
+        .collect();
+    let options = WriteOptions {
+        statistics: StatisticsOptions::empty(),
+        version: Version::V1,
+        compression: CompressionOptions::Lz4Raw,
+        data_page_size: None,
+    };
+    let mut writer = FileWriter::try_new(file, schema, options)?;
+    let mut offset = 0;
+    while offset < frame.height() {
+        let group = frame.slice(offset as i64, PART_ROW_GROUP);
+        offset += group.height();
+        for batch in group.iter_chunks(CompatLevel::newest(), false) {
+            let rows = batch.len() as u64;
+            let arrays: Vec<Box<dyn polars_arrow::array::Array>> = batch
+                .into_arrays()
+                .into_iter()
+                .zip(&plain)
+                .map(|(array, &plain)| match plain {
+                    true => array,
+                    false => view_coded(array.as_ref()).unwrap_or(array),
+                })
+                .collect();
+            let batch = polars_arrow::record_batch::RecordBatchT::new(
+                rows as usize,
+                writer.schema().clone().into(),
+                arrays,
+            );
+            let fields = writer.parquet_schema().fields().to_vec();
+            writer.write(
+                rows,
+                row_group_iter(batch, encodings.clone().into(), fields, options),
+            )?;
+        }
+    }
+    writer.end(None)?;
+    Ok(())
+}
+
+/// Columns of (nearly) one value per row: written plain. (The windows'
+/// and conversations' openers are named as text: `windows` and `pricing`
+/// are stages, above this module.)
+const PLAIN_TEXT: [&str; 4] = [
+    crate::schema::MESSAGE_ID,
+    "window_opener",
+    "conversation_opener",
+    crate::schema::WINDOW_ID,
+];
+
+/// Rows per row group of a part file, as polars' writer cuts them.
+const PART_ROW_GROUP: usize = 512 * 512;
+
+/// A text column of at most this many values is written with the
+/// dictionary [`view_coded`] makes.
+const MAX_VIEW_CODED: usize = 1 << 12;
+
+/// `array` as a dictionary of its distinct texts, when it is text with at
+/// most [`MAX_VIEW_CODED`] of them. Rows are matched by their 16-byte
+/// views first (a short text is its view; copies of one long text, as the
+/// stages make them, share one), and only a view not seen before is looked
+/// up by its text.
+fn view_coded(
+    array: &dyn polars_arrow::array::Array,
+) -> Option<Box<dyn polars_arrow::array::Array>> {
+    use polars_arrow::array::{Array, DictionaryArray, PrimitiveArray, Utf8ViewArray};
+    use polars_arrow::datatypes::{ArrowDataType, IntegerType};
+    let text = array.as_any().downcast_ref::<Utf8ViewArray>()?;
+    let mut by_view: PlHashMap<u128, u32> = PlHashMap::default();
+    let mut by_text: PlHashMap<&str, u32> = PlHashMap::default();
+    let mut distinct: Vec<&str> = Vec::new();
+    let mut keys: Vec<u32> = Vec::with_capacity(text.len());
+    let valid = |i: usize| text.validity().is_none_or(|v| v.get_bit(i));
+    for (i, view) in text.views().iter().enumerate() {
+        if !valid(i) {
+            keys.push(0);
+            continue;
+        }
+        let view = view.as_u128();
+        let code = match by_view.get(&view) {
+            Some(&code) => code,
+            None => {
+                // SAFETY: `i` is in bounds and the row is valid.
+                let value = unsafe { text.value_unchecked(i) };
+                let code = *by_text.entry(value).or_insert_with(|| {
+                    distinct.push(value);
+                    (distinct.len() - 1) as u32
+                });
+                // Texts each at its own place (as read from a file): the
+                // views are as many as the rows, nothing to gain.
+                if distinct.len() > MAX_VIEW_CODED || by_view.len() > 4 * MAX_VIEW_CODED {
+                    return None;
+                }
+                by_view.insert(view, code);
+                code
+            }
+        };
+        keys.push(code);
+    }
+    let keys =
+        PrimitiveArray::<u32>::new(ArrowDataType::UInt32, keys.into(), text.validity().cloned());
+    let values = Utf8ViewArray::from_slice_values(&distinct);
+    let dtype = ArrowDataType::Dictionary(
+        IntegerType::UInt32,
+        Box::new(ArrowDataType::Utf8View),
+        false,
+    );
+    DictionaryArray::try_new(dtype, keys, values.boxed())
+        .ok()
+        .map(|d| d.boxed())
 }
 
 /// A work file written once and read once (the raw rows of a part,
@@ -422,7 +553,7 @@ impl PartsWriter {
         self.writing = Some(std::thread::spawn(move || {
             let file =
                 File::create(&path).with_context(|| format!("writing {}", path.display()))?;
-            parts_file_writer(file).finish(&mut frame)?;
+            write_part(&mut frame, file)?;
             Ok(())
         }));
         Ok(())
@@ -570,6 +701,47 @@ mod tests {
         let path = work.path.clone();
         drop((work, rows, doubled));
         assert!(!path.exists(), "the work directory goes with its tables");
+    }
+
+    /// Every way `write_part` writes a text column reads back cell for
+    /// cell: a dictionary from views (short texts, copies of one long
+    /// text, nulls), the fallback when a long text is at a place of its own
+    /// in every row or there are too many values, and plain columns.
+    #[test]
+    fn a_part_reads_back_as_it_was_written() {
+        let rows = 5 * MAX_VIEW_CODED;
+        let long = |i: usize| format!("a text longer than a view, number {}", i % 3);
+        let copies = Series::new("x".into(), ["template_late_reply", "freeform_in_window"])
+            .take(&IdxCa::from_vec(
+                "i".into(),
+                (0..rows as IdxSize).map(|i| i % 2).collect(),
+            ))
+            .unwrap();
+        let mut frame = df!(
+            "short" => (0..rows).map(|i| (i % 5 != 0).then(|| ["in", "out"][i % 2])).collect::<Vec<_>>(),
+            "copies" => copies,
+            "own_places" => (0..rows).map(long).collect::<Vec<_>>(),
+            "many" => (0..rows).map(|i| format!("v{i}")).collect::<Vec<_>>(),
+            crate::schema::MESSAGE_ID => (0..rows).map(|i| format!("wamid.{i:030}")).collect::<Vec<_>>(),
+            "n" => (0..rows as i64).collect::<Vec<_>>(),
+        )
+        .unwrap();
+        let text = |name: &str| {
+            let array = frame
+                .column(name)
+                .unwrap()
+                .as_materialized_series()
+                .rechunk();
+            view_coded(array.chunks()[0].as_ref()).is_some()
+        };
+        assert!(text("short") && text("copies"));
+        assert!(!text("own_places") && !text("many") && !text("n"));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("part.parquet");
+        write_part(&mut frame, File::create(&path).unwrap()).unwrap();
+        let read = read_parquet(&path).unwrap();
+        assert!(read.equals_missing(&frame));
+        assert_eq!(read.schema(), frame.schema());
     }
 
     /// A patch names rows by their place in the whole table, across parts,
