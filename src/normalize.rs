@@ -125,18 +125,18 @@ fn checked(raw: DataFrame, checks: Checks) -> Result<(DataFrame, Expr)> {
 fn with_fast_instants(raw: &mut DataFrame, input_is_utc: bool) -> Result<()> {
     let native = raw.column(TIMESTAMP_NATIVE)?.cast(&DataType::Int64)?;
     let text = raw.column(TIMESTAMP)?.str()?.clone();
-    let instants: Int64Chunked = native
-        .i64()?
-        .iter()
-        .zip(text.iter())
-        .map(|(native, text)| {
-            native.or_else(|| text.and_then(|t| timestamps::fast_micros(t, input_is_utc)))
-        })
-        .collect();
-    let instants = instants
-        .into_series()
-        .cast(&crate::ingest::utc_micros())?
-        .with_name(TIMESTAMP_NATIVE.into());
+    let mut parser = timestamps::FastInstants::default();
+    let mut values = Vec::with_capacity(text.len());
+    let mut valid = polars_arrow::bitmap::MutableBitmap::with_capacity(text.len());
+    for (native, text) in native.i64()?.iter().zip(text.iter()) {
+        let instant = native.or_else(|| text.and_then(|t| parser.micros(t, input_is_utc)));
+        values.push(instant.unwrap_or(0));
+        valid.push(instant.is_some());
+    }
+    let instants =
+        Int64Chunked::from_vec_validity(TIMESTAMP_NATIVE.into(), values, Some(valid.into()))
+            .into_series()
+            .cast(&crate::ingest::utc_micros())?;
     raw.with_column(Column::from(instants))?;
     Ok(())
 }
@@ -278,9 +278,22 @@ fn trimmed_inputs(raw: &DataFrame) -> Result<Vec<Expr>> {
 
 /// Whether trimming changes a cell or leaves it empty (§8.21).
 fn is_untidy(value: &str) -> bool {
-    value.is_empty()
-        || value.starts_with(char::is_whitespace)
-        || value.ends_with(char::is_whitespace)
+    // An ASCII end is looked at as a byte (every cell of every column
+    // passes here); anything else is decoded.
+    let ascii_space = |b: u8| matches!(b, b'\t'..=b'\r' | b' ');
+    let bytes = value.as_bytes();
+    let (Some(&first), Some(&last)) = (bytes.first(), bytes.last()) else {
+        return true;
+    };
+    let starts = match first.is_ascii() {
+        true => ascii_space(first),
+        false => value.starts_with(char::is_whitespace),
+    };
+    let ends = match last.is_ascii() {
+        true => ascii_space(last),
+        false => value.ends_with(char::is_whitespace),
+    };
+    starts || ends
 }
 
 /// The timestamp text still to parse: none where the file stored a native
@@ -687,6 +700,14 @@ mod tests {
             let trimmed = value.trim();
             let expected = trimmed.len() != value.len() || trimmed.is_empty();
             assert_eq!(is_untidy(value), expected, "{value:?}");
+        }
+        // Every ASCII character at either end (the byte path).
+        for c in (0u8..=127).map(char::from) {
+            for value in [format!("{c}a"), format!("a{c}"), c.to_string()] {
+                let trimmed = value.trim();
+                let expected = trimmed.len() != value.len() || trimmed.is_empty();
+                assert_eq!(is_untidy(&value), expected, "{value:?}");
+            }
         }
     }
 

@@ -124,6 +124,50 @@ pub fn parse_parts(raw: Expr, parts: Expr, input_tz: &str) -> PolarsResult<Parse
 /// is accepted. Parsing 10M timestamps this way takes a fraction of the
 /// regex's time.
 pub fn fast_micros(text: &str, input_is_utc: bool) -> Option<i64> {
+    FastInstants::default().micros(text, input_is_utc)
+}
+
+/// [`fast_micros`] over a column: the first instant of the last date read
+/// is kept, because a log's rows mostly share their date with the row
+/// before (chrono's date arithmetic was half the time of each parse).
+#[derive(Default)]
+pub struct FastInstants {
+    date: [u8; 10],
+    day_us: Option<i64>,
+}
+
+impl FastInstants {
+    /// As [`fast_micros`].
+    pub fn micros(&mut self, text: &str, input_is_utc: bool) -> Option<i64> {
+        parse_fast(text, input_is_utc, self)
+    }
+
+    /// The first instant (µs, UTC) of the date spelled by `date`
+    /// (`YYYY-MM-DD`, its dashes checked).
+    fn day_us(&mut self, date: &[u8]) -> Option<i64> {
+        if let Some(day_us) = self.day_us.filter(|_| self.date == date) {
+            return Some(day_us);
+        }
+        let number = |from: usize, to: usize| -> Option<u32> {
+            date[from..to].iter().try_fold(0u32, |n, &d| {
+                d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+            })
+        };
+        let (year, month, day) = (number(0, 4)?, number(5, 7)?, number(8, 10)?);
+        if year < 1000 {
+            return None;
+        }
+        let day_us = chrono::NaiveDate::from_ymd_opt(year as i32, month, day)?
+            .and_hms_opt(0, 0, 0)?
+            .and_utc()
+            .timestamp_micros();
+        self.date.copy_from_slice(date);
+        self.day_us = Some(day_us);
+        Some(day_us)
+    }
+}
+
+fn parse_fast(text: &str, input_is_utc: bool, days: &mut FastInstants) -> Option<i64> {
     let b = text.as_bytes();
     if b.iter().all(u8::is_ascii_digit) {
         let n: i64 = text.parse().ok()?;
@@ -147,13 +191,11 @@ pub fn fast_micros(text: &str, input_is_utc: bool) -> Option<i64> {
             d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
         })
     };
-    let (year, month, day) = (number(0, 4)?, number(5, 7)?, number(8, 10)?);
     let (hour, minute, second) = (number(11, 13)?, number(14, 16)?, number(17, 19)?);
-    if year < 1000 || hour > 23 || minute > 59 || second > 59 {
+    if hour > 23 || minute > 59 || second > 59 {
         return None;
     }
-    let date = chrono::NaiveDate::from_ymd_opt(year as i32, month, day)?;
-    let wall = date.and_hms_opt(hour, minute, second)?.and_utc();
+    let day_us = days.day_us(&b[..10])?;
     let mut rest = &b[19..];
     let mut fraction_us = 0i64;
     if let Some(after_dot) = rest.strip_prefix(b".") {
@@ -167,7 +209,8 @@ pub fn fast_micros(text: &str, input_is_utc: bool) -> Option<i64> {
         }
         rest = &after_dot[digits..];
     }
-    let as_if_utc = wall.timestamp_micros() + fraction_us;
+    let as_if_utc =
+        day_us + i64::from(hour * 3600 + minute * 60 + second) * MICROS_PER_SEC + fraction_us;
     match rest {
         [] if input_is_utc => Some(as_if_utc),
         [] => None,
@@ -198,6 +241,36 @@ pub fn fast_micros(text: &str, input_is_utc: bool) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The date a column's parser keeps from row to row never answers for
+    /// another row: each text parses as it does on its own.
+    #[test]
+    fn a_column_parses_each_text_as_alone() {
+        let texts = [
+            "2026-02-28T10:00:00Z",
+            "2026-02-28T23:59:59.5+03:00",
+            "2026-02-29T10:00:00Z",
+            "2026-02-28T24:00:00Z",
+            "2026-02-28T10:00:00",
+            "2024-02-29T00:00:00Z",
+            "2024-02-29 00:00:01Z",
+            "0999-02-28T10:00:00Z",
+            "2026-0a-28T10:00:00Z",
+            "1767225600",
+            "2026-02-28T10:00:00Z",
+        ];
+        for utc in [true, false] {
+            let mut column = FastInstants::default();
+            for text in texts {
+                assert_eq!(column.micros(text, utc), fast_micros(text, utc), "{text}");
+            }
+        }
+        assert_eq!(fast_micros("2026-02-29T10:00:00Z", true), None);
+        assert_eq!(
+            fast_micros("2026-02-28T23:59:59.5+03:00", true),
+            Some(1_772_312_399_500_000)
+        );
+    }
 
     /// Where the fast path gives an instant, the expression path gives the
     /// same one; values it leaves to the expression path are marked.
