@@ -8,15 +8,14 @@ use chrono_tz::Tz;
 use polars::prelude::*;
 
 use crate::bad_input;
-use crate::rows::{count_where, Rows, Streamed};
+use crate::rows::{count_where, Rows, Streamed, Table};
 use crate::state::Continued;
 use crate::windows::TS_US;
 
 /// The latest instant (µs) of the messages.
 pub fn last_instant(messages: &Rows) -> Result<i64> {
     let latest = messages
-        .clone()
-        .lazy()
+        .scan_for(&[col(TS_US)])
         .select([col(TS_US).max()])
         .streamed()?;
     Ok(latest.column(TS_US)?.i64()?.get(0).unwrap_or(0))

@@ -358,7 +358,7 @@ fn inbound_heat(messages: &impl Table, settings: &Settings) -> Result<[[u64; 24]
         .dt()
         .convert_time_zone(super::tables::report_zone(settings));
     let frame = messages
-        .scan()
+        .scan_for(&[col(IS_INBOUND), col(TS_US)])
         .filter(col(IS_INBOUND).and(super::tables::in_period(col(TS_US), settings)))
         .group_by([quarter_of(col(TS_US))])
         .agg([len().cast(DataType::Int64).alias("n")])

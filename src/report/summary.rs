@@ -660,7 +660,7 @@ fn data_quality(messages: &impl Table, settings: &Settings) -> Result<DataQualit
             .collect(),
     )?;
     let unknown_country_contacts = messages
-        .scan()
+        .scan_for(&[col(COUNTRY), col(CONTACT), in_period.clone()])
         .filter(col(COUNTRY).eq(lit(crate::country::UNKNOWN)).and(in_period))
         .select([col(CONTACT).n_unique().cast(DataType::UInt64).alias("n")])
         .streamed()?;
