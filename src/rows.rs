@@ -64,9 +64,9 @@ impl Parts {
 
 /// `part`, the rows of a table from its row `first` on, with the columns
 /// of `patch` replaced where its [`ROW`] names one of them: what
-/// [`patched`] does to a whole table, by each patched row's place rather
-/// than a join (a part is read whole, and joining every part's rows to the
-/// patch took as long as reading the part).
+/// [`patched`] does to a lazy scan, for a frame in hand, by each patched
+/// row's place rather than a join (joining every part's rows to the patch
+/// took as long as reading the part).
 fn patched_part(mut part: DataFrame, patch: &DataFrame, first: usize) -> Result<DataFrame> {
     let end = first + part.height();
     let mut at: Vec<Option<IdxSize>> = vec![None; part.height()];
@@ -380,7 +380,7 @@ fn read_parquet(path: &Path) -> Result<DataFrame> {
 /// made the report's scans slower by more (8.4-9.5 s against 5.6-5.9 s).
 ///
 /// So each column is written as polars' writer would, except:
-/// - the [`PLAIN_TEXT`] columns, (nearly) one value per row, are written
+/// - the [`PLAIN_COLUMNS`] columns, (nearly) one value per row, are written
 ///   plain: polars hashed every value to estimate how many there are (and
 ///   built a dictionary of the window openers, a third as many as rows);
 /// - a text column of few values gets its dictionary from
@@ -396,7 +396,7 @@ fn write_part(frame: &mut DataFrame, file: File) -> Result<()> {
     let schema = frame.schema().to_arrow(CompatLevel::newest());
     let plain: Vec<bool> = schema
         .iter_values()
-        .map(|field| PLAIN_TEXT.contains(&field.name.as_str()))
+        .map(|field| PLAIN_COLUMNS.contains(&field.name.as_str()))
         .collect();
     let encodings: Vec<Vec<Encoding>> = schema
         .iter_values()
@@ -447,7 +447,7 @@ fn write_part(frame: &mut DataFrame, file: File) -> Result<()> {
 /// Columns of (nearly) one value per row: written plain. (The windows'
 /// and conversations' openers are named as text: `windows` and `pricing`
 /// are stages, above this module.)
-const PLAIN_TEXT: [&str; 4] = [
+const PLAIN_COLUMNS: [&str; 4] = [
     crate::schema::MESSAGE_ID,
     "window_opener",
     "conversation_opener",
@@ -673,9 +673,7 @@ impl RowsWriter {
                 let all = crate::frames::stacked(frames)?;
                 Ok(Rows::Frame(match patch {
                     None => all,
-                    Some(patch) => {
-                        patched(all.lazy().with_row_index(ROW, None), &patch).collect()?
-                    }
+                    Some(patch) => patched_part(all, &patch, 0)?,
                 }))
             }
         }

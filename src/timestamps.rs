@@ -148,11 +148,7 @@ impl FastInstants {
         if let Some(day_us) = self.day_us.filter(|_| self.date == date) {
             return Some(day_us);
         }
-        let number = |from: usize, to: usize| -> Option<u32> {
-            date[from..to].iter().try_fold(0u32, |n, &d| {
-                d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
-            })
-        };
+        let number = |from: usize, to: usize| ascii_number(&date[from..to]);
         let (year, month, day) = (number(0, 4)?, number(5, 7)?, number(8, 10)?);
         if year < 1000 {
             return None;
@@ -165,6 +161,13 @@ impl FastInstants {
         self.day_us = Some(day_us);
         Some(day_us)
     }
+}
+
+/// The number written by ASCII digits only.
+fn ascii_number(digits: &[u8]) -> Option<u32> {
+    digits.iter().try_fold(0u32, |n, &d| {
+        d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+    })
 }
 
 fn parse_fast(text: &str, input_is_utc: bool, days: &mut FastInstants) -> Option<i64> {
@@ -186,11 +189,7 @@ fn parse_fast(text: &str, input_is_utc: bool, days: &mut FastInstants) -> Option
     {
         return None;
     }
-    let number = |from: usize, to: usize| -> Option<u32> {
-        b[from..to].iter().try_fold(0u32, |n, &d| {
-            d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
-        })
-    };
+    let number = |from: usize, to: usize| ascii_number(&b[from..to]);
     let (hour, minute, second) = (number(11, 13)?, number(14, 16)?, number(17, 19)?);
     if hour > 23 || minute > 59 || second > 59 {
         return None;

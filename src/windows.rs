@@ -152,9 +152,11 @@ fn pair_order(messages: &DataFrame) -> PolarsResult<Option<IdxCa>> {
         })
         .collect();
     keyed.par_sort_unstable();
-    let ids: Vec<&str> = ids.iter().flatten().collect();
+    // The ids are laid out for lookup only if some rows tie (rarely).
+    let mut by_row: Option<Vec<&str>> = None;
     for run in keyed.chunk_by_mut(|a, b| a.0 == b.0 && a.1 == b.1) {
         if run.len() > 1 {
+            let ids = by_row.get_or_insert_with(|| ids.iter().flatten().collect());
             run.sort_by(|a, b| ids[a.2 as usize].cmp(ids[b.2 as usize]).then(a.2.cmp(&b.2)));
         }
     }
