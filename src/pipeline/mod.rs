@@ -22,6 +22,7 @@
 
 mod continuation;
 pub mod driven;
+mod filed;
 mod held;
 mod settle;
 pub mod source;

@@ -34,6 +34,7 @@ use std::sync::Arc;
 use anyhow::Result;
 use polars::prelude::*;
 
+use super::filed::{Coder, Dictionaries};
 use super::held::Compact;
 use crate::config::Settings;
 use crate::frames;
@@ -305,15 +306,16 @@ fn each_cut_part(
 enum RawParts {
     /// Each part's batches, in input order.
     Held(Vec<Vec<Compact>>),
-    /// Each part's Arrow IPC file in the work directory.
-    Files(Vec<PathBuf>),
+    /// Each part's Arrow IPC file in the work directory, its repetitive
+    /// text as codes into the dictionaries.
+    Files(Vec<PathBuf>, Dictionaries),
 }
 
 impl RawParts {
     fn len(&self) -> usize {
         match self {
             RawParts::Held(parts) => parts.len(),
-            RawParts::Files(paths) => paths.len(),
+            RawParts::Files(paths, _) => paths.len(),
         }
     }
 
@@ -324,10 +326,10 @@ impl RawParts {
                 let frames = batches.into_iter().map(Compact::expanded);
                 frames::stacked(frames.collect::<Result<_>>()?)
             })),
-            RawParts::Files(paths) => Box::new(paths.into_iter().map(|path| {
+            RawParts::Files(paths, dictionaries) => Box::new(paths.into_iter().map(move |path| {
                 let raw = crate::rows::read_work_file(&path);
                 std::fs::remove_file(&path).ok();
-                raw
+                dictionaries.decoded(raw?)
             })),
         }
     }
@@ -344,9 +346,11 @@ impl RawParts {
                     .collect::<Result<Vec<_>>>()?;
                 frames::stacked(found)
             }
-            RawParts::Files(paths) => Ok(crate::rows::scan_work_files(paths)?
-                .filter(predicate)
-                .collect()?),
+            RawParts::Files(paths, dictionaries) => dictionaries.decoded(
+                crate::rows::scan_work_files(paths)?
+                    .filter(predicate)
+                    .collect()?,
+            ),
         }
     }
 }
@@ -697,6 +701,8 @@ enum PartSink {
     Files {
         paths: Vec<PathBuf>,
         writers: Vec<Option<WorkFileWriter>>,
+        /// Made from the first slice.
+        coder: Option<Coder>,
     },
 }
 
@@ -710,6 +716,7 @@ impl PartSink {
                 .map(|p| dir.path.join(format!("part-{p:05}.arrow")))
                 .collect(),
             writers: (0..parts).map(|_| None).collect(),
+            coder: None,
         }
     }
 
@@ -729,8 +736,13 @@ impl PartSink {
                 }
                 Ok(())
             }
-            PartSink::Files { paths, writers } => {
-                let rows = raw.take(&order)?;
+            PartSink::Files {
+                paths,
+                writers,
+                coder,
+            } => {
+                let coder = coder.get_or_insert_with(|| Coder::new(&raw));
+                let rows = coder.encoded(raw)?.take(&order)?;
                 let batches = runs
                     .into_iter()
                     .map(|(part, offset, n)| (part, rows.slice(offset, n)))
@@ -743,11 +755,17 @@ impl PartSink {
     fn finish(self) -> Result<RawParts> {
         match self {
             PartSink::Held(parts) => Ok(RawParts::Held(parts)),
-            PartSink::Files { paths, writers } => {
+            PartSink::Files {
+                paths,
+                writers,
+                coder,
+            } => {
                 for writer in writers.into_iter().flatten() {
                     writer.finish()?;
                 }
-                Ok(RawParts::Files(paths))
+                let dictionaries =
+                    coder.map_or_else(|| Coder::new(&DataFrame::empty()).finish(), Coder::finish);
+                Ok(RawParts::Files(paths, dictionaries))
             }
         }
     }
