@@ -93,31 +93,93 @@ const MAX_MAPPED_VALUES: usize = 1 << 16;
 /// The codes of `text` into its distinct values (in order of first
 /// appearance), or `None` when it has more than `max` of them.
 pub fn coded(text: &StringChunked, max: usize) -> Option<(UInt32Chunked, Series)> {
-    let mut index: PlHashMap<&str, u32> = PlHashMap::default();
-    let mut distinct: Vec<&str> = Vec::new();
-    let mut codes: Vec<Option<u32>> = Vec::with_capacity(text.len());
-    for value in text.iter() {
-        codes.push(match value {
-            None => None,
-            Some(value) => Some(match index.get(value) {
+    let mut coder = ViewCoder::new(max);
+    let chunks: Vec<_> = text
+        .downcast_iter()
+        .map(|array| coder.codes(array))
+        .collect::<Option<_>>()?;
+    Some((
+        UInt32Chunked::from_chunk_iter(text.name().clone(), chunks),
+        Series::new(text.name().clone(), coder.distinct),
+    ))
+}
+
+/// Codes text arrays into their distinct values. A row is matched by its
+/// 16-byte view first (a short text is its view; copies of one long text,
+/// as a reader or a gather makes them, share one) and only a view not seen
+/// before is looked up by its text: hashing and comparing the text of
+/// every row was most of the cost of coding a column (perf, 1M rows).
+pub struct ViewCoder<'a> {
+    max: usize,
+    by_text: PlHashMap<&'a str, u32>,
+    pub distinct: Vec<&'a str>,
+}
+
+/// Rows after which a chunk whose views rarely repeat (each text at a
+/// place of its own) is coded by text alone.
+const VIEW_TRIAL_ROWS: usize = 1 << 14;
+
+impl<'a> ViewCoder<'a> {
+    pub fn new(max: usize) -> Self {
+        ViewCoder {
+            max,
+            by_text: PlHashMap::default(),
+            distinct: Vec::new(),
+        }
+    }
+
+    /// The codes of `array`'s rows (a missing row's code is 0 under its
+    /// validity), or `None` once more than `max` distinct texts are seen.
+    pub fn codes(
+        &mut self,
+        array: &'a polars_arrow::array::Utf8ViewArray,
+    ) -> Option<polars_arrow::array::PrimitiveArray<u32>> {
+        use polars_arrow::array::{Array, PrimitiveArray};
+        let mut by_view: PlHashMap<u128, u32> = PlHashMap::default();
+        let (mut use_views, mut view_hits) = (true, 0usize);
+        let validity = array.validity();
+        let mut codes: Vec<u32> = Vec::with_capacity(array.len());
+        for (i, view) in array.views().iter().enumerate() {
+            if validity.is_some_and(|v| !v.get_bit(i)) {
+                codes.push(0);
+                continue;
+            }
+            let view = view.as_u128();
+            if use_views && i >= VIEW_TRIAL_ROWS && view_hits < VIEW_TRIAL_ROWS / 2 {
+                use_views = false;
+            }
+            if use_views {
+                if let Some(&code) = by_view.get(&view) {
+                    view_hits += 1;
+                    codes.push(code);
+                    continue;
+                }
+            }
+            // SAFETY: `i` is in bounds.
+            let value = unsafe { array.value_unchecked(i) };
+            let code = match self.by_text.get(value) {
                 Some(&code) => code,
                 None => {
-                    if distinct.len() == max {
+                    if self.distinct.len() == self.max {
                         return None;
                     }
-                    let code = distinct.len() as u32;
-                    index.insert(value, code);
-                    distinct.push(value);
+                    let code = self.distinct.len() as u32;
+                    self.by_text.insert(value, code);
+                    self.distinct.push(value);
                     code
                 }
-            }),
-        });
+            };
+            if use_views {
+                by_view.insert(view, code);
+            }
+            codes.push(code);
+        }
+        Some(PrimitiveArray::new(
+            polars_arrow::datatypes::ArrowDataType::UInt32,
+            codes.into(),
+            validity.cloned(),
+        ))
     }
-    let name = text.name().clone();
-    Some((
-        UInt32Chunked::from_iter_options(name.clone(), codes.into_iter()),
-        Series::new(name, distinct),
-    ))
 }
 
 /// Replaces the Date column `column` with its text in `format`, formatted
@@ -260,6 +322,33 @@ mod tests {
             let lower = frame.column("lower").unwrap();
             assert!(lower.equals_missing(expected.column("lower").unwrap()));
         }
+    }
+
+    /// Rows coded by view and by text (long texts sharing a view, as a
+    /// gather makes them, and each at a place of its own beyond the trial
+    /// rows, so views are given up), with missing rows and two chunks.
+    #[test]
+    fn codes_index_each_rows_text_in_order_of_first_appearance() {
+        let rows = 3 * VIEW_TRIAL_ROWS;
+        let own_places: Vec<Option<String>> = (0..rows)
+            .map(|i| (i % 7 != 0).then(|| format!("a text longer than a view {}", i % 5)))
+            .collect();
+        let mut text = StringChunked::from_iter_options("t".into(), own_places.into_iter());
+        let few = StringChunked::new("t".into(), ["short", "a long text shared by view", "x"]);
+        let gathered = IdxCa::from_vec("i".into(), (0..rows as IdxSize).map(|i| i % 3).collect());
+        text.append(&few.take(&gathered).unwrap()).unwrap();
+        assert_eq!(text.chunks().len(), 2);
+        let (codes, distinct) = coded(&text, 16).unwrap();
+        let decoded = distinct.take(&codes).unwrap();
+        assert!(decoded.equals_missing(&text.clone().into_series()));
+        let firsts: Vec<&str> = distinct.str().unwrap().iter().flatten().collect();
+        assert_eq!(firsts.len(), 8);
+        assert_eq!(firsts[0], "a text longer than a view 1");
+        assert_eq!(&firsts[5..], ["short", "a long text shared by view", "x"]);
+        assert!(
+            coded(&text, 7).is_none(),
+            "more distinct texts than the most"
+        );
     }
 
     #[test]

@@ -462,49 +462,17 @@ const PART_ROW_GROUP: usize = 512 * 512;
 const MAX_VIEW_CODED: usize = 1 << 12;
 
 /// `array` as a dictionary of its distinct texts, when it is text with at
-/// most [`MAX_VIEW_CODED`] of them. Rows are matched by their 16-byte
-/// views first (a short text is its view; copies of one long text, as the
-/// stages make them, share one), and only a view not seen before is looked
-/// up by its text.
+/// most [`MAX_VIEW_CODED`] of them (coded by view first,
+/// [`crate::frames::ViewCoder`]).
 fn view_coded(
     array: &dyn polars_arrow::array::Array,
 ) -> Option<Box<dyn polars_arrow::array::Array>> {
-    use polars_arrow::array::{Array, DictionaryArray, PrimitiveArray, Utf8ViewArray};
+    use polars_arrow::array::{DictionaryArray, Utf8ViewArray};
     use polars_arrow::datatypes::{ArrowDataType, IntegerType};
     let text = array.as_any().downcast_ref::<Utf8ViewArray>()?;
-    let mut by_view: PlHashMap<u128, u32> = PlHashMap::default();
-    let mut by_text: PlHashMap<&str, u32> = PlHashMap::default();
-    let mut distinct: Vec<&str> = Vec::new();
-    let mut keys: Vec<u32> = Vec::with_capacity(text.len());
-    let valid = |i: usize| text.validity().is_none_or(|v| v.get_bit(i));
-    for (i, view) in text.views().iter().enumerate() {
-        if !valid(i) {
-            keys.push(0);
-            continue;
-        }
-        let view = view.as_u128();
-        let code = match by_view.get(&view) {
-            Some(&code) => code,
-            None => {
-                // SAFETY: `i` is in bounds and the row is valid.
-                let value = unsafe { text.value_unchecked(i) };
-                let code = *by_text.entry(value).or_insert_with(|| {
-                    distinct.push(value);
-                    (distinct.len() - 1) as u32
-                });
-                // Texts each at its own place (as read from a file): the
-                // views are as many as the rows, nothing to gain.
-                if distinct.len() > MAX_VIEW_CODED || by_view.len() > 4 * MAX_VIEW_CODED {
-                    return None;
-                }
-                by_view.insert(view, code);
-                code
-            }
-        };
-        keys.push(code);
-    }
-    let keys =
-        PrimitiveArray::<u32>::new(ArrowDataType::UInt32, keys.into(), text.validity().cloned());
+    let mut coder = crate::frames::ViewCoder::new(MAX_VIEW_CODED);
+    let keys = coder.codes(text)?;
+    let distinct = coder.distinct;
     let values = Utf8ViewArray::from_slice_values(&distinct);
     let dtype = ArrowDataType::Dictionary(
         IntegerType::UInt32,
@@ -758,9 +726,10 @@ mod tests {
     }
 
     /// Every way `write_part` writes a text column reads back cell for
-    /// cell: a dictionary from views (short texts, copies of one long
-    /// text, nulls), the fallback when a long text is at a place of its own
-    /// in every row or there are too many values, and plain columns.
+    /// cell: a dictionary coded by views (short texts, copies of one long
+    /// text, nulls) or by text (a long text at a place of its own in every
+    /// row), the fallback when there are too many values, and plain
+    /// columns.
     #[test]
     fn a_part_reads_back_as_it_was_written() {
         let rows = 5 * MAX_VIEW_CODED;
@@ -788,8 +757,8 @@ mod tests {
                 .rechunk();
             view_coded(array.chunks()[0].as_ref()).is_some()
         };
-        assert!(text("short") && text("copies"));
-        assert!(!text("own_places") && !text("many") && !text("n"));
+        assert!(text("short") && text("copies") && text("own_places"));
+        assert!(!text("many") && !text("n"));
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("part.parquet");
         write_part(&mut frame, File::create(&path).unwrap()).unwrap();

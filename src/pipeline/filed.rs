@@ -21,8 +21,6 @@ use std::sync::Arc;
 
 use anyhow::Result;
 use polars::prelude::*;
-use polars_arrow::array::{Array, PrimitiveArray};
-use polars_arrow::datatypes::ArrowDataType;
 
 use crate::frames;
 
@@ -31,8 +29,6 @@ use crate::frames;
 const MAX_CODED_VALUES: usize = 4096;
 /// ... and at least this many rows per distinct value.
 const MIN_ROWS_PER_VALUE: usize = 16;
-/// Views remembered per slice and column (see [`Dictionary::codes`]).
-const MAX_VIEWS: usize = 1 << 16;
 
 /// The run's dictionaries while the log is cut: one per coded column.
 pub struct Coder {
@@ -57,43 +53,26 @@ impl Dictionary {
         code
     }
 
-    /// The codes of `text`. Rows are matched by their 16-byte views first
-    /// (a short text is its view; copies of one long text, as the reader
-    /// makes them, share one), and only a view not seen before in the
-    /// slice is looked up by its text.
+    /// The codes of `text`: coded within the slice first (by view, no
+    /// allocation), then each distinct value looked up once.
     fn codes(&mut self, text: &StringChunked) -> UInt32Chunked {
-        let chunks: Vec<_> = text
-            .downcast_iter()
-            .map(|array| {
-                let mut by_view: PlHashMap<u128, u32> = PlHashMap::default();
-                let valid = |i: usize| array.validity().is_none_or(|v| v.get_bit(i));
-                let codes: Vec<u32> = (array.views().iter().enumerate())
-                    .map(|(i, view)| {
-                        if !valid(i) {
-                            return 0;
-                        }
-                        let view = view.as_u128();
-                        if let Some(&code) = by_view.get(&view) {
-                            return code;
-                        }
-                        // SAFETY: `i` is in bounds.
-                        let code = self.code_of(unsafe { array.value_unchecked(i) });
-                        // Texts each at a place of their own have as many
-                        // views as rows: no use remembering them all.
-                        if by_view.len() < MAX_VIEWS {
-                            by_view.insert(view, code);
-                        }
-                        code
-                    })
+        match frames::coded(text, MAX_CODED_VALUES) {
+            Some((local, distinct)) => {
+                let global: Vec<u32> = distinct
+                    .str()
+                    .expect("coded gives text")
+                    .iter()
+                    .map(|value| self.code_of(value.expect("distinct values are not null")))
                     .collect();
-                PrimitiveArray::new(
-                    ArrowDataType::UInt32,
-                    codes.into(),
-                    array.validity().cloned(),
-                )
-            })
-            .collect();
-        UInt32Chunked::from_chunk_iter(text.name().clone(), chunks)
+                // A missing value's slot holds a code of no meaning.
+                local.apply_values(|code| global.get(code as usize).copied().unwrap_or(0))
+            }
+            None => text
+                .iter()
+                .map(|value| value.map(|v| self.code_of(v)))
+                .collect::<UInt32Chunked>()
+                .with_name(text.name().clone()),
+        }
     }
 }
 
