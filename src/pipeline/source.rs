@@ -83,6 +83,9 @@ impl Source {
         checks: normalize::Checks,
         stage: &mut dyn FnMut(&str),
     ) -> Result<Source> {
+        // The contacts' countries need the phone-number metadata, which
+        // takes tens of milliseconds to load: loaded while the input is read.
+        std::thread::spawn(crate::country::warm_up);
         if let Some(plan) = plan(settings)? {
             return Ok(Source::Cut(cut(plan, settings, checks, stage)?));
         }
