@@ -71,7 +71,13 @@ pub fn map_per_distinct(
                 .lazy()
                 .with_column(f(col(KEY)).alias("_mapped"))
                 .collect()?;
-            let mapped = table.column("_mapped")?.take(&codes)?;
+            let mapped = table.column("_mapped")?;
+            // Mapped in place to what it was (lower-casing text that is
+            // lower-case already): nothing to gather.
+            if into == column && mapped.equals_missing(table.column(KEY)?) {
+                return Ok(());
+            }
+            let mapped = mapped.take(&codes)?;
             frame.with_column(mapped.with_name(into.into()))?;
             return Ok(());
         }
@@ -349,6 +355,24 @@ mod tests {
             coded(&text, 7).is_none(),
             "more distinct texts than the most"
         );
+    }
+
+    /// In place, a mapping that changes nothing leaves the column as it
+    /// was, and one that changes some value changes every row of it.
+    #[test]
+    fn a_column_mapped_in_place_is_the_column_mapped_per_row() {
+        for first in ["already lower", "Not Lower"] {
+            let values = [Some(first), None, Some("x"), Some(first)];
+            let mut frame = df!("v" => values).unwrap();
+            let expected = frame
+                .clone()
+                .lazy()
+                .select([col("v").str().to_lowercase()])
+                .collect()
+                .unwrap();
+            map_per_distinct(&mut frame, "v", "v", |v| v.str().to_lowercase()).unwrap();
+            assert!(frame.equals_missing(&expected), "{first}");
+        }
     }
 
     #[test]
