@@ -188,12 +188,6 @@ impl<'a> ViewCoder<'a> {
     }
 }
 
-/// Replaces the Date column `column` with its text in `format`, formatted
-/// once per distinct date.
-pub fn dates_as_text(frame: &mut DataFrame, column: &str, format: &str) -> Result<()> {
-    map_per_distinct(frame, column, column, |date| date.dt().strftime(format))
-}
-
 /// The first day of a date's month: a month key with no text per row.
 pub fn month_start(date: Expr) -> Expr {
     (date.clone().cast(DataType::Int32) - (date.dt().day().cast(DataType::Int32) - lit(1i32)))

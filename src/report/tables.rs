@@ -124,10 +124,10 @@ pub(crate) fn period_sends(messages: &DataFrame, settings: &Settings) -> Result<
     let zone = report_zone(settings);
     frames::map_per_distinct(&mut sends, QUARTER_HOUR, "month", |quarter| {
         month_in(quarter_start(quarter), &zone)
+            .dt()
+            .strftime("%Y-%m")
     })?;
-    let mut sends = sends.drop(QUARTER_HOUR)?;
-    frames::dates_as_text(&mut sends, "month", "%Y-%m")?;
-    Ok(sends)
+    Ok(sends.drop(QUARTER_HOUR)?)
 }
 
 impl Tables {
@@ -199,7 +199,7 @@ pub(crate) fn report_zone(settings: &Settings) -> TimeZone {
 }
 
 /// The month of an instant in the report time zone (§8.12), as the Date
-/// of its first day (`frames::dates_as_text` makes it `YYYY-MM`).
+/// of its first day.
 fn month_in(ts: Expr, zone: &TimeZone) -> Expr {
     frames::month_start(ts.dt().convert_time_zone(zone.clone()).dt().date())
 }
