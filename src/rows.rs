@@ -388,60 +388,93 @@ fn read_parquet(path: &Path) -> Result<DataFrame> {
 ///   parts of 10M messages took a fifth of the run's CPU, most of it
 ///   hashing text into dictionaries.
 fn write_part(frame: &mut DataFrame, file: File) -> Result<()> {
-    use polars_parquet::write::{
-        get_dtype_encoding, row_group_iter, CompressionOptions, Encoding, FileWriter,
-        StatisticsOptions, Version, WriteOptions,
-    };
     frame.rechunk_mut_par();
-    let schema = frame.schema().to_arrow(CompatLevel::newest());
-    let plain: Vec<bool> = schema
-        .iter_values()
-        .map(|field| PLAIN_COLUMNS.contains(&field.name.as_str()))
-        .collect();
-    let encodings: Vec<Vec<Encoding>> = schema
-        .iter_values()
-        .zip(&plain)
-        .map(|(field, &plain)| match plain {
-            true => vec![Encoding::Plain],
-            false => get_dtype_encoding(&field.dtype),
-        })
-        .collect();
-    let options = WriteOptions {
-        statistics: StatisticsOptions::empty(),
-        version: Version::V1,
-        compression: CompressionOptions::Lz4Raw,
-        data_page_size: None,
-    };
-    let mut writer = FileWriter::try_new(file, schema, options)?;
+    let mut writer = ParquetGroups::new(file, frame.schema())?;
     let mut offset = 0;
     while offset < frame.height() {
         let group = frame.slice(offset as i64, PART_ROW_GROUP);
         offset += group.height();
-        for batch in group.iter_chunks(CompatLevel::newest(), false) {
-            let rows = batch.len() as u64;
+        writer.write_group(&group)?;
+    }
+    writer.finish()
+}
+
+/// A Parquet file written a row group at a time (a group per chunk of
+/// the frames given), each column encoded as [`write_part`] says.
+pub(crate) struct ParquetGroups {
+    writer: polars_parquet::write::FileWriter<File>,
+    plain: Vec<bool>,
+    encodings: Vec<Vec<polars_parquet::write::Encoding>>,
+    options: polars_parquet::write::WriteOptions,
+}
+
+impl ParquetGroups {
+    pub fn new(file: File, schema: &Schema) -> Result<Self> {
+        use polars_parquet::write::{
+            get_dtype_encoding, CompressionOptions, Encoding, FileWriter, StatisticsOptions,
+            Version, WriteOptions,
+        };
+        let schema = schema.to_arrow(CompatLevel::newest());
+        let plain: Vec<bool> = schema
+            .iter_values()
+            .map(|field| PLAIN_COLUMNS.contains(&field.name.as_str()))
+            .collect();
+        let encodings = schema
+            .iter_values()
+            .zip(&plain)
+            .map(|(field, &plain)| match plain {
+                true => vec![Encoding::Plain],
+                false => get_dtype_encoding(&field.dtype),
+            })
+            .collect();
+        let options = WriteOptions {
+            statistics: StatisticsOptions::empty(),
+            version: Version::V1,
+            compression: CompressionOptions::Lz4Raw,
+            data_page_size: None,
+        };
+        Ok(ParquetGroups {
+            writer: FileWriter::try_new(file, schema, options)?,
+            plain,
+            encodings,
+            options,
+        })
+    }
+
+    /// Writes each chunk of `rows` (its columns cut alike) as a row group.
+    pub fn write_group(&mut self, rows: &DataFrame) -> Result<()> {
+        for batch in rows.iter_chunks(CompatLevel::newest(), false) {
+            let height = batch.len() as u64;
             let arrays: Vec<Box<dyn polars_arrow::array::Array>> = batch
                 .into_arrays()
                 .into_iter()
-                .zip(&plain)
+                .zip(&self.plain)
                 .map(|(array, &plain)| match plain {
                     true => array,
                     false => view_coded(array.as_ref()).unwrap_or(array),
                 })
                 .collect();
             let batch = polars_arrow::record_batch::RecordBatchT::new(
-                rows as usize,
-                writer.schema().clone().into(),
+                height as usize,
+                self.writer.schema().clone().into(),
                 arrays,
             );
-            let fields = writer.parquet_schema().fields().to_vec();
-            writer.write(
-                rows,
-                row_group_iter(batch, encodings.clone().into(), fields, options),
-            )?;
+            let fields = self.writer.parquet_schema().fields().to_vec();
+            let groups = polars_parquet::write::row_group_iter(
+                batch,
+                self.encodings.clone().into(),
+                fields,
+                self.options,
+            );
+            self.writer.write(height, groups)?;
         }
+        Ok(())
     }
-    writer.end(None)?;
-    Ok(())
+
+    pub fn finish(mut self) -> Result<()> {
+        self.writer.end(None)?;
+        Ok(())
+    }
 }
 
 /// Columns of (nearly) one value per row: written plain. (The windows'

@@ -247,7 +247,7 @@ pub fn write_rows(
             .zip(keep.iter())
             .map(|(t, k)| Some(t.is_some_and(|t| t >= end_us - REACH_US) && k != Some(true)))
             .collect();
-        writer.push(&dir, input_columns(&part)?.filter(&keep)?)?;
+        writer.push(&dir, input_columns(&part.filter(&keep)?)?)?;
         recent.push(part.select([MESSAGE_ID])?.filter(&recent_mask)?);
         Ok(())
     })?;
@@ -262,7 +262,7 @@ pub fn write_rows(
 /// size: the same bytes whether the run had one part or many.
 #[derive(Default)]
 struct Carried {
-    writer: Option<polars::io::parquet::write::BatchedWriter<std::fs::File>>,
+    writer: Option<crate::rows::ParquetGroups>,
     pending: Option<DataFrame>,
     rows: u64,
 }
@@ -274,9 +274,11 @@ impl Carried {
         self.rows += rows.height() as u64;
         if self.writer.is_none() {
             let file = std::fs::File::create(dir.join(CARRIED_FILE))?;
-            // LZ4: written on every run, read back at most once.
-            let parquet = ParquetWriter::new(file).with_compression(ParquetCompression::Lz4Raw);
-            self.writer = Some(parquet.batched(rows.schema())?);
+            // Encoded as the work parts are (LZ4, dictionaries coded by
+            // view, no statistics): written on every run, read back at
+            // most once. Through polars' writer, encoding 1.4M carried rows
+            // of 10M took 0.8 s.
+            self.writer = Some(crate::rows::ParquetGroups::new(file, rows.schema())?);
         }
         let mut pending = match self.pending.take() {
             Some(mut pending) => {
@@ -293,11 +295,10 @@ impl Carried {
         Ok(())
     }
 
-    fn write(&mut self, rows: DataFrame) -> Result<()> {
-        let mut rows = crate::frames::detached(rows)?;
+    fn write(&mut self, mut rows: DataFrame) -> Result<()> {
         rows.rechunk_mut();
         if let Some(writer) = self.writer.as_mut() {
-            writer.write_batch(&rows)?;
+            writer.write_group(&rows)?;
         }
         Ok(())
     }
