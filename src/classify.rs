@@ -37,16 +37,18 @@ pub fn classify(messages: LazyFrame) -> LazyFrame {
         .and(col(LAST_WINDOW_ANSWERED).not())
         .and(earlier_templates.eq(lit(0i64)))
         .fill_null(false);
-    let class = when(col(IS_INBOUND))
-        .then(lit(NULL).cast(DataType::String))
-        .when(col(IS_TEMPLATE).not().and(col(IN_WINDOW)))
-        .then(lit("freeform_in_window"))
-        .when(col(IS_TEMPLATE).not())
-        .then(lit("freeform_blocked"))
-        .when(col(IN_WINDOW))
-        .then(lit("template_avoidable"))
-        .when(late_reply)
-        .then(lit("template_late_reply"))
-        .otherwise(lit("template_needed"));
+    let class = crate::frames::text_case(
+        vec![
+            (col(IS_INBOUND), None),
+            (
+                col(IS_TEMPLATE).not().and(col(IN_WINDOW)),
+                Some("freeform_in_window"),
+            ),
+            (col(IS_TEMPLATE).not(), Some("freeform_blocked")),
+            (col(IN_WINDOW), Some("template_avoidable")),
+            (late_reply, Some("template_late_reply")),
+        ],
+        "template_needed",
+    );
     messages.with_column(class.alias(CLASS))
 }

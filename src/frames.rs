@@ -188,6 +188,36 @@ impl<'a> ViewCoder<'a> {
     }
 }
 
+/// The first outcome of `cases` whose condition holds (`None`: missing),
+/// else `otherwise`: a `when … then` chain of fixed texts, worked out on
+/// integer codes and made text once. A chain of a dozen text outcomes made
+/// a text column of every row a dozen times (pricing 1M rows: 150 ms).
+pub fn text_case(cases: Vec<(Expr, Option<&str>)>, otherwise: &str) -> Expr {
+    let mut names: Vec<String> = vec![otherwise.to_string()];
+    let mut code_of = |text: Option<&str>| match text {
+        None => lit(NULL).cast(IDX_DTYPE),
+        Some(text) => {
+            let code = match names.iter().position(|n| n == text) {
+                Some(code) => code,
+                None => {
+                    names.push(text.to_string());
+                    names.len() - 1
+                }
+            };
+            lit(code as IdxSize)
+        }
+    };
+    let mut codes = lit(0 as IdxSize);
+    let coded: Vec<(Expr, Expr)> = cases
+        .into_iter()
+        .map(|(condition, text)| (condition, code_of(text)))
+        .collect();
+    for (condition, code) in coded.into_iter().rev() {
+        codes = when(condition).then(code).otherwise(codes);
+    }
+    lit(Series::new("names".into(), names)).gather(codes, false)
+}
+
 /// The first day of a date's month: a month key with no text per row.
 pub fn month_start(date: Expr) -> Expr {
     (date.clone().cast(DataType::Int32) - (date.dt().day().cast(DataType::Int32) - lit(1i32)))
@@ -349,6 +379,50 @@ mod tests {
             coded(&text, 7).is_none(),
             "more distinct texts than the most"
         );
+    }
+
+    /// A case of fixed texts is the `when … then` chain of those texts:
+    /// the first condition that holds decides, a missing condition does
+    /// not hold, and a missing outcome is missing.
+    #[test]
+    fn a_text_case_is_its_when_then_chain() {
+        let rows = 64;
+        let flag = |bit: usize| -> Vec<Option<bool>> {
+            (0..rows)
+                .map(|i| (i % 7 != bit).then_some(i >> bit & 1 == 1))
+                .collect()
+        };
+        let frame = df!("a" => flag(0), "b" => flag(1), "c" => flag(2)).unwrap();
+        let cases = || {
+            vec![
+                (col("a"), None),
+                (col("b"), Some("second")),
+                (col("c").and(col("b").not()), Some("third")),
+                (col("c"), Some("second")),
+            ]
+        };
+        let chain = when(col("a"))
+            .then(lit(NULL).cast(DataType::String))
+            .when(col("b"))
+            .then(lit("second"))
+            .when(col("c").and(col("b").not()))
+            .then(lit("third"))
+            .when(col("c"))
+            .then(lit("second"))
+            .otherwise(lit("none"));
+        let both = frame
+            .lazy()
+            .select([
+                text_case(cases(), "none").alias("case"),
+                chain.alias("chain"),
+            ])
+            .collect()
+            .unwrap();
+        assert_eq!(both.height(), rows);
+        assert!(both
+            .column("case")
+            .unwrap()
+            .equals_missing(both.column("chain").unwrap()));
     }
 
     /// In place, a mapping that changes nothing leaves the column as it

@@ -785,37 +785,42 @@ pub fn with_free_ids(priced: DataFrame, free: &DataFrame) -> Result<DataFrame> {
 /// §5.3 and the precedence of §8.10 (with §8.19 first).
 fn pricing_rule() -> Expr {
     let regime = |r: Regime| col(REGIME).eq(lit(r.name()));
-    when(col(IS_INBOUND))
-        .then(lit(NULL).cast(DataType::String))
-        .when(col(REGIME).eq(lit(CBP_2022)))
-        .then(lit("unpriced_regime"))
-        .when(col(FAILED))
-        .then(lit("failed_not_charged"))
-        .when(col(CLASS).eq(lit("freeform_blocked")))
-        .then(lit("blocked_not_delivered"))
-        // Under `cbp` the conversation decides: every message but its
-        // first is `in_conversation`, in a free entry point one too (§11).
-        .when(regime(Regime::Cbp).and(col(conversations::OPENS_CONVERSATION).not()))
-        .then(lit("in_conversation"))
-        .when(col(IN_FEP))
-        .then(lit("free_entry_point"))
-        .when(
-            opens_service_conversation().and(col("billing_date").gt_eq(lit(free_service_start()))),
-        )
-        .then(lit("free_service"))
-        .when(regime(Regime::Pmp2025).and(col(IS_TEMPLATE).not()))
-        .then(lit("free_not_template"))
-        .when(
-            regime(Regime::Pmp2025)
-                .and(col(IN_WINDOW))
-                .and(col(RATE_CATEGORY).eq(lit("utility"))),
-        )
-        .then(lit("free_in_window_utility"))
-        .when(col("in_free_tier"))
-        .then(lit("free_service_tier"))
-        .when(col("rate_nanos").is_null())
-        .then(lit("unpriced"))
-        .otherwise(lit("charged"))
+    crate::frames::text_case(
+        vec![
+            (col(IS_INBOUND), None),
+            (col(REGIME).eq(lit(CBP_2022)), Some("unpriced_regime")),
+            (col(FAILED), Some("failed_not_charged")),
+            (
+                col(CLASS).eq(lit("freeform_blocked")),
+                Some("blocked_not_delivered"),
+            ),
+            // Under `cbp` the conversation decides: every message but its
+            // first is `in_conversation`, in a free entry point one too (§11).
+            (
+                regime(Regime::Cbp).and(col(conversations::OPENS_CONVERSATION).not()),
+                Some("in_conversation"),
+            ),
+            (col(IN_FEP), Some("free_entry_point")),
+            (
+                opens_service_conversation()
+                    .and(col("billing_date").gt_eq(lit(free_service_start()))),
+                Some("free_service"),
+            ),
+            (
+                regime(Regime::Pmp2025).and(col(IS_TEMPLATE).not()),
+                Some("free_not_template"),
+            ),
+            (
+                regime(Regime::Pmp2025)
+                    .and(col(IN_WINDOW))
+                    .and(col(RATE_CATEGORY).eq(lit("utility"))),
+                Some("free_in_window_utility"),
+            ),
+            (col("in_free_tier"), Some("free_service_tier")),
+            (col("rate_nanos").is_null(), Some("unpriced")),
+        ],
+        "charged",
+    )
 }
 
 /// A needed rate that is missing stops the run (§5.1, §8.5) unless the user
