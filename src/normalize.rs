@@ -465,24 +465,28 @@ fn canonical(messages: LazyFrame) -> LazyFrame {
 /// §8.3: spelling variants of Meta's categories (already lower-cased);
 /// anything else on a template (missing included) is `unknown`.
 fn normalized_category() -> Expr {
-    let c = col(CATEGORY);
-    when(
-        c.clone()
-            .eq(lit("marketing"))
-            .or(c.clone().eq(lit("marketing_lite"))),
+    let is = |spellings: &[&str]| {
+        spellings
+            .iter()
+            .map(|s| col(CATEGORY).eq(lit(*s)))
+            .reduce(|a, b| a.or(b))
+            .expect("a spelling")
+    };
+    frames::text_case(
+        vec![
+            (is(&["marketing", "marketing_lite"]), Some("marketing")),
+            (is(&["utility"]), Some("utility")),
+            (is(&["authentication"]), Some("authentication")),
+            (
+                is(&[
+                    "authentication_international",
+                    "authentication-international",
+                ]),
+                Some("authentication_international"),
+            ),
+        ],
+        "unknown",
     )
-    .then(lit("marketing"))
-    .when(c.clone().eq(lit("utility")))
-    .then(lit("utility"))
-    .when(c.clone().eq(lit("authentication")))
-    .then(lit("authentication"))
-    .when(
-        c.clone()
-            .eq(lit("authentication_international"))
-            .or(c.eq(lit("authentication-international"))),
-    )
-    .then(lit("authentication_international"))
-    .otherwise(lit("unknown"))
 }
 
 /// §8.7 and §8.24: strip formatting, map Arabic-Indic digits, drop one

@@ -334,15 +334,16 @@ fn regime_expr(params: &PricingParams) -> Expr {
             .then(lit(NULL).cast(DataType::String))
             .otherwise(lit(regime.name()));
     }
-    when(col(IS_INBOUND))
-        .then(lit(NULL).cast(DataType::String))
-        .when(col("billing_date").lt(lit(cbp_start())))
-        .then(lit(CBP_2022))
-        .when(col("billing_date").lt(lit(pmp_2025_start())))
-        .then(lit(Regime::Cbp.name()))
-        .when(col("billing_date").lt(lit(pmp_2026_10_start())))
-        .then(lit(Regime::Pmp2025.name()))
-        .otherwise(lit(Regime::Pmp202610.name()))
+    let before = |date: NaiveDate| col("billing_date").lt(lit(date));
+    crate::frames::text_case(
+        vec![
+            (col(IS_INBOUND), None),
+            (before(cbp_start()), Some(CBP_2022)),
+            (before(pmp_2025_start()), Some(Regime::Cbp.name())),
+            (before(pmp_2026_10_start()), Some(Regime::Pmp2025.name())),
+        ],
+        Regime::Pmp202610.name(),
+    )
 }
 
 /// One row per distinct (country, category, date) of an outbound message:
