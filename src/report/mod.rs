@@ -10,6 +10,7 @@
 //! half a report and an interrupted run leaves the previous one as it was.
 
 pub mod charts;
+mod csv;
 pub mod exporters;
 pub mod figures;
 pub mod html;
@@ -250,6 +251,9 @@ pub fn csv_bytes(frame: &DataFrame) -> Result<Vec<u8>> {
 /// `header` false continues a table written in parts.
 pub fn write_csv(frame: &DataFrame, out: &mut dyn std::io::Write, header: bool) -> Result<()> {
     let mut frame = safe::neutralized(frame)?;
+    if csv::write(&frame, out, header)? {
+        return Ok(());
+    }
     CsvWriter::new(out)
         .include_header(header)
         .with_datetime_format(Some(crate::timestamps::TIME_FORMAT.into()))
