@@ -276,8 +276,9 @@ impl Carried {
             let file = std::fs::File::create(dir.join(CARRIED_FILE))?;
             // Encoded as the work parts are (LZ4, dictionaries coded by
             // view, no statistics): written on every run, read back at
-            // most once. Through polars' writer, encoding 1.4M carried rows
-            // of 10M took 0.8 s.
+            // most once. (Through polars' writer, encoding the 1.4M
+            // carried rows of 10M took 0.8 s; this way the state step
+            // took 0.1-0.15 s less.)
             self.writer = Some(crate::rows::ParquetGroups::new(file, rows.schema())?);
         }
         let mut pending = match self.pending.take() {

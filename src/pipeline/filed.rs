@@ -123,7 +123,7 @@ impl Coder {
 
     /// The dictionaries, complete once every slice is coded.
     pub fn finish(self) -> Dictionaries {
-        Dictionaries(Arc::new(
+        Dictionaries::new(
             self.columns
                 .into_iter()
                 .map(|(name, dictionary)| {
@@ -131,16 +131,22 @@ impl Coder {
                     (name, values)
                 })
                 .collect(),
-        ))
+        )
     }
 }
 
-/// Every coded column's values, which its codes index.
-#[derive(Clone)]
+/// Every coded column's values, which its codes index (the work files'
+/// for the run, or a held slice's own: [`super::held::Compact`]).
+#[derive(Clone, Default)]
 pub struct Dictionaries(Arc<Vec<(PlSmallStr, Series)>>);
 
 impl Dictionaries {
-    /// `frame` (rows of a work file) with its codes made text again.
+    /// Each named column's distinct values.
+    pub fn new(values: Vec<(PlSmallStr, Series)>) -> Self {
+        Dictionaries(Arc::new(values))
+    }
+
+    /// `frame` with the codes of its coded columns made text again.
     pub fn decoded(&self, mut frame: DataFrame) -> Result<DataFrame> {
         for (name, values) in self.0.iter() {
             let codes = frame.column(name)?.u32()?.clone();

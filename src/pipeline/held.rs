@@ -9,11 +9,10 @@
 //! as they were; [`Compact::expanded`] gives back the frame it was made
 //! from, cell for cell.
 
-use std::sync::Arc;
-
 use anyhow::Result;
 use polars::prelude::*;
 
+use super::filed::Dictionaries;
 use crate::frames;
 
 /// A text column is coded when a slice has at most this many distinct
@@ -26,7 +25,7 @@ pub struct Compact {
     frame: DataFrame,
     /// The coded columns: their names and distinct values, which the codes
     /// (the frame's `UInt32` column of that name) index.
-    values: Arc<Vec<(PlSmallStr, Series)>>,
+    values: Dictionaries,
 }
 
 impl Compact {
@@ -57,7 +56,7 @@ impl Compact {
         }
         Ok(Compact {
             frame: DataFrame::new(height, columns)?,
-            values: Arc::new(values),
+            values: Dictionaries::new(values),
         })
     }
 
@@ -88,13 +87,7 @@ impl Compact {
 
     /// The frame this was made from.
     pub fn expanded(self) -> Result<DataFrame> {
-        let mut frame = self.frame;
-        for (name, distinct) in self.values.iter() {
-            let codes = frame.column(name)?.u32()?.clone();
-            let text = distinct.take(&codes)?.with_name(name.clone());
-            frame.with_column(text.into_column())?;
-        }
-        Ok(frame)
+        self.values.decoded(self.frame)
     }
 }
 

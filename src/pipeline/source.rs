@@ -766,8 +766,7 @@ impl PartSink {
                 for writer in writers.into_iter().flatten() {
                     writer.finish()?;
                 }
-                let dictionaries =
-                    coder.map_or_else(|| Coder::new(&DataFrame::empty()).finish(), Coder::finish);
+                let dictionaries = coder.map_or_else(Dictionaries::default, Coder::finish);
                 Ok(RawParts::Files(paths, dictionaries))
             }
         }
