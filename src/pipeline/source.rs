@@ -701,12 +701,37 @@ impl IdKeys {
 /// Where the batches of the parts go as the slices are read.
 enum PartSink {
     Held(Vec<Vec<Compact>>),
-    Files {
-        paths: Vec<PathBuf>,
-        writers: Vec<Option<WorkFileWriter>>,
-        /// Made from the first slice.
-        coder: Option<Coder>,
-    },
+    Files(FileSink),
+}
+
+/// The parts of a log cut into work files: the batches wait
+/// ([`PENDING_ROWS`]) and are written on a thread of their own, which
+/// writes one slice's batches while the next slice is read.
+struct FileSink {
+    /// Made from the first slice.
+    coder: Option<Coder>,
+    /// Each part's batches not yet handed to the writer.
+    pending: Vec<Pending>,
+    /// The rows a part's batches wait for ([`PENDING_ROWS`]).
+    enough: usize,
+    to_writer: std::sync::mpsc::SyncSender<Vec<(usize, Vec<DataFrame>)>>,
+    writer: std::thread::JoinHandle<Result<Vec<PathBuf>>>,
+}
+
+/// How many rows the parts' files wait for, together, before a part's
+/// batches are written as one: a slice cut into 400 parts gives each
+/// about 2,500 rows, and the IPC writer compresses every buffer of a
+/// batch in a frame of its own (a context made, a checksum, a hash table
+/// cleared). The waiting batches point into the slices they came from,
+/// which stay in memory until then: a few slices at most, as every part
+/// gets rows from every slice.
+const PENDING_ROWS: usize = 4_000_000;
+
+/// A part's batches not yet written, and their rows.
+#[derive(Default)]
+struct Pending {
+    batches: Vec<DataFrame>,
+    rows: usize,
 }
 
 impl PartSink {
@@ -714,13 +739,24 @@ impl PartSink {
         if held {
             return PartSink::Held((0..parts).map(|_| Vec::new()).collect());
         }
-        PartSink::Files {
-            paths: (0..parts)
-                .map(|p| dir.path.join(format!("part-{p:05}.arrow")))
-                .collect(),
-            writers: (0..parts).map(|_| None).collect(),
+        let paths = (0..parts)
+            .map(|p| dir.path.join(format!("part-{p:05}.arrow")))
+            .collect();
+        PartSink::files(paths, (PENDING_ROWS / parts).max(1))
+    }
+
+    /// Parts in the files `paths`, each written once `enough` of its
+    /// rows wait.
+    fn files(paths: Vec<PathBuf>, enough: usize) -> Self {
+        // The batches of one slice wait for the writer at most.
+        let (to_writer, batches) = std::sync::mpsc::sync_channel(1);
+        PartSink::Files(FileSink {
             coder: None,
-        }
+            pending: paths.iter().map(|_| Pending::default()).collect(),
+            enough,
+            to_writer,
+            writer: std::thread::spawn(move || write_parts(paths, batches)),
+        })
     }
 
     /// Appends the rows of `raw`, taken in `order`, to their parts, one
@@ -739,18 +775,28 @@ impl PartSink {
                 }
                 Ok(())
             }
-            PartSink::Files {
-                paths,
-                writers,
-                coder,
-            } => {
-                let coder = coder.get_or_insert_with(|| Coder::new(&raw));
+            PartSink::Files(sink) => {
+                let coder = sink.coder.get_or_insert_with(|| Coder::new(&raw));
                 let rows = coder.encoded(raw)?.take(&order)?;
-                let batches = runs
-                    .into_iter()
-                    .map(|(part, offset, n)| (part, rows.slice(offset, n)))
-                    .collect();
-                append_by_part(batches, paths, writers)
+                let mut ready = Vec::new();
+                for (part, offset, n) in runs {
+                    let waiting = &mut sink.pending[part];
+                    waiting.batches.push(rows.slice(offset, n));
+                    waiting.rows += n;
+                    if waiting.rows >= sink.enough {
+                        ready.push((part, std::mem::take(waiting).batches));
+                    }
+                }
+                if ready.is_empty() || sink.to_writer.send(ready).is_ok() {
+                    return Ok(());
+                }
+                // The writer stops only on an error, which is the run's.
+                let PartSink::Files(sink) = std::mem::replace(self, PartSink::Held(Vec::new()))
+                else {
+                    unreachable!("matched as files above")
+                };
+                sink.finish()?;
+                anyhow::bail!("the thread writing the parts of the log stopped")
             }
         }
     }
@@ -758,43 +804,83 @@ impl PartSink {
     fn finish(self) -> Result<RawParts> {
         match self {
             PartSink::Held(parts) => Ok(RawParts::Held(parts)),
-            PartSink::Files {
-                paths,
-                writers,
-                coder,
-            } => {
-                for writer in writers.into_iter().flatten() {
-                    writer.finish()?;
-                }
-                let dictionaries = coder.map_or_else(Dictionaries::default, Coder::finish);
-                Ok(RawParts::Files(paths, dictionaries))
-            }
+            PartSink::Files(sink) => sink.finish(),
         }
     }
 }
 
-/// Writes the batches of a slice to their parts' files, each part's batch
-/// on a thread of its own: the IPC writer compresses a batch on one
-/// thread, and compression and the copies into the page cache were about
-/// half of cutting 9.7M rows into parts (perf).
+impl FileSink {
+    /// Hands every waiting batch to the writer and waits for it to finish
+    /// the files.
+    fn finish(self) -> Result<RawParts> {
+        let rest: Vec<_> = self
+            .pending
+            .into_iter()
+            .enumerate()
+            .filter(|(_, waiting)| waiting.rows > 0)
+            .map(|(part, waiting)| (part, waiting.batches))
+            .collect();
+        // A writer that stopped has dropped its end; its error follows.
+        let _ = self.to_writer.send(rest);
+        drop(self.to_writer);
+        let paths = self
+            .writer
+            .join()
+            .map_err(|_| anyhow::anyhow!("the thread writing the parts of the log panicked"))??;
+        let dictionaries = self.coder.map_or_else(Dictionaries::default, Coder::finish);
+        Ok(RawParts::Files(paths, dictionaries))
+    }
+}
+
+/// The writer of a cut's work files: writes the batches it is handed, as
+/// they come, then finishes every file.
+fn write_parts(
+    paths: Vec<PathBuf>,
+    batches: std::sync::mpsc::Receiver<Vec<(usize, Vec<DataFrame>)>>,
+) -> Result<Vec<PathBuf>> {
+    let mut writers: Vec<Option<WorkFileWriter>> = paths.iter().map(|_| None).collect();
+    for ready in batches {
+        append_by_part(ready, &paths, &mut writers)?;
+    }
+    for writer in writers.into_iter().flatten() {
+        writer.finish()?;
+    }
+    Ok(paths)
+}
+
+/// Writes each part's batches, as one, to its file, the parts shared out
+/// among as many threads as there are cores: the IPC writer compresses a
+/// batch on one thread, and compression and the copies into the page
+/// cache were about half of cutting 9.7M rows into parts (perf).
 fn append_by_part(
-    batches: Vec<(usize, DataFrame)>,
+    batches: Vec<(usize, Vec<DataFrame>)>,
     paths: &[PathBuf],
     writers: &mut [Option<WorkFileWriter>],
 ) -> Result<()> {
-    let mut by_part: Vec<Option<DataFrame>> = (0..writers.len()).map(|_| None).collect();
+    let mut by_part: Vec<Option<Vec<DataFrame>>> = (0..writers.len()).map(|_| None).collect();
     for (part, batch) in batches {
         if writers[part].is_none() {
-            writers[part] = Some(WorkFileWriter::create(&paths[part], batch.schema())?);
+            writers[part] = Some(WorkFileWriter::create(&paths[part], batch[0].schema())?);
         }
         by_part[part] = Some(batch);
     }
+    let mut work: Vec<_> = writers
+        .iter_mut()
+        .zip(by_part)
+        .filter_map(|(writer, batch)| Some((writer.as_mut()?, batch?)))
+        .collect();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let share = work.len().div_ceil(threads).max(1);
     std::thread::scope(|scope| {
-        let writing: Vec<_> = writers
-            .iter_mut()
-            .zip(by_part)
-            .filter_map(|(writer, batch)| Some((writer.as_mut()?, batch?)))
-            .map(|(writer, batch)| scope.spawn(move || writer.write(batch)))
+        let writing: Vec<_> = work
+            .chunks_mut(share)
+            .map(|share| {
+                scope.spawn(move || {
+                    share.iter_mut().try_for_each(|(writer, batches)| {
+                        writer.write(frames::stacked(std::mem::take(batches))?)
+                    })
+                })
+            })
             .collect();
         writing.into_iter().try_for_each(|thread| {
             thread
@@ -929,6 +1015,47 @@ mod tests {
             let unseen = df!(BUSINESS_NUMBER => [Some("+966 1")], CONTACT => ["9"]).unwrap();
             assert!(routed(&unseen, &routing).is_err());
         }
+    }
+
+    /// Rows cut into files come back by part in input order, whether a
+    /// part's batches were written as the slices came or at the end.
+    #[test]
+    fn parts_in_files_keep_their_rows_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths: Vec<PathBuf> = (0..2).map(|p| dir.path().join(format!("{p}"))).collect();
+        let mut sink = PartSink::files(paths, 3);
+        let slices = [[0u32, 1, 0], [0, 0, 1], [1, 0, 0]];
+        for (s, parts) in slices.iter().enumerate() {
+            let ids: Vec<String> = (0..3).map(|r| format!("{s}-{r}")).collect();
+            let raw = df!(MESSAGE_ID => ids, "n" => [s as i64; 3]).unwrap();
+            sink.append(raw, by_part(parts, 2)).unwrap();
+        }
+        let parts: Vec<Vec<String>> = sink
+            .finish()
+            .unwrap()
+            .taken()
+            .map(|part| {
+                let part = part.unwrap();
+                let ids = part.column(MESSAGE_ID).unwrap().str().unwrap();
+                ids.iter().map(|id| id.unwrap().to_string()).collect()
+            })
+            .collect();
+        assert_eq!(parts[0], ["0-0", "0-2", "1-0", "1-1", "2-1", "2-2"]);
+        assert_eq!(parts[1], ["0-1", "1-2", "2-0"]);
+    }
+
+    /// A part file that cannot be written fails the cut, naming it.
+    #[test]
+    fn a_part_file_not_written_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("gone").join("part");
+        let mut sink = PartSink::files(vec![missing], 1);
+        let raw = df!(MESSAGE_ID => ["a"]).unwrap();
+        let appended = sink.append(raw, by_part(&[0], 1));
+        let error = appended
+            .and_then(|_| sink.finish().map(|_| ()))
+            .unwrap_err();
+        assert!(format!("{error:#}").contains("gone"), "{error:#}");
     }
 
     #[test]
