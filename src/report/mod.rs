@@ -75,7 +75,18 @@ pub fn write_run(
     let checks = std::thread::scope(|scope| {
         let row_tables =
             scope.spawn(|| exporters::RowTables::write_tables(settings, &tables, &staging));
+        let carried = scope.spawn(|| carried_rows(analysis, settings, &staging));
         let rest = write_figures_and_files(analysis, settings, &tables, &staging, stage);
+        stage("writing the state for the next run");
+        let carried = carried
+            .join()
+            .map_err(|_| anyhow::anyhow!("the thread writing the state panicked"))?;
+        let rest = rest.and_then(|(checks, summary)| {
+            if let Some(carried) = carried? {
+                write_state(settings, &summary, &staging, carried)?;
+            }
+            Ok(checks)
+        });
         stage("finishing the row tables");
         let written = row_tables
             .join()
@@ -98,7 +109,7 @@ fn write_figures_and_files(
     tables: &Tables,
     staging: &publish::Staging,
     stage: &mut dyn FnMut(&str),
-) -> Result<Vec<thresholds::Check>> {
+) -> Result<(Vec<thresholds::Check>, Summary)> {
     stage("running the SQL sections");
     let queries = sections::load(settings.output.queries.as_deref())?;
     let sections = sections::run_all(&queries, analysis, tables)?;
@@ -140,29 +151,56 @@ fn write_figures_and_files(
         stage(exporter.stage());
         exporter.write(&run, staging)?;
     }
-    stage("writing the state for the next run");
-    write_state(analysis, settings, &summary, staging)?;
-    Ok(summary.thresholds)
+    let checks = summary.thresholds.clone();
+    Ok((checks, summary))
 }
 
-/// `state/`: what a run continuing from this one needs (`crate::state`);
-/// not written with `--hash-contacts`, whose runs hold no customer number.
-fn write_state(
+/// The rows `state/` keeps for the next run, written (`crate::state`)
+/// while the figures and files are made: they need nothing but the
+/// messages. None with `--hash-contacts`, whose runs hold no customer
+/// number, so write no state.
+fn carried_rows(
     analysis: &Analysis,
+    settings: &Settings,
+    staging: &publish::Staging,
+) -> Result<Option<CarriedRows>> {
+    if settings.output.contact_salt.is_some() {
+        return Ok(None);
+    }
+    let bounds = crate::pipeline::state_bounds(settings, &analysis.messages)?;
+    let (rows, recent_ids) = crate::state::write_rows(
+        staging.path(),
+        &analysis.messages,
+        bounds.end_us,
+        bounds.complete_from_us,
+    )?;
+    Ok(Some(CarriedRows {
+        bounds,
+        rows,
+        recent_ids,
+    }))
+}
+
+/// What [`carried_rows`] wrote.
+struct CarriedRows {
+    bounds: crate::pipeline::StateBounds,
+    rows: u64,
+    recent_ids: u64,
+}
+
+/// `state/`: what a run continuing from this one needs (`crate::state`),
+/// its rows already written.
+fn write_state(
     settings: &Settings,
     summary: &Summary,
     staging: &publish::Staging,
+    carried: CarriedRows,
 ) -> Result<()> {
-    if settings.output.contact_salt.is_some() {
-        return Ok(());
-    }
     let crate::pipeline::StateBounds {
         end_us,
         complete_from_us,
         last_us,
-    } = crate::pipeline::state_bounds(settings, &analysis.messages)?;
-    let (carried_rows, recent_ids) =
-        crate::state::write_rows(staging.path(), &analysis.messages, end_us, complete_from_us)?;
+    } = carried.bounds;
     let period = &settings.output.period;
     let meta = crate::state::Meta {
         state_version: crate::state::VERSION,
@@ -187,8 +225,8 @@ fn write_state(
                 .as_ref()
                 .and_then(|c| c.meta.last_month.clone()),
         },
-        carried_rows,
-        recent_ids,
+        carried_rows: carried.rows,
+        recent_ids: carried.recent_ids,
     };
     crate::state::write_meta(staging.path(), &meta)
 }
