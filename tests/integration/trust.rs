@@ -337,3 +337,51 @@ fn a_contact_that_normalises_to_nothing_is_rejected() {
         assert_eq!(business["e5"], "default");
     }
 }
+
+/// Contacts are normalised for every checked row at once and given back
+/// to the messages kept: rejected rows and retries between them must not
+/// shift a message's contact or country onto another's.
+#[test]
+fn rejected_rows_and_retries_do_not_shift_contacts() {
+    let dir = TempDir::new().unwrap();
+    let input = write_csv(
+        dir.path(),
+        "log.csv",
+        HEADER,
+        &[
+            "r1,+44 7700 900123,sideways,2026-10-01T09:00:00Z,text,,,",
+            "m1,+966501234567,inbound,2026-10-01T10:00:00Z,text,,,",
+            "m1,+1 212 555 0100,inbound,2026-10-01T10:05:00Z,text,,,",
+            "r2,,inbound,2026-10-01T10:06:00Z,text,,,",
+            "m2,0044 7700 900456,outbound,2026-10-01T11:00:00Z,template,promo,marketing,sent",
+            "m3,+966501234567,outbound,2026-10-01T10:30:00Z,text,,,sent",
+            "r3,+49 30 1234567,outbound,not a time,text,,,sent",
+            "m4,+20 100 123 4567,outbound,2026-10-02T08:00:00Z,template,promo,utility,sent",
+        ],
+    );
+    let out = dir.path().join("out");
+    report(&[input], &out, &[]);
+    let sends = out.join("sends.csv");
+    let contacts = column_by_id(&sends, "contact");
+    let countries = column_by_id(&sends, "country");
+    let expected = [
+        ("m2", "447700900456", "GB"),
+        ("m3", "966501234567", "SA"),
+        ("m4", "201001234567", "EG"),
+    ];
+    assert_eq!(contacts.len(), expected.len(), "{contacts:?}");
+    for (id, contact, country) in expected {
+        assert_eq!(contacts[id], contact, "{id}");
+        assert_eq!(countries[id], country, "{id}");
+    }
+    let windows = read_rows(&out.join("windows.csv"));
+    let opened: Vec<(&str, &str)> = windows
+        .iter()
+        .map(|w| (w["contact"].as_str(), w["country"].as_str()))
+        .collect();
+    assert_eq!(opened, [("966501234567", "SA")]);
+    let rejected = read_rows(&out.join("rejected.csv"));
+    let rejected: Vec<&str> = rejected.iter().map(|r| r["contact"].as_str()).collect();
+    // As given, neutralised against formulas (a leading `+`).
+    assert_eq!(rejected, ["'+44 7700 900123", "", "'+49 30 1234567"]);
+}
