@@ -277,7 +277,6 @@ pub fn count_true(frame: &DataFrame, column: &str) -> Result<u64> {
     Ok(frame.column(column)?.bool()?.num_trues() as u64)
 }
 
-/// The frames one under the other, in one chunk per column.
 /// The values of an integer column without nulls (a row number or a
 /// count a driver gave), as `u64`.
 pub fn u64_values(frame: &DataFrame, column: &str) -> Result<Vec<u64>> {
@@ -289,6 +288,7 @@ pub fn u64_values(frame: &DataFrame, column: &str) -> Result<Vec<u64>> {
         .collect())
 }
 
+/// The frames one under the other, in one chunk per column.
 pub fn stacked(frames: Vec<DataFrame>) -> anyhow::Result<DataFrame> {
     let mut frames = frames.into_iter();
     let mut all = frames

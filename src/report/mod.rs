@@ -63,7 +63,9 @@ pub struct Run<'a> {
 /// need nothing but the tables: they are written on a thread of their own
 /// while the figures, charts and the other files are made (at 10M rows,
 /// written after everything else, they took 6.5 s with polars' CSV
-/// writer; [`csv`] formats them now).
+/// writer; [`csv`] formats them now). So are the rows `state/` keeps for
+/// the next run, which need nothing but the messages; `state.json` is
+/// written once the summary is made.
 pub fn write_run(
     analysis: &Analysis,
     settings: &Settings,
