@@ -14,7 +14,9 @@
 #   bench/large.sh        # writes bench/LARGE.md
 #
 # Needs PYTHON (default python3) with bench/requirements.txt, and about
-# 2 GB of disk for the logs plus 9 GB for the run's work directory.
+# 2 GB of disk for the logs, 9 GB for the run's work directory and 13 GB
+# for its run directory (sends.csv is 11.6 GB): remove the work
+# directories of stopped runs (.<out>.parts-<pid>) first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
