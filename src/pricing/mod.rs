@@ -417,22 +417,35 @@ fn days_to_date(days: i32) -> NaiveDate {
 /// message_id) order (§5.2 pmp-2026-10 free tier). Messages made free by a
 /// free entry point do not use the tier (§8.16). Only the service rows are
 /// sorted, on integer keys; the ids that fit in the tier are few (at most
-/// `free_tier` per business and month) and are matched back by id.
+/// `free_tier` per business and month) and are marked back by their row
+/// (matching 1M rows' ids against them, hashing every id, took about a
+/// quarter of this step).
 fn with_service_tier(priced: LazyFrame, params: &PricingParams) -> Result<LazyFrame> {
-    let priced = priced
+    const ROW_IN_PART: &str = "_row_in_part";
+    let mut priced = priced
         .with_column(is_service().alias(IS_SERVICE))
         .collect()?;
-    let rows = priced.clone().lazy().filter(col(IS_SERVICE));
+    let rows = priced
+        .clone()
+        .lazy()
+        .with_row_index(ROW_IN_PART, None)
+        .filter(col(IS_SERVICE));
     // Without an accounts file each number is its own account, and the
     // integer key sorts faster than the text.
     let (rows, group) = match params.accounts {
         None => (rows, BUSINESS_KEY),
         Some(_) => (rows.with_column(tier_group()), TIER_GROUP),
     };
-    let free = first_in_tier(rows, group, params.service_free_tier)
-        .select([col(MESSAGE_ID)])
+    let free = first_in_tier(rows, group, params.service_free_tier, Some(ROW_IN_PART))
+        .select([col(ROW_IN_PART)])
         .collect()?;
-    Ok(priced.lazy().with_column(in_free_tier(&free)?))
+    // Every row of the tier is a service row (`is_service`).
+    let mut in_tier = vec![false; priced.height()];
+    for row in free.column(ROW_IN_PART)?.idx()?.into_no_null_iter() {
+        in_tier[row as usize] = true;
+    }
+    priced.with_column(Column::new(IN_FREE_TIER.into(), in_tier))?;
+    Ok(priced.lazy())
 }
 
 const IS_SERVICE: &str = "is_service";
@@ -476,13 +489,21 @@ fn opens_service_conversation() -> Expr {
 
 /// The service `rows` among the first `free_tier` of their business number
 /// (`business`: its key or its text, which sort alike) and billing month,
-/// in (timestamp, message_id) order.
-fn first_in_tier(rows: LazyFrame, business: &str, free_tier: u64) -> LazyFrame {
+/// in (timestamp, message_id) order, with their sort keys and the column
+/// `carried`.
+fn first_in_tier(
+    rows: LazyFrame,
+    business: &str,
+    free_tier: u64,
+    carried: Option<&str>,
+) -> LazyFrame {
     let group_change = col(business)
         .neq_missing(col(business).shift(lit(1)))
         .or(col(BILLING_MONTH).neq_missing(col(BILLING_MONTH).shift(lit(1))));
     let order = [col(business), col(BILLING_MONTH), col(TS), col(MESSAGE_ID)];
-    rows.select(order.clone())
+    let mut kept = order.to_vec();
+    kept.extend(carried.map(col));
+    rows.select(kept)
         .sort_by_exprs(order, SortMultipleOptions::default())
         .with_row_index("seq", None)
         .with_column(
@@ -497,13 +518,6 @@ fn first_in_tier(rows: LazyFrame, business: &str, free_tier: u64) -> LazyFrame {
         )
         .filter(col("in_tier"))
         .drop(cols(["seq", "in_tier"]))
-}
-
-fn in_free_tier(free: &DataFrame) -> Result<Expr> {
-    let free_ids = free.column(MESSAGE_ID)?.as_materialized_series().clone();
-    Ok(col(IS_SERVICE)
-        .and(col(MESSAGE_ID).is_in(lit(free_ids).implode(false), false))
-        .alias(IN_FREE_TIER))
 }
 
 /// A run prices each part on its own, then (`pipeline::settle`) fixes the free
@@ -768,7 +782,7 @@ pub fn free_tier_ids(candidates: Vec<DataFrame>, free_tier: u64) -> Result<DataF
         UnionArgs::default(),
     )?;
     Ok(
-        first_in_tier(all.with_column(tier_group()), TIER_GROUP, free_tier)
+        first_in_tier(all.with_column(tier_group()), TIER_GROUP, free_tier, None)
             .select([col(MESSAGE_ID)])
             .collect()?,
     )
