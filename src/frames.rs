@@ -45,7 +45,11 @@ pub fn filtered(frame: &DataFrame, predicate: Expr) -> Result<DataFrame> {
         .lazy()
         .select([predicate.alias("_keep")])
         .collect()?;
-    let keep = mask.column("_keep")?.bool()?;
+    filtered_by(frame, mask.column("_keep")?.bool()?)
+}
+
+/// [`filtered`] by a mask already made.
+pub fn filtered_by(frame: &DataFrame, keep: &BooleanChunked) -> Result<DataFrame> {
     if keep.null_count() == 0 && keep.all() {
         // Every row: the frame as it is, not a copy (clean exports).
         return Ok(frame.clone());

@@ -77,7 +77,7 @@ fn sorted_out(checked: DataFrame, reasons: Expr) -> Result<(Normalized, IdxCa)> 
         .collect()?;
     let is_valid = checked.column(REJECT_CODE)?.is_null();
     let valid_rows = row_numbers(&is_valid);
-    let mut valid = frames::filtered(&checked, col(REJECT_CODE).is_null())?;
+    let mut valid = frames::filtered_by(&checked, &is_valid)?;
     valid.with_column(duplicates(&valid)?)?;
     // The raw columns go as soon as nothing needs them: on 10M rows they are
     // a gigabyte the later steps would otherwise hold on to.

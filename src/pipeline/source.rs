@@ -714,9 +714,14 @@ struct FileSink {
     pending: Vec<Pending>,
     /// The rows a part's batches wait for ([`PENDING_ROWS`]).
     enough: usize,
-    to_writer: std::sync::mpsc::SyncSender<Vec<(usize, Vec<DataFrame>)>>,
-    writer: std::thread::JoinHandle<Result<Vec<PathBuf>>>,
+    /// The writer's channel (`None` once closed) and the writer (`None`
+    /// once joined).
+    to_writer: Option<std::sync::mpsc::SyncSender<Batches>>,
+    writer: Option<std::thread::JoinHandle<Result<Vec<PathBuf>>>>,
 }
+
+/// Batches handed to the writer: each part's, to be written as one.
+type Batches = Vec<(usize, Vec<DataFrame>)>;
 
 /// How many rows the parts' files wait for, together, before a part's
 /// batches are written as one: a slice cut into 400 parts gives each
@@ -754,8 +759,8 @@ impl PartSink {
             coder: None,
             pending: paths.iter().map(|_| Pending::default()).collect(),
             enough,
-            to_writer,
-            writer: std::thread::spawn(move || write_parts(paths, batches)),
+            to_writer: Some(to_writer),
+            writer: Some(std::thread::spawn(move || write_parts(paths, batches))),
         })
     }
 
@@ -787,16 +792,7 @@ impl PartSink {
                         ready.push((part, std::mem::take(waiting).batches));
                     }
                 }
-                if ready.is_empty() || sink.to_writer.send(ready).is_ok() {
-                    return Ok(());
-                }
-                // The writer stops only on an error, which is the run's.
-                let PartSink::Files(sink) = std::mem::replace(self, PartSink::Held(Vec::new()))
-                else {
-                    unreachable!("matched as files above")
-                };
-                sink.finish()?;
-                anyhow::bail!("the thread writing the parts of the log stopped")
+                sink.send(ready)
             }
         }
     }
@@ -810,25 +806,49 @@ impl PartSink {
 }
 
 impl FileSink {
+    /// Hands `ready` to the writer.
+    fn send(&mut self, ready: Batches) -> Result<()> {
+        if ready.is_empty() {
+            return Ok(());
+        }
+        let sent = (self.to_writer.as_ref()).is_some_and(|to| to.send(ready).is_ok());
+        if sent {
+            return Ok(());
+        }
+        // The writer stops only on an error, which is the run's.
+        Err(self
+            .joined()
+            .err()
+            .unwrap_or_else(|| anyhow::anyhow!("the thread writing the parts of the log stopped")))
+    }
+
     /// Hands every waiting batch to the writer and waits for it to finish
     /// the files.
-    fn finish(self) -> Result<RawParts> {
-        let rest: Vec<_> = self
-            .pending
+    fn finish(mut self) -> Result<RawParts> {
+        let rest: Batches = std::mem::take(&mut self.pending)
             .into_iter()
             .enumerate()
             .filter(|(_, waiting)| waiting.rows > 0)
             .map(|(part, waiting)| (part, waiting.batches))
             .collect();
         // A writer that stopped has dropped its end; its error follows.
-        let _ = self.to_writer.send(rest);
-        drop(self.to_writer);
-        let paths = self
-            .writer
-            .join()
-            .map_err(|_| anyhow::anyhow!("the thread writing the parts of the log panicked"))??;
+        if let Some(to) = &self.to_writer {
+            let _ = to.send(rest);
+        }
+        let paths = self.joined()?;
         let dictionaries = self.coder.map_or_else(Dictionaries::default, Coder::finish);
         Ok(RawParts::Files(paths, dictionaries))
+    }
+
+    /// Closes the writer's channel and waits for it: its files, or its
+    /// error.
+    fn joined(&mut self) -> Result<Vec<PathBuf>> {
+        self.to_writer = None;
+        self.writer
+            .take()
+            .ok_or_else(|| anyhow::anyhow!("the thread writing the parts of the log has ended"))?
+            .join()
+            .map_err(|_| anyhow::anyhow!("the thread writing the parts of the log panicked"))?
     }
 }
 
@@ -836,7 +856,7 @@ impl FileSink {
 /// they come, then finishes every file.
 fn write_parts(
     paths: Vec<PathBuf>,
-    batches: std::sync::mpsc::Receiver<Vec<(usize, Vec<DataFrame>)>>,
+    batches: std::sync::mpsc::Receiver<Batches>,
 ) -> Result<Vec<PathBuf>> {
     let mut writers: Vec<Option<WorkFileWriter>> = paths.iter().map(|_| None).collect();
     for ready in batches {
@@ -853,7 +873,7 @@ fn write_parts(
 /// batch on one thread, and compression and the copies into the page
 /// cache were about half of cutting 9.7M rows into parts (perf).
 fn append_by_part(
-    batches: Vec<(usize, Vec<DataFrame>)>,
+    batches: Batches,
     paths: &[PathBuf],
     writers: &mut [Option<WorkFileWriter>],
 ) -> Result<()> {

@@ -83,11 +83,11 @@ pub fn write_run(
         let carried = carried
             .join()
             .map_err(|_| anyhow::anyhow!("the thread writing the state panicked"))?;
-        let rest = rest.and_then(|(checks, summary)| {
+        let rest = rest.and_then(|summary| {
             if let Some(carried) = carried? {
                 write_state(settings, &summary, &staging, carried)?;
             }
-            Ok(checks)
+            Ok(summary.thresholds)
         });
         stage("finishing the row tables");
         let written = row_tables
@@ -111,7 +111,7 @@ fn write_figures_and_files(
     tables: &Tables,
     staging: &publish::Staging,
     stage: &mut dyn FnMut(&str),
-) -> Result<(Vec<thresholds::Check>, Summary)> {
+) -> Result<Summary> {
     stage("running the SQL sections");
     let queries = sections::load(settings.output.queries.as_deref())?;
     let sections = sections::run_all(&queries, analysis, tables)?;
@@ -153,8 +153,7 @@ fn write_figures_and_files(
         stage(exporter.stage());
         exporter.write(&run, staging)?;
     }
-    let checks = summary.thresholds.clone();
-    Ok((checks, summary))
+    Ok(summary)
 }
 
 /// The rows `state/` keeps for the next run, written (`crate::state`)
